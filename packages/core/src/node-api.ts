@@ -1,0 +1,147 @@
+/**
+ * The node API: what a node pack declares and what the engine hands a node when it runs.
+ * A node class is a declarative definition plus an async `execute`.
+ */
+
+/** Widget value types that ComfyUI renders as widgets rather than sockets. */
+export const PRIMITIVE_TYPES = ['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO'] as const;
+export type PrimitiveType = (typeof PRIMITIVE_TYPES)[number];
+
+/** Where a node pack finds its files. Core does no I/O itself; it only carries these paths to the nodes. */
+export interface HostEnvironment {
+  inputDir: string;
+  outputDir: string;
+  tempDir: string;
+  modelsDir: string;
+  /** Host-provided services keyed by name (the onnxruntime session pool, for instance). */
+  services?: Record<string, unknown>;
+}
+
+/** Computes a combo's options on request, e.g. the files of a folder. */
+export type ComboOptionsProvider = (env: HostEnvironment) => readonly string[];
+
+export interface InputDef {
+  /**
+   * 'INT' | 'FLOAT' | 'STRING' | 'BOOLEAN' | 'COMBO', or a link type such as 'IMAGE';
+   * 'A,B' is a union and '*' matches anything.
+   */
+  type: string;
+  /** Combo choices: static, or computed when /object_info or validation asks. */
+  options?: readonly string[] | ComboOptionsProvider;
+  default?: unknown;
+  min?: number;
+  max?: number;
+  step?: number;
+  round?: number | false;
+  multiline?: boolean;
+  placeholder?: string;
+  label_on?: string;
+  label_off?: string;
+  image_upload?: boolean;
+  control_after_generate?: boolean;
+  forceInput?: boolean;
+  lazy?: boolean;
+  tooltip?: string;
+}
+
+export type HiddenInputKind = 'PROMPT' | 'EXTRA_PNGINFO' | 'UNIQUE_ID';
+
+export interface OutputDef {
+  type: string;
+  name?: string;
+  isList?: boolean;
+  tooltip?: string;
+}
+
+/** What `execute` returns: positional outputs, and UI output for `executed` events and history. */
+export interface NodeResult {
+  outputs?: readonly unknown[];
+  ui?: Record<string, unknown>;
+}
+
+export interface PreviewImage {
+  format: 'JPEG' | 'PNG';
+  /** Encoded image bytes; crosses thread boundaries as a transferred buffer. */
+  bytes: Uint8Array;
+}
+
+export interface NodeLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface ExecutionContext {
+  nodeId: string;
+  /** The id of the node the user sees (differs from nodeId inside flattened subgraphs). */
+  displayNodeId: string;
+  promptId: string;
+  prompt: ApiPrompt;
+  extraData: Record<string, unknown>;
+  env: HostEnvironment;
+  signal: AbortSignal;
+  log: NodeLogger;
+  /** Reports progress; throws an InterruptedError when the prompt was interrupted. */
+  progress(value: number, max: number): void;
+  preview(image: PreviewImage): void;
+}
+
+/** Inputs as a node sees them: constants and upstream values, keyed by input name, hidden inputs included. */
+export type NodeInputs = Record<string, unknown>;
+
+export interface NodeDefinition {
+  /** The class name (ComfyUI's class_type). */
+  name: string;
+  displayName?: string;
+  category: string;
+  description?: string;
+  /** The pack that defines it; rendered as `python_module` for client compatibility. */
+  pack?: string;
+  inputs: {
+    required?: Record<string, InputDef>;
+    optional?: Record<string, InputDef>;
+    hidden?: Record<string, HiddenInputKind>;
+  };
+  outputs: readonly OutputDef[];
+  outputNode?: boolean;
+  /** The node receives every input as a whole list instead of running once per element. */
+  inputIsList?: boolean;
+  /** The node gives a different result for the same inputs (never cached across prompts). */
+  notIdempotent?: boolean;
+  /** ComfyUI's IS_CHANGED: a value that changes when the node's external state changes. NaN forces a re-run. */
+  fingerprint?(inputs: NodeInputs, env: HostEnvironment): unknown | Promise<unknown>;
+  /** Custom validation of constant inputs: true, or a message. */
+  validate?(inputs: NodeInputs, env: HostEnvironment): true | string | Promise<true | string>;
+  /** For lazy inputs: the names of the lazy inputs still needed given the ones available so far. */
+  checkLazy?(inputs: NodeInputs): readonly string[] | Promise<readonly string[]>;
+  execute(inputs: NodeInputs, context: ExecutionContext): NodeResult | Promise<NodeResult>;
+}
+
+/** A link in an API prompt: [source node id, output index]. */
+export type ApiLink = [string, number];
+
+export interface ApiNode {
+  class_type: string;
+  inputs: Record<string, unknown>;
+  _meta?: { title?: string };
+}
+
+/** ComfyUI's API prompt format. */
+export type ApiPrompt = Record<string, ApiNode>;
+
+/** Declares a node with full type checking of the definition. */
+export function defineNode(definition: NodeDefinition): NodeDefinition {
+  return definition;
+}
+
+/** True when `value` has the shape of a link in an API prompt. */
+export function isApiLink(value: unknown): value is ApiLink {
+  return (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    (typeof value[0] === 'string' || typeof value[0] === 'number') &&
+    typeof value[1] === 'number' &&
+    Number.isInteger(value[1])
+  );
+}

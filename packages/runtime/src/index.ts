@@ -1,0 +1,1 @@
+export { Tensor, type DType, type DTypeArrays } from './tensor/tensor.ts';
