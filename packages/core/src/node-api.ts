@@ -145,3 +145,9 @@ export function isApiLink(value: unknown): value is ApiLink {
     Number.isInteger(value[1])
   );
 }
+
+/** A node pack: what each `nodes/<pack>` package exports as `pack` from its index. */
+export interface NodePack {
+  name: string;
+  nodes: readonly NodeDefinition[];
+}
