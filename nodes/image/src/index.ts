@@ -1,1 +1,34 @@
-export {};
+import type { NodePack } from '@uso-studio/core';
+import { loadImage } from './load-image.ts';
+import { previewImage, saveImage } from './save-image.ts';
+import { imageScale, imageScaleToMaxDimension } from './image-scale.ts';
+
+/** The image node pack: LoadImage, SaveImage, PreviewImage, ImageScale, ImageScaleToMaxDimension. */
+export const pack: NodePack = {
+  name: 'image',
+  nodes: [loadImage, saveImage, previewImage, imageScale, imageScaleToMaxDimension],
+};
+
+export { loadImage, decodeImage, ImageDecodeError, type DecodedImage } from './load-image.ts';
+export { saveImage, previewImage, saveImages, asciiJson, type SavedImage, type SaveImagesOptions } from './save-image.ts';
+export {
+  imageScale,
+  imageScaleToMaxDimension,
+  upscaleImage,
+  imageScaleSize,
+  maxDimensionSize,
+  MAX_RESOLUTION,
+  type UpscaleMethod,
+} from './image-scale.ts';
+export { imageTensorFromSharp, imageTensorFromRaw, imageToRaw, encodePng, catBatch, type RawPixels, type EncodePngOptions } from './tensor-io.ts';
+export {
+  UnsafePathError,
+  resolveInside,
+  resolveAnnotatedPath,
+  parseAnnotatedName,
+  listImageFiles,
+  getSaveImagePath,
+  IMAGE_EXTENSIONS,
+  type SavePath,
+  type FolderType,
+} from './paths.ts';

@@ -4,3 +4,8 @@ export * from './errors.ts';
 export * from './graph.ts';
 export * from './registry.ts';
 export * from './value-size.ts';
+export * from './formats/index.ts';
+export * from './planning/index.ts';
+export * from './cache/index.ts';
+export * from './executor/index.ts';
+export * from './validation/index.ts';

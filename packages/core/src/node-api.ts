@@ -42,6 +42,8 @@ export interface InputDef {
   forceInput?: boolean;
   lazy?: boolean;
   tooltip?: string;
+  /** For combos listing model files: the ComfyUI models/ folder they come from (lets hosts name missing files). */
+  modelFolder?: string;
 }
 
 export type HiddenInputKind = 'PROMPT' | 'EXTRA_PNGINFO' | 'UNIQUE_ID';
@@ -150,4 +152,15 @@ export function isApiLink(value: unknown): value is ApiLink {
 export interface NodePack {
   name: string;
   nodes: readonly NodeDefinition[];
+  /**
+   * Creates the pack's services for a host that executes prompts (the CLI runner, the server's engine worker), such as
+   * an onnxruntime session pool. Hosts merge `services` into `env.services` and call `dispose` on shutdown. Never
+   * called for schema-only use (/object_info, validation), so loading a schema starts no inference.
+   */
+  createServices?(env: HostEnvironment): PackServices | Promise<PackServices>;
+}
+
+export interface PackServices {
+  services: Record<string, unknown>;
+  dispose(): void | Promise<void>;
 }

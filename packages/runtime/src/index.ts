@@ -1,1 +1,11 @@
 export { Tensor, type DType, type DTypeArrays } from './tensor/tensor.ts';
+export * from './image/index.ts';
+export * from './tensor/float16.ts';
+export * from './noise/index.ts';
+export * from './schedule/index.ts';
+export * from './sampling/index.ts';
+export * from './safetensors/index.ts';
+export * from './onnx/index.ts';
+export * from './onnx/blocks.ts';
+export * from './session/index.ts';
+export * from './models/index.ts';

@@ -1,1 +1,12 @@
-export {};
+export { createServer, resolveAuthToken, UnsafeListenError, DEFAULT_PORT, DEFAULT_MAX_UPLOAD_BYTES } from './server.ts';
+export type { ServerOptions, RunningServer } from './server.ts';
+export { startServer, parseServeArgs } from './start.ts';
+export type { StartServerOptions } from './start.ts';
+export { defaultDataDir, prepareDataDir } from './data-dir.ts';
+export type { DataDirs } from './data-dir.ts';
+export { DEFAULT_PACKS, loadPacks, loadRegistry, buildRegistry } from './packs.ts';
+export { isLoopbackAddress } from './security.ts';
+export { previewFrame, previewFrameWithMetadata } from './ws-hub.ts';
+export { HttpError } from './http-error.ts';
+export { Store } from './store.ts';
+export type { QueueItem, HistoryEntry } from './store.ts';

@@ -7,7 +7,7 @@
 import type { SafetensorsHeader, SafetensorsTensorInfo } from './header.ts';
 
 /**
- * The longest of `candidates` that prefixes at least one key, or '' when none does (an empty candidate always
+ * The longest of `candidates` that prefixes at least one key, or undefined when none does (an empty candidate always
  * matches). Used to find where a model lives inside a combined checkpoint.
  */
 export function detectKeyPrefix(names: Iterable<string>, candidates: readonly string[]): string | undefined {

@@ -129,8 +129,9 @@ async function decodeTextChunk(chunk: PngChunk): Promise<PngTextChunk | undefine
 /** Options for `insertPngTextChunks`. */
 export interface InsertPngTextOptions {
   /**
-   * Write every entry as uncompressed iTXt (UTF-8). Default false: tEXt when the text is latin-1 encodable and iTXt
-   * otherwise, which is what PIL (and so ComfyUI) does.
+   * Write every entry as uncompressed iTXt (UTF-8). Default false: tEXt when the text is pure ASCII, uncompressed iTXt
+   * otherwise. (PIL keeps latin-1 text in tEXt, but ComfyUI's frontend decodes tEXt as UTF-8, so non-ASCII goes to
+   * iTXt where every reader agrees on the encoding.)
    */
   itxt?: boolean;
 }
@@ -178,7 +179,7 @@ function encodeTextChunk(keyword: string, text: string, forceItxt: boolean): Uin
   }
   if (text.includes('\0')) throw new RangeError(`PNG text for keyword '${keyword}' must not contain NUL`);
   const keywordBytes = latin1Bytes(keyword);
-  if (!forceItxt && isLatin1(text)) {
+  if (!forceItxt && isAscii(text)) {
     return makeChunk('tEXt', concat([keywordBytes, new Uint8Array([0]), latin1Bytes(text)]));
   }
   // flag 0 (uncompressed), method 0, empty language tag, empty translated keyword.
@@ -211,7 +212,7 @@ async function inflate(bytes: Uint8Array, keyword: string): Promise<Uint8Array> 
 }
 
 /** zlib-compresses bytes (used to write zTXt / compressed iTXt, e.g. in tests). */
-export async function deflate(bytes: Uint8Array): Promise<Uint8Array> {
+export async function zlibDeflate(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
@@ -237,6 +238,11 @@ function latin1(bytes: Uint8Array): string {
 
 function isLatin1(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
 }
 

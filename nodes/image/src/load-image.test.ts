@@ -1,0 +1,145 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import type { Tensor } from '@uso-studio/runtime';
+import type { ComboOptionsProvider } from '@uso-studio/core';
+import { loadImage, ImageDecodeError } from './load-image.ts';
+import { fakeContext, makeTempEnv } from './test-context.ts';
+
+let env: ReturnType<typeof makeTempEnv>;
+beforeEach(() => {
+  env = makeTempEnv();
+});
+afterEach(() => env.cleanup());
+
+async function run(name: string): Promise<{ image: Tensor<'float32'>; mask: Tensor<'float32'> }> {
+  const result = await loadImage.execute({ image: name }, fakeContext(env));
+  const [image, mask] = result.outputs as [Tensor<'float32'>, Tensor<'float32'>];
+  return { image, mask };
+}
+
+const pixel = (t: Tensor<'float32'>, y: number, x: number) => {
+  const [, , w, c] = t.shape as [number, number, number, number];
+  return Array.from(t.data.subarray((y * w + x) * c, (y * w + x) * c + c), (v) => Math.round(v * 255));
+};
+
+describe('LoadImage', () => {
+  it('applies EXIF orientation so a rotated JPEG loads upright', async () => {
+    // Stored 16 wide x 8 high: left half red, right half blue. Orientation 6 = rotate 90° clockwise to display,
+    // so the upright image is 8 wide x 16 high with red on top.
+    const raw = Buffer.alloc(16 * 8 * 3);
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 16; x++) raw[(y * 16 + x) * 3 + (x < 8 ? 0 : 2)] = 255;
+    await sharp(raw, { raw: { width: 16, height: 8, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toFile(path.join(env.inputDir, 'rotated.jpg'));
+    const { image, mask } = await run('rotated.jpg');
+    expect(image.shape).toEqual([1, 16, 8, 3]);
+    const top = pixel(image, 2, 4);
+    const bottom = pixel(image, 13, 4);
+    expect(top[0]).toBeGreaterThan(240);
+    expect(top[2]).toBeLessThan(15);
+    expect(bottom[2]).toBeGreaterThan(240);
+    expect(bottom[0]).toBeLessThan(15);
+    expect(mask.shape).toEqual([1, 64, 64]);
+    expect(mask.data.every((v) => v === 0)).toBe(true);
+  });
+
+  it('turns alpha into mask = 1 - alpha and drops it from the image', async () => {
+    const rgba = Buffer.from([255, 0, 0, 255, 0, 255, 0, 0, 0, 0, 255, 128, 9, 9, 9, 51]);
+    await sharp(rgba, { raw: { width: 2, height: 2, channels: 4 } }).png().toFile(path.join(env.inputDir, 'alpha.png'));
+    const { image, mask } = await run('alpha.png');
+    expect(image.shape).toEqual([1, 2, 2, 3]);
+    expect(pixel(image, 0, 1)).toEqual([0, 255, 0]); // RGB of a fully transparent pixel is kept, as PIL convert('RGB')
+    expect(mask.shape).toEqual([1, 2, 2]);
+    expect(Array.from(mask.data)).toEqual([255, 0, 128, 51].map((a) => Math.fround(1 - Math.fround(a / 255))));
+  });
+
+  it('gives an exact float32 image of value / 255 and a 64x64 zero mask without alpha', async () => {
+    const rgb = Buffer.from([0, 1, 2, 100, 200, 255]);
+    await sharp(rgb, { raw: { width: 2, height: 1, channels: 3 } }).png().toFile(path.join(env.inputDir, 'rgb.png'));
+    const { image, mask } = await run('rgb.png');
+    expect(Array.from(image.data)).toEqual(Array.from(rgb, (v) => Math.fround(v / 255)));
+    expect(mask.shape).toEqual([1, 64, 64]);
+  });
+
+  it('expands greyscale to three channels', async () => {
+    await sharp(Buffer.from([10, 200]), { raw: { width: 2, height: 1, channels: 1 } }).png().toFile(path.join(env.inputDir, 'grey.png'));
+    const { image } = await run('grey.png');
+    expect(image.shape).toEqual([1, 1, 2, 3]);
+    expect(pixel(image, 0, 1)).toEqual([200, 200, 200]);
+  });
+
+  it('reads a palette PNG with transparency into a mask', async () => {
+    const rgba = Buffer.from([255, 0, 0, 255, 0, 0, 255, 0]);
+    await sharp(rgba, { raw: { width: 2, height: 1, channels: 4 } }).png({ palette: true }).toFile(path.join(env.inputDir, 'pal.png'));
+    const { mask } = await run('pal.png');
+    expect(Array.from(mask.data)).toEqual([0, 1]);
+  });
+
+  it('batches the frames of an animated GIF', async () => {
+    // Three 2x2 frames: red, green, blue.
+    const frames = Buffer.alloc(2 * 2 * 4 * 3);
+    for (let f = 0; f < 3; f++) for (let i = 0; i < 4; i++) frames.set([f === 0 ? 255 : 0, f === 1 ? 255 : 0, f === 2 ? 255 : 0, 255], (f * 4 + i) * 4);
+    await sharp(frames, { raw: { width: 2, height: 6, channels: 4, pageHeight: 2 } }).gif().toFile(path.join(env.inputDir, 'anim.gif'));
+    const { image, mask } = await run('anim.gif');
+    expect(image.shape).toEqual([3, 2, 2, 3]);
+    expect([0, 1, 2].map((b) => Array.from(image.data.subarray(b * 12, b * 12 + 3)))).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
+    expect(mask.shape).toEqual([3, 64, 64]); // opaque GIF: no alpha, like PIL's palette mode
+  });
+
+  it('names the file when it is corrupt or missing', async () => {
+    fs.writeFileSync(path.join(env.inputDir, 'broken.png'), Buffer.from('this is not an image at all'));
+    await expect(run('broken.png')).rejects.toThrow(ImageDecodeError);
+    await expect(run('broken.png')).rejects.toThrow(/broken\.png/);
+    await expect(run('missing.png')).rejects.toThrow(/Invalid image file: missing\.png/);
+  });
+
+  it('never reads outside the input folder', async () => {
+    await sharp(Buffer.from([1, 2, 3]), { raw: { width: 1, height: 1, channels: 3 } }).png().toFile(path.join(env.outputDir, 'out.png'));
+    await expect(run('../output/out.png')).rejects.toThrow(/Invalid image file: \.\.\/output\/out\.png/);
+    await expect(run(path.join(env.outputDir, 'out.png'))).rejects.toThrow(/absolute/);
+    fs.symlinkSync(path.join(env.outputDir, 'out.png'), path.join(env.inputDir, 'sneaky.png'));
+    await expect(run('sneaky.png')).rejects.toThrow(/symlink/);
+    // The explicit [output] annotation is ComfyUI's way to load a saved image, and stays inside the output folder.
+    expect((await run('out.png [output]')).image.shape).toEqual([1, 1, 1, 3]);
+  });
+
+  it('validates like VALIDATE_INPUTS', async () => {
+    fs.writeFileSync(path.join(env.inputDir, 'there.png'), 'x');
+    fs.mkdirSync(path.join(env.inputDir, 'folder.png'));
+    expect(await loadImage.validate!({ image: 'there.png' }, env)).toBe(true);
+    expect(await loadImage.validate!({ image: 'nope.png' }, env)).toBe('Invalid image file: nope.png');
+    expect(await loadImage.validate!({ image: 'folder.png' }, env)).toBe('Invalid image file: folder.png');
+    fs.writeFileSync(path.join(env.outputDir, 'saved.png'), 'x');
+    expect(await loadImage.validate!({ image: '../output/saved.png' }, env)).toBe('Invalid image file: ../output/saved.png');
+    // '..' that comes back inside is just another spelling of a name in the folder.
+    expect(await loadImage.validate!({ image: 'sub/../there.png' }, env)).toBe(true);
+  });
+
+  it('fingerprints by file content', async () => {
+    const file = path.join(env.inputDir, 'f.png');
+    fs.writeFileSync(file, 'one');
+    const first = await loadImage.fingerprint!({ image: 'f.png' }, env);
+    expect(first).toBe(createHash('sha256').update('one').digest('hex'));
+    fs.writeFileSync(file, 'two');
+    expect(await loadImage.fingerprint!({ image: 'f.png' }, env)).not.toBe(first);
+    expect(Number.isNaN(await loadImage.fingerprint!({ image: 'gone.png' }, env))).toBe(true);
+  });
+
+  it('offers the input folder images as combo options, computed on request', () => {
+    const options = loadImage.inputs.required!['image']!.options as ComboOptionsProvider;
+    expect(options(env)).toEqual([]);
+    fs.writeFileSync(path.join(env.inputDir, 'b.png'), '');
+    fs.writeFileSync(path.join(env.inputDir, 'a.txt'), '');
+    expect(options(env)).toEqual(['b.png']);
+    expect(loadImage.inputs.required!['image']!.image_upload).toBe(true);
+    expect(loadImage.outputs.map((o) => o.type)).toEqual(['IMAGE', 'MASK']);
+  });
+});

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * The `uso-studio` command: `serve` starts the server and editor, `run` executes a workflow headless, `models demo`
+ * writes the demo model set.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { createEventPrinter, type PrintMode } from './progress-printer.ts';
+import { runWorkflow } from './run-workflow.ts';
+import { generateDemoSet } from './demo-models.ts';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('uso-studio')
+    .description('USO Studio: a ComfyUI-compatible node editor and executor for USO')
+    .option('--verbose', 'print stack traces on failure')
+    .exitOverride();
+  let exitCode = 0;
+
+  program
+    .command('serve')
+    .description('start the server and editor (default 127.0.0.1:8188)')
+    .option('--listen <addr>', 'address to listen on (non-loopback needs --auth-token)')
+    .option('--port <n>', 'port')
+    .option('--data <dir>', 'data directory (input/, output/, temp/, models/, the queue database)')
+    .option('--auth-token <token>', 'require this bearer token on every request')
+    .option('--auth-token-file <file>', 'read the bearer token from a file')
+    .option('--extra-packs <specs>', 'comma-separated extra node pack modules')
+    .option('--max-queue <n>', 'queue length limit')
+    .option('--max-upload-mb <n>', 'upload size limit in MB')
+    .option('--requeue-interrupted', 're-queue a prompt that was running when the server died, instead of failing it')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const { startServer, parseServeArgs } = await import('@uso-studio/server');
+      const args: string[] = [];
+      for (const [key, value] of Object.entries(opts)) {
+        const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        if (value === true) args.push(flag);
+        else if (typeof value === 'string') args.push(flag, value);
+      }
+      await startServer(parseServeArgs(args));
+      await new Promise<never>(() => {}); // runs until a signal closes it
+    });
+
+  program
+    .command('run')
+    .description('run a workflow (UI or API JSON, or a PNG that carries one) without a browser')
+    .argument('<workflow>', 'workflow .json or .png')
+    .option('--set <node.input=value>', 'override an input (node id, title or class type); repeatable', collect, [])
+    .option('--input <dir>', 'folder to read input images from')
+    .option('--models <dir>', 'models folder')
+    .option('--out <dir>', 'folder to write outputs to')
+    .option('--data <dir>', 'data directory')
+    .option('--json', 'print events as JSON lines')
+    .addOption(new Option('--pack <spec...>', 'node pack modules to load instead of the defaults').hideHelp())
+    .action(async (file: string, opts: { set: string[]; input?: string; models?: string; out?: string; data?: string; json?: boolean; pack?: string[] }) => {
+      const mode: PrintMode = opts.json ? 'json' : process.stdout.isTTY ? 'tty' : 'plain';
+      const classes = new Map<string, string>();
+      const printer = createEventPrinter(mode, (t) => process.stdout.write(t), (id) => classes.get(id) ?? '');
+      const result = await runWorkflow(file, {
+        overrides: opts.set,
+        ...(opts.input ? { inputDir: opts.input } : {}),
+        ...(opts.models ? { modelsDir: opts.models } : {}),
+        ...(opts.out ? { outputDir: opts.out } : {}),
+        ...(opts.data ? { dataDir: opts.data } : {}),
+        ...(opts.pack ? { packs: opts.pack } : {}),
+        onEvent: (event) => {
+          if (event.type === 'executing' && event.data.node && event.data.display_node) classes.set(event.data.node, '');
+          printer.onEvent(event);
+        },
+      });
+      printer.finish();
+      if (mode === 'json') process.stdout.write(JSON.stringify({ type: 'result', data: { prompt_id: result.promptId, outputs: result.outputs, files: result.files } }) + '\n');
+      else for (const f of result.files) process.stdout.write(`wrote ${f}\n`);
+    });
+
+  const models = program.command('models').description('model files');
+  models
+    .command('demo')
+    .description('write the demo model set (no learned weights) into the models folder')
+    .option('--data <dir>', 'data directory')
+    .option('--force', 'overwrite existing demo files')
+    .action(async (opts: { data?: string; force?: boolean }) => {
+      const written = await generateDemoSet(opts);
+      process.stdout.write(written.length ? written.map((f) => `wrote ${f}\n`).join('') : 'demo models already present\n');
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+    // A person gets the message; the stack trace only on request.
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (program.opts<{ verbose?: boolean }>().verbose && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+    exitCode = 1;
+  }
+  return exitCode;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const entry = process.argv[1];
+if (entry && realpathSync(entry) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

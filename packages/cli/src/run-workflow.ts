@@ -1,0 +1,153 @@
+/**
+ * `runWorkflow`: the headless runner as a library. Loads packs, converts and validates the workflow, runs it in-process
+ * with the same engine and events as the server, and returns the outputs.
+ */
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import {
+  Executor,
+  validatePrompt,
+  type ExecutionEventListener,
+  type HostEnvironment,
+  type NodeErrors,
+  type NodeRegistry,
+  type PackServices,
+  type RunOutcome,
+  type ValidationError,
+} from '@uso-studio/core';
+import { buildRegistry, DEFAULT_PACKS, defaultDataDir, loadPacks, prepareDataDir } from '@uso-studio/server';
+import { applyOverrides, parseOverride, type Override } from './overrides.ts';
+import { readWorkflowFile, toApiPrompt } from './load-workflow.ts';
+
+export interface RunWorkflowOptions {
+  /** Data directory holding input/, output/, temp/ and models/ (default: the server's default data directory). */
+  dataDir?: string;
+  inputDir?: string;
+  outputDir?: string;
+  modelsDir?: string;
+  /** `<node>.<input>=<value>` strings or parsed overrides. */
+  overrides?: readonly (string | Override)[];
+  /** Node pack module specifiers (default: the server's default packs). */
+  packs?: readonly string[];
+  onEvent?: ExecutionEventListener;
+  signal?: AbortSignal;
+  promptId?: string;
+}
+
+export interface RunWorkflowResult {
+  promptId: string;
+  status: RunOutcome['status'];
+  /** UI output per output node id, e.g. `{images: [{filename, subfolder, type}]}`. */
+  outputs: RunOutcome['outputs'];
+  /** Absolute paths of the files the outputs reference. */
+  files: string[];
+  outcome: RunOutcome;
+}
+
+/** A failure a person can act on; the CLI prints its message without a stack trace. */
+export class WorkflowRunError extends Error {
+  override name = 'WorkflowRunError';
+}
+
+/**
+ * Runs a workflow (a path to .json/.png, or the parsed JSON of a UI workflow or API prompt).
+ *
+ * @example
+ * const { files } = await runWorkflow('workflows/uso-style-subject.json', { overrides: ['KSampler.seed=7'] });
+ */
+export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions = {}): Promise<RunWorkflowResult> {
+  const json = typeof workflow === 'string' ? await readWorkflowFile(workflow) : workflow;
+  const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
+  const env: HostEnvironment = {
+    inputDir: resolve(options.inputDir ?? dirs.inputDir),
+    outputDir: resolve(options.outputDir ?? dirs.outputDir),
+    tempDir: dirs.tempDir,
+    modelsDir: resolve(options.modelsDir ?? dirs.modelsDir),
+    services: {},
+  };
+  const packs = await loadPacks(options.packs ?? DEFAULT_PACKS);
+  const registry = buildRegistry(packs);
+  const loaded = toApiPrompt(json, registry.objectInfo(env));
+  const overrides = (options.overrides ?? []).map((o) => (typeof o === 'string' ? parseOverride(o) : o));
+  const prompt = applyOverrides(loaded.prompt, overrides);
+
+  const validation = await validatePrompt(prompt, registry, env);
+  if (!validation.ok) throw new WorkflowRunError(formatValidationFailure(validation.error, validation.nodeErrors, registry));
+  if (Object.keys(validation.nodeErrors).length > 0) {
+    throw new WorkflowRunError(formatValidationFailure(undefined, validation.nodeErrors, registry));
+  }
+
+  const services: PackServices[] = [];
+  try {
+    for (const pack of packs) {
+      if (!pack.createServices) continue;
+      const created = await pack.createServices(env);
+      services.push(created);
+      Object.assign(env.services!, created.services);
+    }
+    const executor = new Executor({ registry, env });
+    const promptId = options.promptId ?? randomUUID();
+    const extraData = loaded.workflow === undefined ? {} : { extra_pnginfo: { workflow: loaded.workflow } };
+    const outcome = await executor.run(validation.prompt, {
+      promptId,
+      extraData,
+      outputs: validation.outputs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    });
+    if (outcome.status === 'error' && outcome.error) {
+      const e = outcome.error;
+      throw new WorkflowRunError(`Node ${e.node_id} (${e.node_type}) failed: ${e.exception_message}`);
+    }
+    if (outcome.status === 'interrupted') throw new WorkflowRunError('The run was interrupted');
+    return { promptId, status: outcome.status, outputs: outcome.outputs, files: outputFiles(outcome.outputs, env), outcome };
+  } finally {
+    for (const s of services.reverse()) await s.dispose();
+  }
+}
+
+function outputFiles(outputs: RunOutcome['outputs'], env: HostEnvironment): string[] {
+  const files: string[] = [];
+  for (const ui of Object.values(outputs)) {
+    for (const list of Object.values(ui)) {
+      if (!Array.isArray(list)) continue;
+      for (const item of list as { filename?: unknown; subfolder?: unknown; type?: unknown }[]) {
+        if (typeof item?.filename !== 'string') continue;
+        const base = item.type === 'temp' ? env.tempDir : item.type === 'input' ? env.inputDir : env.outputDir;
+        files.push(join(base, typeof item.subfolder === 'string' ? item.subfolder : '', item.filename));
+      }
+    }
+  }
+  return files;
+}
+
+/** One readable block: the prompt-level error, each node's errors, and the model files that are missing. */
+export function formatValidationFailure(error: ValidationError | undefined, nodeErrors: NodeErrors, registry: NodeRegistry): string {
+  const lines: string[] = [];
+  if (error && error.type !== 'prompt_outputs_failed_validation') lines.push(`${error.message}${error.details ? `: ${error.details}` : ''}`);
+  else lines.push('The workflow failed validation:');
+  const missingModels = new Set<string>();
+  for (const [id, entry] of Object.entries(nodeErrors)) {
+    for (const e of entry.errors) {
+      lines.push(`  node ${id} (${entry.class_type}): ${e.message}${e.details ? ` — ${e.details}` : ''}`);
+      const model = missingModelFile(registry, entry.class_type, e);
+      if (model) missingModels.add(model);
+    }
+  }
+  if (missingModels.size > 0) {
+    lines.push('Model files it needs that are not in the models folder:');
+    for (const m of [...missingModels].sort()) lines.push(`  models/${m}`);
+  }
+  return lines.join('\n');
+}
+
+/** `<folder>/<name>` when a value_not_in_list error is on an input backed by a model folder. */
+function missingModelFile(registry: NodeRegistry, classType: string, error: ValidationError): string | undefined {
+  if (error.type !== 'value_not_in_list') return undefined;
+  const inputName = error.extra_info.input_name;
+  const value = error.extra_info.received_value;
+  if (typeof inputName !== 'string' || typeof value !== 'string') return undefined;
+  const def = registry.get(classType);
+  const input = def?.inputs.required?.[inputName] ?? def?.inputs.optional?.[inputName];
+  return input?.modelFolder ? `${input.modelFolder}/${value}` : undefined;
+}

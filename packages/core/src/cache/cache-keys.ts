@@ -1,0 +1,184 @@
+/**
+ * How a cache key is computed, kept apart from how results are kept (see ./policies). A key is structural: it hashes a
+ * node's class, its fingerprint, its constant inputs sorted by name, and for each link the source's key plus the output
+ * slot. Node ids stay out of it, so identical subgraphs share entries and a changed seed invalidates only what follows.
+ */
+import type { PromptGraph } from '../graph.ts';
+import type { ApiPrompt, HostEnvironment, NodeDefinition, NodeInputs, NodeLogger } from '../node-api.ts';
+import type { NodeRegistry } from '../registry.ts';
+import { canonicalize, hashString, type CanonicalForm } from './hash.ts';
+
+/** A fingerprint in canonical form, or null when computing it failed (treated like NaN: always re-run). */
+export type FingerprintForm = CanonicalForm | null;
+
+export interface FingerprintContext {
+  env: HostEnvironment;
+  prompt: ApiPrompt;
+  extraData: Record<string, unknown>;
+  logger?: NodeLogger;
+}
+
+/** True when a node class asks for its own id (UNIQUE_ID), so its results depend on which node it is. */
+export function takesUniqueId(definition: NodeDefinition): boolean {
+  const hidden = definition.inputs.hidden;
+  if (!hidden) return false;
+  for (const kind of Object.values(hidden)) if (kind === 'UNIQUE_ID') return true;
+  return false;
+}
+
+const NO_INPUTS: NodeInputs = Object.freeze({});
+
+/** Hidden input values (a shared empty object when there are none), as ComfyUI passes them: the prompt, extra_pnginfo (when sent) and the node's own id. */
+export function hiddenInputs(
+  definition: NodeDefinition,
+  nodeId: string,
+  prompt: ApiPrompt,
+  extraData: Record<string, unknown>,
+): NodeInputs {
+  const hidden = definition.inputs.hidden;
+  if (!hidden) return NO_INPUTS;
+  const out: NodeInputs = {};
+  for (const [name, kind] of Object.entries(hidden)) {
+    if (kind === 'PROMPT') out[name] = prompt;
+    else if (kind === 'UNIQUE_ID') out[name] = nodeId;
+    else if (kind === 'EXTRA_PNGINFO' && 'extra_pnginfo' in extraData) out[name] = extraData['extra_pnginfo'];
+  }
+  return out;
+}
+
+/**
+ * Calls `fingerprint` (ComfyUI's IS_CHANGED) for the given nodes whose class declares one, with their constant and
+ * hidden inputs. A fingerprint that throws is logged and counts as NaN, as in ComfyUI.
+ */
+export async function collectFingerprints(
+  graph: PromptGraph,
+  registry: NodeRegistry,
+  nodeIds: Iterable<string>,
+  context: FingerprintContext,
+): Promise<Map<string, FingerprintForm>> {
+  const forms = new Map<string, FingerprintForm>();
+  const pending: Array<Promise<void>> = [];
+  const fail = (id: string, error: unknown) => {
+    context.logger?.warn(`Fingerprint of node ${id} failed, it will re-run: ${error instanceof Error ? error.message : String(error)}`);
+    forms.set(id, null);
+  };
+  for (const id of nodeIds) {
+    const node = graph.nodes.get(id);
+    const definition = node && registry.get(node.classType);
+    if (!node || !definition?.fingerprint) continue;
+    const inputs: NodeInputs = { ...hiddenInputs(definition, id, context.prompt, context.extraData) };
+    for (const [name, input] of node.inputs) if (input.kind === 'constant') inputs[name] = input.value;
+    try {
+      const value = definition.fingerprint(inputs, context.env);
+      if (value instanceof Promise) {
+        pending.push(value.then((v) => void forms.set(id, canonicalize(v)), (e: unknown) => fail(id, e)));
+      } else {
+        forms.set(id, canonicalize(value));
+      }
+    } catch (error) {
+      fail(id, error);
+    }
+  }
+  if (pending.length > 0) await Promise.all(pending);
+  return forms;
+}
+
+export interface CacheKeyOptions {
+  graph: PromptGraph;
+  registry: NodeRegistry;
+  fingerprints: ReadonlyMap<string, FingerprintForm>;
+  /**
+   * Unique per prompt run. Mixed into the keys of nodes that must never match a stored entry: non-idempotent nodes and
+   * nodes whose fingerprint or constants never equal themselves.
+   */
+  runNonce: string;
+}
+
+/**
+ * Keys for the given nodes and everything they link to. Nodes in a dependency cycle (and nodes that depend on one) get
+ * no key; planning reports the cycle. Iterative, so long chains cannot overflow the stack.
+ */
+export function computeCacheKeys(options: CacheKeyOptions, roots: Iterable<string>): Map<string, string> {
+  const { graph } = options;
+  const keys = new Map<string, string>();
+  const failed = new Set<string>();
+  const onPath = new Set<string>();
+  const inCycle = new Set<string>();
+  for (const root of roots) {
+    if (!graph.nodes.has(root)) continue;
+    const stack = [root];
+    while (stack.length > 0) {
+      const id = stack[stack.length - 1]!;
+      if (keys.has(id) || failed.has(id)) {
+        stack.pop();
+        continue;
+      }
+      const node = graph.nodes.get(id)!;
+      if (!onPath.has(id)) {
+        // First visit: queue the sources still lacking a key.
+        onPath.add(id);
+        for (const input of node.inputs.values()) {
+          if (input.kind !== 'link' || !graph.nodes.has(input.from)) continue;
+          if (keys.has(input.from) || failed.has(input.from)) continue;
+          if (onPath.has(input.from)) inCycle.add(id);
+          else stack.push(input.from);
+        }
+        continue;
+      }
+      // Second visit: every source is settled.
+      stack.pop();
+      onPath.delete(id);
+      let blocked = inCycle.has(id);
+      if (!blocked) {
+        for (const input of node.inputs.values()) {
+          if (input.kind === 'link' && failed.has(input.from)) {
+            blocked = true;
+            break;
+          }
+        }
+      }
+      if (blocked) failed.add(id);
+      else keys.set(id, hashString(nodeSignature(options, id, keys)));
+    }
+  }
+  return keys;
+}
+
+/**
+ * The text a node's key hashes. Sources appear only by their own keys and the output slot, never by node id.
+ * Exposed for tests and debugging.
+ */
+export function nodeSignature(options: CacheKeyOptions, nodeId: string, keys: ReadonlyMap<string, string>): string {
+  const node = options.graph.nodes.get(nodeId)!;
+  const definition = options.registry.get(node.classType);
+  let signature = JSON.stringify(node.classType);
+  let unstable = false;
+  if (definition?.fingerprint) {
+    const form = options.fingerprints.get(nodeId);
+    if (!form || form.unstable) unstable = true;
+    else signature += `|fp:${form.text}`;
+  }
+  if (definition && takesUniqueId(definition)) signature += `|id:${JSON.stringify(nodeId)}`;
+  const names = [...node.inputs.keys()].sort();
+  for (const name of names) {
+    const input = node.inputs.get(name)!;
+    if (input.kind === 'link') {
+      signature += `|${JSON.stringify(name)}=@${keys.get(input.from) ?? `missing:${JSON.stringify(input.from)}`}#${input.slot}`;
+    } else {
+      signature += `|${JSON.stringify(name)}=`;
+      const value = input.value;
+      // Scalars are most constants; skip the general walk for them.
+      if (typeof value === 'string') signature += JSON.stringify(value);
+      else if (typeof value === 'number' && value === value && !Object.is(value, -0)) signature += String(value);
+      else if (typeof value === 'boolean') signature += value ? 'true' : 'false';
+      else {
+        const form = canonicalize(value);
+        if (form.unstable) unstable = true;
+        signature += form.text;
+      }
+    }
+  }
+  // A result that must not be reused gets a key no other prompt (and no other node) can produce.
+  if (unstable || definition?.notIdempotent) signature += `|once:${options.runNonce}:${JSON.stringify(nodeId)}`;
+  return signature;
+}

@@ -1,0 +1,2 @@
+/** GraphCanvas takes no props: it reads the editor context. */
+export type GraphCanvasProps = Record<string, never>;

@@ -1,0 +1,3 @@
+export { default as HistoryPanel } from './HistoryPanel.svelte';
+export type { HistoryPanelProps } from './types.ts';
+export { firstImage } from './first-image.ts';

@@ -1,0 +1,2 @@
+/** HistoryPanel reads the editor context; no props. */
+export type HistoryPanelProps = Record<string, never>;

@@ -1,0 +1,2 @@
+/** Notices reads the editor context; no props. */
+export type NoticesProps = Record<string, never>;

@@ -1,0 +1,2 @@
+export { default as QueuePanel } from './QueuePanel.svelte';
+export type { QueuePanelProps } from './types.ts';

@@ -1,0 +1,2 @@
+/** QueuePanel reads the editor context; no props. */
+export type QueuePanelProps = Record<string, never>;

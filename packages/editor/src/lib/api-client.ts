@@ -1,0 +1,141 @@
+/**
+ * The editor's HTTP client for ComfyUI's routes (served under /api). It only speaks the wire shapes; no UI state.
+ */
+import type { ObjectInfo } from './object-info.ts';
+
+/** A file reference as ComfyUI returns them in outputs and uploads. */
+export interface ImageRef { filename: string; subfolder: string; type: string }
+
+/** `[number, prompt_id, prompt, extra_data, outputs_to_execute]`, as /queue lists them. */
+export type QueueItem = [number, string, Record<string, unknown>, Record<string, unknown>, string[]];
+
+export interface HistoryEntry {
+  promptId: string;
+  prompt: QueueItem;
+  outputs: Record<string, Record<string, unknown>>;
+  status: { status_str: string; completed: boolean; messages?: [string, Record<string, unknown>][] };
+}
+
+export interface NodeError { errors: { type: string; message: string; details: string; extra_info?: unknown }[]; class_type: string; dependent_outputs?: string[] }
+
+/** A 400 from POST /prompt: the prompt failed validation. */
+export class PromptRejectedError extends Error {
+  override readonly name = 'PromptRejectedError';
+  constructor(
+    readonly error: { type: string; message: string; details?: string },
+    readonly nodeErrors: Record<string, NodeError>,
+  ) {
+    super(error.details ? `${error.message}: ${error.details}` : error.message);
+  }
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export class ApiClient {
+  readonly base: string;
+  #fetch: FetchLike;
+
+  /** `base` is the server origin ('' for the page's own); every route goes under `${base}/api`. */
+  constructor(base = '', fetchImpl?: FetchLike) {
+    this.base = base.replace(/\/$/, '');
+    this.#fetch = fetchImpl ?? ((input, init) => fetch(input, init));
+  }
+
+  url(path: string): string {
+    return `${this.base}/api${path}`;
+  }
+
+  /** The WebSocket URL for the page's origin (or `base`). */
+  wsUrl(location: { protocol: string; host: string }): string {
+    if (this.base) return `${this.base.replace(/^http/, 'ws')}/ws`;
+    return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+  }
+
+  async objectInfo(): Promise<ObjectInfo> {
+    return (await this.#json('/object_info')) as ObjectInfo;
+  }
+
+  /** Queues a prompt; a validation failure throws {@link PromptRejectedError}. */
+  async queuePrompt(body: { prompt: unknown; client_id: string; extra_data?: unknown; front?: boolean }): Promise<{ prompt_id: string; number: number; node_errors: Record<string, NodeError> }> {
+    const res = await this.#fetch(this.url('/prompt'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const payload = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (res.status === 400 || (!res.ok && payload.error)) {
+      const err = (payload.error && typeof payload.error === 'object' ? payload.error : { type: 'error', message: String(payload.error ?? res.statusText) }) as { type: string; message: string; details?: string };
+      throw new PromptRejectedError(err, (payload.node_errors ?? {}) as Record<string, NodeError>);
+    }
+    if (!res.ok) throw new Error(`POST /prompt failed: ${res.status} ${res.statusText}`);
+    return payload as { prompt_id: string; number: number; node_errors: Record<string, NodeError> };
+  }
+
+  async getQueue(): Promise<{ running: QueueItem[]; pending: QueueItem[] }> {
+    const q = (await this.#json('/queue')) as { queue_running?: QueueItem[]; queue_pending?: QueueItem[] };
+    const byNumber = (a: QueueItem, b: QueueItem) => a[0] - b[0];
+    return { running: [...(q.queue_running ?? [])].sort(byNumber), pending: [...(q.queue_pending ?? [])].sort(byNumber) };
+  }
+
+  async cancelPending(promptIds: string[]): Promise<void> {
+    await this.#post('/queue', { delete: promptIds });
+  }
+
+  async clearQueue(): Promise<void> {
+    await this.#post('/queue', { clear: true });
+  }
+
+  /** Stops the running prompt (only `promptId`, when given). */
+  async interrupt(promptId?: string): Promise<void> {
+    await this.#post('/interrupt', promptId ? { prompt_id: promptId } : {});
+  }
+
+  /** Newest first. */
+  async getHistory(maxItems = 64): Promise<HistoryEntry[]> {
+    const raw = (await this.#json(`/history?max_items=${maxItems}`)) as Record<string, Omit<HistoryEntry, 'promptId'>>;
+    return Object.entries(raw).map(([promptId, e]) => ({ promptId, ...e })).reverse();
+  }
+
+  async clearHistory(): Promise<void> {
+    await this.#post('/history', { clear: true });
+  }
+
+  async deleteHistory(promptIds: string[]): Promise<void> {
+    await this.#post('/history', { delete: promptIds });
+  }
+
+  /** Uploads an input image; the server may rename it, so use the returned name. */
+  async uploadImage(file: Blob, filename: string): Promise<{ name: string; subfolder: string; type: string }> {
+    const form = new FormData();
+    form.append('image', file, filename);
+    form.append('type', 'input');
+    const res = await this.#fetch(this.url('/upload/image'), { method: 'POST', body: form });
+    if (!res.ok) throw new Error(`upload of ${filename} failed: ${res.status} ${await res.text().catch(() => '')}`);
+    return (await res.json()) as { name: string; subfolder: string; type: string };
+  }
+
+  /** The URL of a stored image; `preview` asks the server for a small webp. */
+  viewUrl(ref: ImageRef, preview = false): string {
+    const q = new URLSearchParams({ filename: ref.filename, type: ref.type || 'output', subfolder: ref.subfolder ?? '' });
+    if (preview) q.set('preview', 'webp;90');
+    return this.url(`/view?${q.toString()}`);
+  }
+
+  /** The server's default workflow, or null when it has none (404) or the route does not exist. */
+  async defaultWorkflow(): Promise<unknown | null> {
+    try {
+      const res = await this.#fetch(this.url('/workflows/default'));
+      if (!res.ok) return null;
+      return await res.json();
+    } catch {
+      return null;
+    }
+  }
+
+  async #json(path: string): Promise<unknown> {
+    const res = await this.#fetch(this.url(path));
+    if (!res.ok) throw new Error(`GET ${path} failed: ${res.status} ${res.statusText}`);
+    return res.json();
+  }
+
+  async #post(path: string, body: unknown): Promise<void> {
+    const res = await this.#fetch(this.url(path), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`POST ${path} failed: ${res.status} ${res.statusText}`);
+  }
+}

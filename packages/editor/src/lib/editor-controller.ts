@@ -1,0 +1,476 @@
+/**
+ * Wires the editor together: the server's API and WebSocket, the litegraph canvas (through the adapter), files,
+ * autosave and undo. Components call its methods; it writes what they show into an {@link EditorStateSink}.
+ */
+import { ApiClient, PromptRejectedError, type HistoryEntry, type ImageRef } from './api-client.ts';
+import { reduceExecution, type ExecutionState } from './execution-state.ts';
+import { apiToUi, findMissingNodeTypes, MissingNodeTypesError, uiToApi } from './formats.ts';
+import type { GraphEditor, SearchRequest, UiWorkflow } from './litegraph-adapter.ts';
+import type { ObjectInfo } from './object-info.ts';
+import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
+import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
+import { UndoHistory } from './undo-history.ts';
+import { downloadJson, fileNameFor, pickFile, readWorkflowFile, WorkflowAutosave, type StorageLike } from './workflow-files.ts';
+import { WsClient, type ConnectionState, type ServerMessage, type SocketFactory } from './ws-client.ts';
+import type { PreviewFrame } from './binary-frames.ts';
+import type { QueueItem } from './api-client.ts';
+
+/** What the controller writes; the runes store implements it, tests pass a plain object. */
+export interface EditorStateSink {
+  connection: ConnectionState;
+  reconnectAttempt: number;
+  workflowName: string;
+  batchCount: number;
+  selectedCount: number;
+  graphPath: string[];
+  execution: ExecutionState;
+  queue: { running: QueueItem[]; pending: QueueItem[] };
+  history: HistoryEntry[];
+  templates: Template[];
+  missingNodeTypes: string[];
+  validation: ValidationReport | null;
+  previewUrl: string | null;
+  search: SearchRequest | null;
+  toasts: Toast[];
+  nodeTypeCount: number;
+  ready: boolean;
+}
+
+export interface ControllerOptions {
+  api?: ApiClient;
+  /** For tests: the WebSocket constructor. */
+  createSocket?: SocketFactory;
+  storage?: StorageLike;
+  /** The page location, for the WebSocket URL. */
+  location?: { protocol: string; host: string };
+  templates?: Template[];
+  clientId?: string;
+}
+
+let toastId = 0;
+
+export class EditorController {
+  readonly api: ApiClient;
+  readonly ws: WsClient;
+  readonly state: EditorStateSink;
+  objectInfo: ObjectInfo = {};
+  #editor: GraphEditor | null = null;
+  #autosave: WorkflowAutosave | null;
+  #undo = new UndoHistory();
+  #totals = new Map<string, number>();
+  #autosaveTimer: ReturnType<typeof setTimeout> | null = null;
+  #previewUrl: string | null = null;
+  #restoring = false;
+  #wasOpen = false;
+  #runtimeErrorShown = false;
+
+  constructor(state: EditorStateSink, options: ControllerOptions = {}) {
+    this.state = state;
+    this.api = options.api ?? new ApiClient();
+    const clientId = options.clientId ?? randomId();
+    const location = options.location ?? globalThis.location;
+    this.ws = new WsClient({ url: this.api.wsUrl(location), clientId, ...(options.createSocket ? { createSocket: options.createSocket } : {}) });
+    this.#autosave = options.storage ? new WorkflowAutosave(options.storage) : null;
+    state.templates = options.templates ?? bundledTemplates();
+  }
+
+  get editor(): GraphEditor {
+    if (!this.#editor) throw new Error('EditorController: no canvas yet; call attach() from the canvas component first');
+    return this.#editor;
+  }
+
+  /** Connects the canvas (created by the canvas component) and loads node types and the first workflow. */
+  async attach(editor: GraphEditor): Promise<void> {
+    this.#editor = editor;
+    this.ws.onState((s, attempt) => this.#onConnection(s, attempt));
+    this.ws.onMessage((m) => this.#onMessage(m));
+    this.ws.connect();
+    try {
+      await this.refreshNodeTypes();
+    } catch (e) {
+      this.toast('error', `Could not load node types: ${(e as Error).message}`);
+    }
+    await this.#loadInitialWorkflow();
+    this.state.ready = true;
+    void this.refreshQueue();
+    void this.refreshHistory();
+  }
+
+  detach(): void {
+    this.ws.close();
+    this.#editor?.destroy();
+    this.#editor = null;
+  }
+
+  // ---- node types ---------------------------------------------------------------------------------------------
+
+  /** Fetches /object_info and (re)registers node classes; combos on the canvas get the new lists. */
+  async refreshNodeTypes(): Promise<void> {
+    const info = await this.api.objectInfo();
+    this.objectInfo = info;
+    if (this.state.nodeTypeCount === 0) this.editor.registerNodeTypes(info);
+    else this.editor.refreshCombos(info);
+    this.state.nodeTypeCount = Object.keys(info).length;
+  }
+
+  // ---- workflows ----------------------------------------------------------------------------------------------
+
+  /** Loads a UI workflow, lists node types we lack, and starts a fresh undo history. */
+  loadWorkflow(workflow: unknown, name = 'workflow', options: { keepUndo?: boolean } = {}): void {
+    const missing = safeMissing(workflow, this.objectInfo);
+    this.editor.load(workflow as UiWorkflow, missing);
+    this.state.missingNodeTypes = missing;
+    this.state.validation = null;
+    this.state.workflowName = name;
+    if (!options.keepUndo) this.#undo.reset(JSON.stringify(this.editor.serialize()));
+    this.#scheduleAutosave();
+  }
+
+  loadTemplate(template: Template): void {
+    this.loadWorkflow(structuredClone(template.workflow), template.name);
+  }
+
+  /** Reads a dropped or picked file: ComfyUI JSON, an API prompt, or a PNG with metadata. */
+  async openFile(file: File): Promise<void> {
+    try {
+      const opened = await readWorkflowFile(file);
+      if (opened.kind === 'ui') this.loadWorkflow(opened.workflow, opened.name);
+      else this.loadWorkflow(apiToUi(opened.prompt as never, this.objectInfo), opened.name);
+    } catch (e) {
+      this.toast('error', (e as Error).message);
+    }
+  }
+
+  /** Ctrl+O. */
+  async open(): Promise<void> {
+    const file = await pickFile();
+    if (file) await this.openFile(file);
+  }
+
+  /** Ctrl+S: downloads the workflow in ComfyUI's UI format. */
+  save(): void {
+    downloadJson(fileNameFor(this.state.workflowName), this.editor.serialize());
+  }
+
+  /** Downloads the API prompt (what Queue sends). */
+  exportApi(): void {
+    const prompt = this.#toApi();
+    if (prompt) downloadJson(fileNameFor(this.state.workflowName, true), prompt);
+  }
+
+  newWorkflow(): void {
+    this.editor.clear();
+    this.state.workflowName = 'workflow';
+    this.state.missingNodeTypes = [];
+    this.#undo.reset(JSON.stringify(this.editor.serialize()));
+    this.#scheduleAutosave();
+  }
+
+  /** Called by the adapter on every graph change. */
+  graphChanged(): void {
+    if (this.#restoring) return;
+    this.#scheduleAutosave();
+  }
+
+  /** Takes an undo snapshot when an edit settles (pointer up, key up). */
+  checkpoint(): void {
+    if (!this.#editor || this.#restoring) return;
+    this.#undo.record(JSON.stringify(this.#editor.serialize()));
+  }
+
+  undo(): void {
+    this.checkpoint();
+    const prev = this.#undo.undo();
+    if (prev) this.#restore(prev);
+  }
+
+  redo(): void {
+    const next = this.#undo.redo();
+    if (next) this.#restore(next);
+  }
+
+  #restore(snapshot: string): void {
+    this.#restoring = true;
+    try {
+      const ds = this.editor.canvas.ds;
+      const view = { scale: ds.scale, offset: [ds.offset[0], ds.offset[1]] };
+      const workflow = JSON.parse(snapshot) as UiWorkflow;
+      (workflow.extra as Record<string, unknown>).ds = view;
+      this.editor.load(workflow, safeMissing(workflow, this.objectInfo));
+    } finally {
+      this.#restoring = false;
+    }
+    this.#scheduleAutosave();
+  }
+
+  async #loadInitialWorkflow(): Promise<void> {
+    const saved = this.#autosave?.load();
+    if (saved) {
+      this.loadWorkflow(saved.workflow, saved.name);
+      return;
+    }
+    const fromServer = await this.api.defaultWorkflow();
+    if (fromServer && typeof fromServer === 'object') {
+      const record = fromServer as Record<string, unknown>;
+      // Accept either the workflow itself or `{name, workflow}`.
+      const workflow = 'nodes' in record ? record : record.workflow;
+      if (workflow) {
+        this.loadWorkflow(workflow, String(record.name ?? 'default'));
+        return;
+      }
+    }
+    const template = pickDefaultTemplate(this.state.templates);
+    if (template) this.loadTemplate(template);
+    else this.#undo.reset(JSON.stringify(this.editor.serialize()));
+  }
+
+  #scheduleAutosave(): void {
+    if (!this.#autosave) return;
+    if (this.#autosaveTimer) clearTimeout(this.#autosaveTimer);
+    this.#autosaveTimer = setTimeout(() => this.flushAutosave(), 400);
+  }
+
+  /** Writes the autosave now (the page calls it on unload). */
+  flushAutosave(): void {
+    if (this.#autosaveTimer) clearTimeout(this.#autosaveTimer);
+    this.#autosaveTimer = null;
+    if (this.#autosave && this.#editor) this.#autosave.save(this.state.workflowName, this.#editor.serialize());
+  }
+
+  // ---- queue --------------------------------------------------------------------------------------------------
+
+  /** Ctrl+Enter: queues the graph `batchCount` times; seeds move on after each, as in ComfyUI. */
+  async queue(options: { front?: boolean; batchCount?: number } = {}): Promise<string[]> {
+    const count = Math.max(1, Math.floor(options.batchCount ?? this.state.batchCount));
+    const ids: string[] = [];
+    this.editor.setNodeErrors(new Map());
+    this.state.validation = null;
+    for (let i = 0; i < count; i++) {
+      const workflow = this.editor.serialize();
+      const prompt = this.#toApi(workflow);
+      if (!prompt) break;
+      try {
+        const res = await this.api.queuePrompt({
+          prompt, client_id: this.ws.clientId, extra_data: { extra_pnginfo: { workflow } }, ...(options.front ? { front: true } : {}),
+        });
+        this.#totals.set(res.prompt_id, Object.keys(prompt).length);
+        ids.push(res.prompt_id);
+        if (res.node_errors && Object.keys(res.node_errors).length) this.#showNodeErrors('Some outputs failed validation', res.node_errors);
+      } catch (e) {
+        if (e instanceof PromptRejectedError) {
+          this.#showNodeErrors(e.message, e.nodeErrors);
+          this.toast('error', `Prompt rejected: ${e.message}`);
+        } else this.toast('error', `Queue failed: ${(e as Error).message}`);
+        break;
+      }
+      this.editor.applyControlAfterGenerate();
+    }
+    void this.refreshQueue();
+    return ids;
+  }
+
+  #toApi(workflow: UiWorkflow = this.editor.serialize()): Record<string, unknown> | null {
+    try {
+      return uiToApi(workflow, this.objectInfo).prompt as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof MissingNodeTypesError) {
+        this.state.missingNodeTypes = [...e.types];
+        this.toast('error', e.message);
+      } else this.toast('error', `Cannot convert the workflow: ${(e as Error).message}`);
+      return null;
+    }
+  }
+
+  #showNodeErrors(message: string, nodeErrors: Record<string, { errors: { message: string; details: string }[]; class_type: string }>): void {
+    const marks = new Map<string, string[]>();
+    const nodes: ValidationReport['nodes'] = [];
+    for (const [id, entry] of Object.entries(nodeErrors)) {
+      const messages = entry.errors.map((e) => (e.details ? `${e.message}: ${e.details}` : e.message));
+      marks.set(id, messages);
+      nodes.push({ id, title: this.editor.nodeTitle(id) ?? entry.class_type, classType: entry.class_type, messages });
+    }
+    this.editor.setNodeErrors(marks);
+    this.state.validation = { message, nodes };
+  }
+
+  async refreshQueue(): Promise<void> {
+    try {
+      this.state.queue = await this.api.getQueue();
+    } catch {
+      // The connection indicator already says the server is away.
+    }
+  }
+
+  async refreshHistory(): Promise<void> {
+    try {
+      this.state.history = await this.api.getHistory(64);
+    } catch {
+      // As above.
+    }
+  }
+
+  async cancel(promptId: string): Promise<void> {
+    const running = this.state.queue.running.some((q) => q[1] === promptId);
+    if (running) await this.api.interrupt(promptId);
+    else await this.api.cancelPending([promptId]);
+    await this.refreshQueue();
+  }
+
+  async clearQueue(): Promise<void> {
+    await this.api.clearQueue();
+    await this.refreshQueue();
+  }
+
+  async interrupt(): Promise<void> {
+    await this.api.interrupt();
+  }
+
+  async clearHistory(): Promise<void> {
+    await this.api.clearHistory();
+    await this.refreshHistory();
+  }
+
+  /** Reopens the workflow a history entry ran. */
+  openHistory(entry: HistoryEntry): void {
+    const extra = entry.prompt[3] as { extra_pnginfo?: { workflow?: unknown } } | undefined;
+    const workflow = extra?.extra_pnginfo?.workflow;
+    if (workflow) this.loadWorkflow(structuredClone(workflow), `history ${entry.promptId.slice(0, 8)}`);
+    else this.loadWorkflow(apiToUi(entry.prompt[2] as never, this.objectInfo), `history ${entry.promptId.slice(0, 8)}`);
+  }
+
+  imageUrl(ref: ImageRef, preview = false): string {
+    return this.api.viewUrl(ref, preview);
+  }
+
+  async uploadImage(file: File): Promise<string> {
+    const res = await this.api.uploadImage(file, file.name);
+    const name = res.subfolder ? `${res.subfolder}/${res.name}` : res.name;
+    void this.refreshNodeTypes().catch(() => undefined);
+    return name;
+  }
+
+  inputImageUrl(name: string): string {
+    const slash = name.lastIndexOf('/');
+    return this.api.viewUrl({ filename: name.slice(slash + 1), subfolder: slash >= 0 ? name.slice(0, slash) : '', type: 'input' });
+  }
+
+  // ---- server messages ----------------------------------------------------------------------------------------
+
+  #onConnection(s: ConnectionState, attempt: number): void {
+    this.state.connection = s;
+    this.state.reconnectAttempt = attempt;
+    if (s === 'open') {
+      if (this.#wasOpen) {
+        void this.refreshQueue();
+        void this.refreshHistory();
+      }
+      this.#wasOpen = true;
+    }
+  }
+
+  #onMessage(msg: ServerMessage): void {
+    if (msg.type === 'preview_image') {
+      this.#showPreview(msg.data as PreviewFrame);
+      return;
+    }
+    const data = msg.data as Record<string, unknown>;
+    const before = this.state.execution;
+    const after = reduceExecution(before, { type: msg.type, data }, this.#totals);
+    this.state.execution = after;
+    const editor = this.#editor;
+    if (!editor) return;
+    switch (msg.type) {
+      case 'status':
+        void this.refreshQueue();
+        break;
+      case 'execution_start':
+        editor.clearExecution();
+        // A runtime error belongs to its prompt; validation marks stay until the next queue (which clears them).
+        if (this.#runtimeErrorShown) editor.setNodeErrors(new Map());
+        this.#runtimeErrorShown = false;
+        void this.refreshQueue();
+        break;
+      case 'executing':
+        if (before.runningNode && before.runningNode !== after.runningNode) editor.setNodeProgress(before.runningNode, null);
+        editor.setRunningNode(after.runningNode);
+        if (after.runningNode === null) {
+          editor.clearExecution();
+          this.#clearPreview();
+          void this.refreshQueue();
+          void this.refreshHistory();
+        }
+        break;
+      case 'progress': {
+        const node = String(data.node ?? after.runningNode ?? '');
+        const p = after.nodeProgress[node];
+        if (node && p) editor.setNodeProgress(node, p.value / p.max);
+        break;
+      }
+      case 'executed': {
+        const node = String(data.display_node ?? data.node);
+        const images = after.outputs[node];
+        if (images && images !== before.outputs[node]) editor.setNodeImages(node, images.map((r) => this.imageUrl(r)));
+        break;
+      }
+      case 'execution_error': {
+        const err = after.error;
+        if (err) {
+          this.#runtimeErrorShown = true;
+          editor.setNodeErrors(new Map([[err.nodeId, [`${err.type ? `${err.type}: ` : ''}${err.message}`]]]));
+          this.toast('error', `${err.nodeType} (#${err.nodeId}) failed: ${err.message}`);
+        }
+        break;
+      }
+      case 'execution_interrupted':
+        this.toast('info', 'Interrupted');
+        break;
+    }
+  }
+
+  #showPreview(frame: PreviewFrame): void {
+    this.#clearPreview();
+    const url = URL.createObjectURL(new Blob([frame.bytes as Uint8Array<ArrayBuffer>], { type: frame.mime }));
+    this.#previewUrl = url;
+    this.state.previewUrl = url;
+    const node = frame.displayNodeId ?? frame.nodeId ?? this.state.execution.runningNode;
+    if (node) this.#editor?.setNodePreview(node, url);
+  }
+
+  #clearPreview(): void {
+    if (this.#previewUrl) URL.revokeObjectURL(this.#previewUrl);
+    this.#previewUrl = null;
+    this.state.previewUrl = null;
+  }
+
+  // ---- misc ---------------------------------------------------------------------------------------------------
+
+  toast(kind: Toast['kind'], text: string): void {
+    const toast = { id: ++toastId, kind, text };
+    this.state.toasts = [...this.state.toasts, toast].slice(-5);
+    setTimeout(() => {
+      this.state.toasts = this.state.toasts.filter((t) => t.id !== toast.id);
+    }, kind === 'error' ? 8000 : 3000);
+  }
+
+  /** Adds the node picked in the search box. */
+  addFromSearch(type: string): void {
+    const req = this.state.search;
+    this.state.search = null;
+    if (!req) return;
+    this.editor.addNode(type, req.graphPos, req.pending);
+  }
+}
+
+function safeMissing(workflow: unknown, info: ObjectInfo): string[] {
+  if (!Object.keys(info).length) return [];
+  try {
+    return findMissingNodeTypes(workflow, info);
+  } catch {
+    return [];
+  }
+}
+
+function randomId(): string {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID().replace(/-/g, '');
+  return Math.random().toString(16).slice(2) + Math.random().toString(16).slice(2);
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { searchNodes } from './node-search.ts';
+import { testObjectInfo } from './test-support.ts';
+
+const info = testObjectInfo();
+
+describe('searchNodes', () => {
+  it('ranks title prefixes first', () => {
+    expect(searchNodes(info, 'vae')[0]!.type).toMatch(/^VAE/);
+    expect(searchNodes(info, 'ksam')[0]!.type).toBe('KSampler');
+  });
+
+  it('needs every word to match', () => {
+    expect(searchNodes(info, 'load image').map((h) => h.type)).toContain('LoadImage');
+    expect(searchNodes(info, 'load zebra')).toEqual([]);
+  });
+
+  it('keeps only nodes that fit a dragged link', () => {
+    const takingLatent = searchNodes(info, '', { inputType: 'LATENT' }).map((h) => h.type);
+    expect(takingLatent).toContain('VAEDecode');
+    expect(takingLatent).toContain('KSampler');
+    expect(takingLatent).not.toContain('VAEEncode');
+    const givingVae = searchNodes(info, '', { outputType: 'VAE' }).map((h) => h.type);
+    expect(givingVae).toEqual(['CheckpointLoaderSimple']);
+  });
+
+  it('respects the limit', () => expect(searchNodes(info, '', {}, 3)).toHaveLength(3));
+});

@@ -1,0 +1,32 @@
+/**
+ * The editor's UI state as a runes store. Large lists use `$state.raw` so Svelte does not deep-proxy them; they are
+ * replaced, never mutated. The controller (plain TypeScript) writes here; components only read and call the controller.
+ */
+import type { HistoryEntry, QueueItem } from '../api-client.ts';
+import { initialExecutionState, type ExecutionState } from '../execution-state.ts';
+import type { SearchRequest } from '../litegraph-adapter.ts';
+import type { Template } from '../templates.ts';
+import type { ConnectionState } from '../ws-client.ts';
+
+export interface Toast { id: number; kind: 'info' | 'error'; text: string }
+export interface ValidationReport { message: string; nodes: { id: string; title: string; classType: string; messages: string[] }[] }
+
+export class AppState {
+  connection = $state<ConnectionState>('connecting');
+  reconnectAttempt = $state(0);
+  workflowName = $state('workflow');
+  batchCount = $state(1);
+  selectedCount = $state(0);
+  graphPath = $state.raw<string[]>(['Workflow']);
+  execution = $state.raw<ExecutionState>(initialExecutionState());
+  queue = $state.raw<{ running: QueueItem[]; pending: QueueItem[] }>({ running: [], pending: [] });
+  history = $state.raw<HistoryEntry[]>([]);
+  templates = $state.raw<Template[]>([]);
+  missingNodeTypes = $state.raw<string[]>([]);
+  validation = $state.raw<ValidationReport | null>(null);
+  previewUrl = $state<string | null>(null);
+  search = $state.raw<SearchRequest | null>(null);
+  toasts = $state.raw<Toast[]>([]);
+  nodeTypeCount = $state(0);
+  ready = $state(false);
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { pngWithText } from './test-support.ts';
+import { classify, fileNameFor, NotAWorkflowError, readWorkflowFile, WorkflowAutosave } from './workflow-files.ts';
+
+const ui = { last_node_id: 1, last_link_id: 0, nodes: [{ id: 1, type: 'SaveImage' }], links: [], version: 0.4 };
+const api = { '1': { class_type: 'SaveImage', inputs: { filename_prefix: 'x' } } };
+
+const file = (bytes: Uint8Array | string, name: string) => new File([bytes as BlobPart], name);
+
+describe('readWorkflowFile', () => {
+  it('reads a ComfyUI workflow JSON and an API prompt JSON', async () => {
+    await expect(readWorkflowFile(file(JSON.stringify(ui), 'my flow.json'))).resolves.toEqual({ kind: 'ui', workflow: ui, name: 'my flow' });
+    await expect(readWorkflowFile(file(JSON.stringify(api), 'p.json'))).resolves.toEqual({ kind: 'api', prompt: api, name: 'p' });
+  });
+
+  it('prefers a PNG\'s workflow chunk and falls back to its prompt', async () => {
+    const both = await pngWithText({ prompt: JSON.stringify(api), workflow: JSON.stringify(ui) });
+    await expect(readWorkflowFile(file(both, 'out.png'))).resolves.toMatchObject({ kind: 'ui', workflow: ui, name: 'out' });
+    const promptOnly = await pngWithText({ prompt: JSON.stringify(api) });
+    await expect(readWorkflowFile(file(promptOnly, 'out.png'))).resolves.toMatchObject({ kind: 'api', prompt: api });
+  });
+
+  it('says why a file holds no workflow', async () => {
+    await expect(readWorkflowFile(file(await pngWithText({ parameters: 'a1111' }), 'x.png'))).rejects.toThrow(NotAWorkflowError);
+    await expect(readWorkflowFile(file('{"hello": 1}', 'x.json'))).rejects.toThrow(/not a ComfyUI workflow/);
+    await expect(readWorkflowFile(file('not json', 'x.txt'))).rejects.toThrow(/neither JSON nor a PNG/);
+  });
+});
+
+describe('classify and names', () => {
+  it('classifies parsed JSON', () => {
+    expect(classify(ui)?.kind).toBe('ui');
+    expect(classify(api)?.kind).toBe('api');
+    expect(classify([1, 2])).toBeNull();
+  });
+
+  it('makes safe download names', () => {
+    expect(fileNameFor('USO style')).toBe('USO style.json');
+    expect(fileNameFor('a/b:c', true)).toBe('a_b_c_api.json');
+    expect(fileNameFor('  ')).toBe('workflow.json');
+  });
+});
+
+describe('WorkflowAutosave', () => {
+  class MemoryStorage {
+    map = new Map<string, string>();
+    full = false;
+    getItem(k: string) { return this.map.get(k) ?? null; }
+    setItem(k: string, v: string) { if (this.full) throw new Error('QuotaExceededError'); this.map.set(k, v); }
+    removeItem(k: string) { this.map.delete(k); }
+  }
+
+  it('saves and restores the current workflow', () => {
+    const storage = new MemoryStorage();
+    const autosave = new WorkflowAutosave(storage);
+    expect(autosave.load()).toBeNull();
+    expect(autosave.save('flow', ui, 123)).toBe(true);
+    expect(new WorkflowAutosave(storage).load()).toEqual({ name: 'flow', workflow: ui, savedAt: 123 });
+    autosave.clear();
+    expect(autosave.load()).toBeNull();
+  });
+
+  it('ignores corrupt entries and reports a full quota', () => {
+    const storage = new MemoryStorage();
+    storage.map.set('uso-studio.workflow', '{broken');
+    expect(new WorkflowAutosave(storage).load()).toBeNull();
+    storage.map.set('uso-studio.workflow', JSON.stringify({ name: 'x', workflow: api }));
+    expect(new WorkflowAutosave(storage).load()).toBeNull();
+    storage.full = true;
+    expect(new WorkflowAutosave(storage).save('x', ui)).toBe(false);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Workflow files in and out of the browser: reading an opened or dropped file (ComfyUI JSON, API JSON, or a PNG with
+ * its metadata), downloading JSON, and the local autosave that makes a reload lose nothing.
+ */
+import { detectWorkflowKind, readPngWorkflow } from './formats.ts';
+
+/** What a file held: a UI workflow, or an API prompt (the caller converts it with core's `apiToUi`). */
+export type OpenedWorkflow =
+  | { kind: 'ui'; workflow: Record<string, unknown>; name: string }
+  | { kind: 'api'; prompt: Record<string, unknown>; name: string };
+
+/** A file held no workflow; the message says why. */
+export class NotAWorkflowError extends Error {
+  override readonly name = 'NotAWorkflowError';
+}
+
+/** Reads a workflow from a dropped or opened file. PNGs give their `workflow` chunk first, then `prompt`. */
+export async function readWorkflowFile(file: Blob & { name?: string }): Promise<OpenedWorkflow> {
+  const name = (file.name ?? 'workflow').replace(/\.(json|png)$/i, '');
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (isPngBytes(bytes)) {
+    const meta = await readPngWorkflow(bytes);
+    const fromWorkflow = classify(meta.workflow, name);
+    if (fromWorkflow) return fromWorkflow;
+    const fromPrompt = classify(meta.prompt, name);
+    if (fromPrompt) return fromPrompt;
+    throw new NotAWorkflowError(`${file.name ?? 'the image'} has no ComfyUI workflow in its metadata`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new NotAWorkflowError(`${file.name ?? 'the file'} is neither JSON nor a PNG`);
+  }
+  const opened = classify(json, name);
+  if (!opened) throw new NotAWorkflowError(`${file.name ?? 'the file'} is JSON but not a ComfyUI workflow or API prompt`);
+  return opened;
+}
+
+/** Sorts a parsed JSON value into a UI workflow, an API prompt, or nothing. */
+export function classify(json: unknown, name = 'workflow'): OpenedWorkflow | null {
+  const kind = detectWorkflowKind(json);
+  if (kind === 'ui') return { kind: 'ui', workflow: json as Record<string, unknown>, name };
+  if (kind === 'api') return { kind: 'api', prompt: json as Record<string, unknown>, name };
+  return null;
+}
+
+function isPngBytes(bytes: Uint8Array): boolean {
+  return bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+}
+
+/** A file name for a download: the workflow's name with `.json` (and `_api` for API exports). */
+export function fileNameFor(name: string, api = false): string {
+  const base = (name.trim() || 'workflow').replace(/[\\/:*?"<>|]+/g, '_').replace(/\.json$/i, '');
+  return `${base}${api ? '_api' : ''}.json`;
+}
+
+/** Starts a browser download of `data` as pretty JSON. */
+export function downloadJson(fileName: string, data: unknown, doc: Document = document): void {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const a = doc.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.style.display = 'none';
+  doc.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Opens the browser's file picker for workflow files; resolves with the chosen file, or null. */
+export function pickFile(accept = '.json,.png,application/json,image/png', doc: Document = document): Promise<File | null> {
+  return new Promise((resolve) => {
+    const input = doc.createElement('input');
+    input.type = 'file';
+    input.accept = accept;
+    input.style.display = 'none';
+    input.addEventListener('change', () => {
+      resolve(input.files?.[0] ?? null);
+      input.remove();
+    });
+    input.addEventListener('cancel', () => {
+      resolve(null);
+      input.remove();
+    });
+    doc.body.appendChild(input);
+    input.click();
+  });
+}
+
+/** The parts of Storage the autosave uses (localStorage in the app, a Map in tests). */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface SavedWorkflow { name: string; workflow: Record<string, unknown>; savedAt: number }
+
+/** The current graph kept in local storage, written on change and read on start. */
+export class WorkflowAutosave {
+  readonly key: string;
+  #storage: StorageLike;
+
+  constructor(storage: StorageLike, key = 'uso-studio.workflow') {
+    this.#storage = storage;
+    this.key = key;
+  }
+
+  /** Saves; a full storage quota is reported as false rather than thrown. */
+  save(name: string, workflow: unknown, now = Date.now()): boolean {
+    try {
+      this.#storage.setItem(this.key, JSON.stringify({ name, workflow, savedAt: now }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The saved workflow, or null when there is none or it is unreadable. */
+  load(): SavedWorkflow | null {
+    const text = this.#storage.getItem(this.key);
+    if (!text) return null;
+    try {
+      const saved = JSON.parse(text) as SavedWorkflow;
+      if (!saved || typeof saved !== 'object' || detectWorkflowKind(saved.workflow) !== 'ui') return null;
+      return { name: String(saved.name ?? 'workflow'), workflow: saved.workflow, savedAt: Number(saved.savedAt) || 0 };
+    } catch {
+      return null;
+    }
+  }
+
+  clear(): void {
+    this.#storage.removeItem(this.key);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The architecture interface and registry. One module per architecture (FLUX DiT, FLUX VAE, SigLIP, T5, CLIP, the
+ * demo models), each in three parts: infer the config from the weights, declare the weights it needs, build the graph.
+ * Detection and config inference only look at the header (names, dtypes, shapes, metadata), never at tensor data.
+ */
+
+import type { SafetensorsHeader } from '../safetensors/header.ts';
+import type { BuildResult } from '../onnx/graph-builder.ts';
+import type { WeightSource } from '../onnx/weights.ts';
+import type { Role } from './contract.ts';
+
+/**
+ * A model architecture for one role.
+ *
+ * @example
+ * const demoDit: Architecture<DemoDitConfig> = {
+ *   id: 'demo-dit', version: 1, role: 'dit', keyPrefixes: ['model.diffusion_model.', ''],
+ *   detect: (h) => h.tensors.has('img_in.weight') && h.metadata['uso.architecture'] === 'demo-dit',
+ *   inferConfig: (h) => ({ hidden: h.tensors.get('img_in.weight')!.shape[0]!, depth: countBlocks(h, 'blocks.') }),
+ *   requiredWeights: (c) => ['img_in.weight', ...range(c.depth).map((i) => `blocks.${i}.attn.qkv.weight`)],
+ *   build: (c, weights) => { const g = new GraphBuilder({ weights }); ...; return g.build(); },
+ * };
+ */
+export interface Architecture<Config = unknown> {
+  /** Stable id, used in cache file names and error messages ('flux-dit', 'siglip-vision', 'demo-dit'). */
+  readonly id: string;
+  /** Bump whenever the graph this architecture builds changes, so cached .onnx files are rebuilt. */
+  readonly version: number;
+  readonly role: Role;
+  /**
+   * Key prefixes under which this model may sit in a file, tried in order; '' means "at the top level". The loader
+   * strips the first prefix that `detect` accepts, so `inferConfig`, `requiredWeights` and `build` see canonical
+   * names only. Default: [''].
+   */
+  readonly keyPrefixes?: readonly string[];
+  /** True when the (prefix-stripped) header holds this architecture's weights. Looks at keys/shapes/metadata only. */
+  detect(header: SafetensorsHeader): boolean;
+  /** Reads widths from shapes and depths from key counts. Throws naming the file when something is inconsistent. */
+  inferConfig(header: SafetensorsHeader): Config;
+  /** Every weight key the graph reads for this config. */
+  requiredWeights(config: Config): string[];
+  /** Builds the graph. Must honour CONTRACTS[role]; weights come from `weights` by canonical key. */
+  build(config: Config, weights: WeightSource): BuildResult;
+}
+
+/** Number of distinct `N` in keys shaped `<prefix>N.…` (e.g. countIndexed(h, 'double_blocks.') = 19 for FLUX). */
+export function countIndexed(header: SafetensorsHeader, prefix: string): number {
+  const seen = new Set<number>();
+  for (const key of header.tensors.keys()) {
+    if (!key.startsWith(prefix)) continue;
+    const match = /^(\d+)\./.exec(key.slice(prefix.length));
+    if (match) seen.add(Number(match[1]));
+  }
+  // Depth is the count of a contiguous 0..n-1 run; a gap means a broken checkpoint, caught by requiredWeights.
+  return seen.size === 0 ? 0 : Math.max(...seen) + 1;
+}
+
+/** A set of architectures, looked up by role. Pass it to loadModelGraph. */
+export class ArchitectureRegistry {
+  private readonly list: Architecture<unknown>[] = [];
+
+  /** Adds an architecture; ids must be unique. Earlier registrations win when several detect the same file. */
+  register<C>(architecture: Architecture<C>): this {
+    if (this.list.some((a) => a.id === architecture.id)) {
+      throw new Error(`Architecture '${architecture.id}' is already registered`);
+    }
+    this.list.push(architecture as Architecture<unknown>);
+    return this;
+  }
+
+  get(id: string): Architecture<unknown> | undefined {
+    return this.list.find((a) => a.id === id);
+  }
+
+  forRole(role: Role): Architecture<unknown>[] {
+    return this.list.filter((a) => a.role === role);
+  }
+
+  all(): readonly Architecture<unknown>[] {
+    return this.list;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The model architectures USO Studio knows. `defaultArchitectures()` is the registry the loader uses; the real FLUX,
+ * SigLIP, T5 and CLIP architectures join it in a later issue, the demo ones (and the real USO projector) are here now.
+ */
+
+import { ArchitectureRegistry } from '../architecture.ts';
+import { demoClip, demoT5 } from './demo-text.ts';
+import { demoDit } from './demo-dit.ts';
+import { demoVaeDecoder, demoVaeEncoder } from './demo-vae.ts';
+import { demoVisionEncoder } from './demo-vision.ts';
+import { usoProjector } from './uso-projector.ts';
+
+/**
+ * A registry with every architecture, one per role and file kind.
+ *
+ * @example
+ * const graph = await loadModelGraph(file, 'dit', cacheDir, defaultArchitectures());
+ */
+export function defaultArchitectures(): ArchitectureRegistry {
+  return new ArchitectureRegistry()
+    .register(demoDit)
+    .register(demoVaeEncoder)
+    .register(demoVaeDecoder)
+    .register(demoVisionEncoder)
+    .register(usoProjector)
+    .register(demoT5)
+    .register(demoClip);
+}
+
+export { DEMO_ARCHITECTURE_KEY, DEMO_FLAG_KEY, DEMO_IDS, isDemoFile } from './demo-common.ts';
+export { DEMO_DIT_CONSTANTS, demoDit, type DemoDitConfig } from './demo-dit.ts';
+export { demoVaeDecoder, demoVaeEncoder, type DemoVaeDecoderConfig, type DemoVaeEncoderConfig } from './demo-vae.ts';
+export { demoVisionEncoder, usoSelectedLayers, type DemoVisionConfig } from './demo-vision.ts';
+export { usoProjector, type UsoProjectorConfig } from './uso-projector.ts';
+export { demoClip, demoT5, type DemoEmbeddingConfig } from './demo-text.ts';

@@ -1,0 +1,23 @@
+export { ONNX_DTYPE_CODES, SAFETENSORS_TO_ONNX, type OnnxDType } from './dtypes.ts';
+export {
+  GraphBuilder,
+  IR_VERSION,
+  NONE,
+  OPSET_VERSION,
+  attr,
+  type Attr,
+  type BuildResult,
+  type Dim,
+  type GraphBuilderOptions,
+  type OpOptions,
+  type Value,
+} from './graph-builder.ts';
+export {
+  inlineWeights,
+  safetensorsWeights,
+  withWeightPatches,
+  type WeightData,
+  type WeightInfo,
+  type WeightPatch,
+  type WeightSource,
+} from './weights.ts';

@@ -1,0 +1,117 @@
+/**
+ * Where a graph's weights come from. A weight source answers "which keys exist, with which dtype and shape" (enough
+ * to infer a config) and "where are the bytes" (enough to write an initializer). Safetensors sources point ONNX
+ * external data straight into the file, so weights are never read, converted or copied by JavaScript.
+ */
+
+import { realpathSync } from 'node:fs';
+import { elementCount, SAFETENSORS_DTYPE_BYTES, type SafetensorsDType } from '../safetensors/dtypes.ts';
+import type { SafetensorsHeader } from '../safetensors/header.ts';
+import type { SafetensorsTensorInput } from '../safetensors/writer.ts';
+
+export interface WeightInfo {
+  readonly dtype: SafetensorsDType;
+  readonly shape: readonly number[];
+}
+
+/** Bytes of a weight: a byte range of a file on disk (external data), or bytes held in memory (inline). */
+export type WeightData =
+  | { readonly kind: 'external'; readonly file: string; readonly offset: number; readonly length: number }
+  | { readonly kind: 'inline'; readonly bytes: Uint8Array };
+
+export interface WeightSource {
+  keys(): Iterable<string>;
+  has(key: string): boolean;
+  info(key: string): WeightInfo | undefined;
+  data(key: string): WeightData;
+  /** Says where the weights live, for error messages ("file x lacks keys ..."). */
+  readonly description: string;
+  /** Low-rank updates (LoRAs) to apply to a weight inside the graph; absent or empty for none. */
+  patches?(key: string): readonly WeightPatch[];
+}
+
+/**
+ * A low-rank update of a 2-D weight W [out, in]: W[rowOffset .. rowOffset + up.rows) += scale * (up @ down), with
+ * up [rows, rank] and down [rank, in], computed in float32 inside the graph (onnxruntime folds it into a constant
+ * when the session is created), so the weight bytes are still never read by JavaScript.
+ */
+export interface WeightPatch {
+  /** Unique prefix for the initializer names of `up` and `down` (e.g. 'lora0/double_blocks.0.img_attn.qkv'). */
+  readonly name: string;
+  readonly up: { readonly info: WeightInfo; readonly data: WeightData };
+  readonly down: { readonly info: WeightInfo; readonly data: WeightData };
+  readonly scale: number;
+  /** First patched row (USO's single-block qkv LoRA patches only the first rows of linear1). Default 0. */
+  readonly rowOffset?: number;
+}
+
+/** A weight source whose `patches(key)` answers from `patches` (keys are the source's canonical keys). */
+export function withWeightPatches(source: WeightSource, patches: ReadonlyMap<string, readonly WeightPatch[]>): WeightSource {
+  for (const key of patches.keys()) {
+    if (!source.has(key)) throw new Error(`${source.description}: a patch targets '${key}', which is not a weight of this model`);
+  }
+  return {
+    description: source.description,
+    keys: () => source.keys(),
+    has: (key) => source.has(key),
+    info: (key) => source.info(key),
+    data: (key) => source.data(key),
+    patches: (key) => patches.get(key) ?? [],
+  };
+}
+
+/**
+ * Weights from one or more safetensors headers (e.g. a prefixed view of a combined checkpoint, or the shards of a
+ * split one). Later headers do not override earlier ones: a key present twice is an error naming both files.
+ */
+export function safetensorsWeights(headers: SafetensorsHeader | readonly SafetensorsHeader[]): WeightSource {
+  const list = Array.isArray(headers) ? headers : [headers as SafetensorsHeader];
+  const owner = new Map<string, SafetensorsHeader>();
+  // ORT refuses external data that resolves outside the allowed folder, symlinks included, so use real paths.
+  const realPaths = new Map<SafetensorsHeader, string>(list.map((h) => [h, realpathSync(h.path)]));
+  for (const h of list) {
+    for (const key of h.tensors.keys()) {
+      const previous = owner.get(key);
+      if (previous) throw new Error(`Weight '${key}' is in both ${previous.path} and ${h.path}`);
+      owner.set(key, h);
+    }
+  }
+  return {
+    description: list.map((h) => h.path).join(', '),
+    keys: () => owner.keys(),
+    has: (key) => owner.has(key),
+    info: (key) => {
+      const t = owner.get(key)?.tensors.get(key);
+      return t ? { dtype: t.dtype, shape: t.shape } : undefined;
+    },
+    data: (key) => {
+      const h = owner.get(key);
+      const t = h?.tensors.get(key);
+      if (!h || !t) throw new Error(`${list.map((x) => x.path).join(', ')}: no weight named '${key}'`);
+      return { kind: 'external', file: realPaths.get(h)!, offset: t.offset, length: t.length };
+    },
+  };
+}
+
+/** Weights held in memory (tests, tiny demo graphs). They become inline rawData initializers. */
+export function inlineWeights(tensors: Readonly<Record<string, SafetensorsTensorInput>>, description = 'inline weights'): WeightSource {
+  const map = new Map(Object.entries(tensors));
+  for (const [key, t] of map) {
+    const expected = elementCount(t.shape) * SAFETENSORS_DTYPE_BYTES[t.dtype];
+    if (t.data.byteLength !== expected) throw new Error(`inlineWeights: '${key}' needs ${expected} bytes, got ${t.data.byteLength}`);
+  }
+  return {
+    description,
+    keys: () => map.keys(),
+    has: (key) => map.has(key),
+    info: (key) => {
+      const t = map.get(key);
+      return t ? { dtype: t.dtype, shape: t.shape } : undefined;
+    },
+    data: (key) => {
+      const t = map.get(key);
+      if (!t) throw new Error(`${description}: no weight named '${key}'`);
+      return { kind: 'inline', bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+    },
+  };
+}

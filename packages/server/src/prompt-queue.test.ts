@@ -1,0 +1,109 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExecutionEvent } from '@uso-studio/core';
+import type { EngineHost, EngineJob } from './engine-host.ts';
+import { PromptQueue, RESTART_FAILURE_MESSAGE } from './prompt-queue.ts';
+import { Store } from './store.ts';
+import type { QueueItem } from './store.ts';
+import { tempDataDir } from './test-support/harness.ts';
+import type { RunResult } from './worker-protocol.ts';
+import type { WsHub } from './ws-hub.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** An engine that emits a fixed event script per prompt, without a worker. */
+function fakeEngine(script: (job: EngineJob) => { events: ExecutionEvent[]; result: RunResult }) {
+  const ran: string[] = [];
+  const engine = {
+    interrupt: () => false,
+    async run(job: EngineJob, onEvent: (e: ExecutionEvent) => void) {
+      ran.push(job.promptId);
+      await new Promise((r) => setTimeout(r, 1));
+      const s = script(job);
+      for (const e of s.events) onEvent(e);
+      return s.result;
+    },
+  };
+  return { engine: engine as unknown as EngineHost, ran };
+}
+
+function fakeHub() {
+  const sent: { sid: string | null; type: string; data: any }[] = [];
+  const hub = { send: (sid: string | null, type: string, data: unknown) => sent.push({ sid, type, data }), sendPreview: () => {} };
+  return { hub: hub as unknown as WsHub, sent };
+}
+
+const item = (n: number, id: string): QueueItem => [n, id, { '1': { class_type: 'X', inputs: {} } }, {}, ['1']];
+
+describe('PromptQueue', () => {
+  it('records a prompt left running by a dead server as failed and runs the pending ones in order', async () => {
+    const dir = tempDataDir();
+    dirs.push(dir);
+    const file = join(dir, 'q.sqlite');
+    const store = new Store(file);
+    store.enqueue(item(0, 'crashed'), 'c');
+    store.markRunning('crashed');
+    store.enqueue(item(2, 'second'), 'c');
+    store.enqueue(item(1, 'first'), 'c');
+    const { engine, ran } = fakeEngine((job) => ({ events: [], result: { status: 'success', outputs: { '1': { n: [job.promptId] } }, messages: [] } }));
+    const { hub } = fakeHub();
+    const queue = new PromptQueue({ store, engine, hub, maxQueue: 10 });
+    await new Promise((r) => setTimeout(r, 0));
+    await queue.idle();
+    expect(ran).toEqual(['first', 'second']);
+    const failed = store.historyEntry('crashed')!;
+    expect(failed.status).toMatchObject({ status_str: 'error', completed: false });
+    expect((failed.status.messages[0]![1] as { exception_message: string }).exception_message).toBe(RESTART_FAILURE_MESSAGE);
+    expect(store.history().map(([id]) => id)).toEqual(['crashed', 'first', 'second']);
+    expect(queue.nextNumber()).toBe(3);
+    store.close();
+  });
+
+  it('holds end events until history is written, sends executing null last, then status', async () => {
+    const dir = tempDataDir();
+    dirs.push(dir);
+    const store = new Store(join(dir, 'q.sqlite'));
+    const { engine } = fakeEngine((job) => ({
+      events: [
+        { type: 'execution_start', data: { prompt_id: job.promptId, timestamp: 1 } },
+        { type: 'executing', data: { node: null, prompt_id: job.promptId } },
+        { type: 'execution_success', data: { prompt_id: job.promptId, timestamp: 2 } },
+      ],
+      result: { status: 'success', outputs: {}, messages: [] },
+    }));
+    const { hub, sent } = fakeHub();
+    let historyAtEnd: unknown;
+    const realSend = hub.send.bind(hub);
+    (hub as unknown as { send: typeof hub.send }).send = (sid, type, data) => {
+      if (type === 'executing') historyAtEnd = store.historyEntry('p');
+      realSend(sid, type, data);
+    };
+    const queue = new PromptQueue({ store, engine, hub, maxQueue: 10 });
+    queue.submit(item(0, 'p'), 'me');
+    await queue.idle();
+    const types = sent.map((s) => s.type);
+    expect(types).toEqual(['status', 'execution_start', 'execution_success', 'executing', 'status']);
+    expect(sent.filter((s) => s.type !== 'status').every((s) => s.sid === 'me')).toBe(true);
+    expect(sent.filter((s) => s.type === 'status').every((s) => s.sid === null)).toBe(true);
+    expect(historyAtEnd).toBeDefined();
+    store.close();
+  });
+
+  it('reports fullness by pending count', () => {
+    const dir = tempDataDir();
+    dirs.push(dir);
+    const store = new Store(join(dir, 'q.sqlite'));
+    const { engine } = fakeEngine(() => ({ events: [], result: { status: 'success', outputs: {}, messages: [] } }));
+    const queue = new PromptQueue({ store, engine, hub: fakeHub().hub, maxQueue: 2, paused: true });
+    queue.submit(item(0, 'a'), null);
+    expect(queue.isFull()).toBe(false);
+    queue.submit(item(1, 'b'), null);
+    expect(queue.isFull()).toBe(true);
+    expect(queue.remaining).toBe(2);
+    store.close();
+  });
+});

@@ -1,0 +1,316 @@
+/**
+ * The prompt queue: lowest `number` first, ties in arrival order. It mirrors the SQLite queue table in memory, hands
+ * one prompt at a time to the engine host, relays the prompt's events to its client, and writes the history entry
+ * before the client hears that the prompt ended.
+ */
+import type { ExecutionEvent } from '@uso-studio/core';
+import type { EngineHost } from './engine-host.ts';
+import type { HistoryEntry, QueueItem, Store, StoredPrompt } from './store.ts';
+import type { RunResult } from './worker-protocol.ts';
+import type { HubClient, WsHub } from './ws-hub.ts';
+
+export interface PromptQueueOptions {
+  store: Store;
+  engine: EngineHost;
+  hub: WsHub;
+  /** Pending prompts beyond this are refused (POST /prompt answers 429). */
+  maxQueue: number;
+  /** Put a prompt that was running when the server died back in the queue instead of recording it failed. */
+  requeueInterrupted?: boolean;
+  /** Accept prompts but do not run them until `resume()`. */
+  paused?: boolean;
+  log?: (message: string) => void;
+}
+
+interface Running {
+  stored: StoredPrompt;
+  executing?: { node: string | null; display_node?: string; prompt_id: string };
+  progressState?: unknown;
+  startedAt: number;
+  /** End-of-prompt events, held back until history is written so a client that reacts to them finds the entry. */
+  held: ExecutionEvent[];
+  done: Promise<void>;
+}
+
+export const RESTART_FAILURE_MESSAGE =
+  'The server stopped while this prompt was running (the process was killed or crashed), so it did not finish. Queue it again to retry.';
+
+export class PromptQueue {
+  readonly #o: PromptQueueOptions;
+  readonly #pending: StoredPrompt[] = [];
+  #running: Running | undefined;
+  #counter: number;
+  #paused: boolean;
+  #idleWaiters: (() => void)[] = [];
+  #statusScheduled = false;
+
+  constructor(options: PromptQueueOptions) {
+    this.#o = options;
+    this.#paused = options.paused ?? false;
+    this.#counter = Math.floor(options.store.maxNumber()) + 1;
+    this.#restore();
+  }
+
+  /** The next automatic `number`; `front` puts the prompt ahead of everything queued (ComfyUI's negative number). */
+  nextNumber(front = false): number {
+    const n = this.#counter++;
+    return front ? -n : n;
+  }
+
+  get pendingCount(): number {
+    return this.#pending.length;
+  }
+
+  /** Pending plus running: ComfyUI's `queue_remaining`. */
+  get remaining(): number {
+    return this.#pending.length + (this.#running ? 1 : 0);
+  }
+
+  isFull(): boolean {
+    return this.#pending.length >= this.#o.maxQueue;
+  }
+
+  get runningPromptId(): string | undefined {
+    return this.#running?.stored.promptId;
+  }
+
+  /** Persists and queues a prompt. The row is committed before this returns, so the caller may answer 200. */
+  submit(item: QueueItem, clientId: string | null): void {
+    const seq = this.#o.store.enqueue(item, clientId);
+    this.#insert({ seq, promptId: item[1], number: item[0], clientId, item, state: 'pending' });
+    this.#broadcastStatus();
+    this.#pump();
+  }
+
+  /** `[running items, pending items]` in run order. */
+  snapshot(): { running: QueueItem[]; pending: QueueItem[] } {
+    return { running: this.#running ? [this.#running.stored.item] : [], pending: this.#pending.map((p) => p.item) };
+  }
+
+  deletePending(promptIds: readonly string[]): void {
+    const ids = new Set(promptIds);
+    this.#o.store.deletePending(promptIds);
+    for (let i = this.#pending.length - 1; i >= 0; i--) if (ids.has(this.#pending[i]!.promptId)) this.#pending.splice(i, 1);
+    this.#broadcastStatus();
+    this.#notifyIdle();
+  }
+
+  clearPending(): void {
+    this.#o.store.clearPending();
+    this.#pending.length = 0;
+    this.#broadcastStatus();
+    this.#notifyIdle();
+  }
+
+  /** Interrupts the running prompt (only `promptId` when given). */
+  interrupt(promptId?: string): boolean {
+    return this.#o.engine.interrupt(promptId);
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#pump();
+  }
+
+  /** Resolves once nothing runs and nothing runnable waits. */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops dispatching and waits for the running prompt's history write (the engine host ends the run itself). */
+  async stop(): Promise<void> {
+    this.#paused = true;
+    await this.#running?.done;
+  }
+
+  statusData(): { status: { exec_info: { queue_remaining: number } } } {
+    return { status: { exec_info: { queue_remaining: this.remaining } } };
+  }
+
+  /** A new socket gets the status (with its sid) and, if its prompt is running, what runs now. */
+  onClientConnected(client: HubClient): void {
+    const hub = this.#o.hub;
+    hub.sendToClient(client, 'status', { ...this.statusData(), sid: client.sid });
+    const r = this.#running;
+    if (!r || (r.stored.clientId !== null && r.stored.clientId !== client.sid)) return;
+    const promptId = r.stored.promptId;
+    hub.sendToClient(client, 'execution_start', { prompt_id: promptId, timestamp: r.startedAt });
+    if (r.executing) hub.sendToClient(client, 'executing', r.executing);
+    if (r.progressState) hub.sendToClient(client, 'progress_state', r.progressState);
+  }
+
+  #restore(): void {
+    for (const row of this.#o.store.queued()) {
+      if (row.state === 'running') {
+        if (this.#o.requeueInterrupted) {
+          this.#o.store.markPending(row.promptId);
+          this.#pending.push({ ...row, state: 'pending' });
+          this.#o.log?.(`prompt ${row.promptId} was running when the server stopped; queued again`);
+        } else {
+          this.#o.store.finish(row.promptId, failedEntry(row.item, 'ServerRestart', RESTART_FAILURE_MESSAGE));
+          this.#o.log?.(`prompt ${row.promptId} was running when the server stopped; recorded as failed`);
+        }
+      } else {
+        this.#pending.push(row);
+      }
+    }
+    this.#pending.sort(compare);
+    queueMicrotask(() => this.#pump());
+  }
+
+  #insert(p: StoredPrompt): void {
+    // Binary search keeps `pending` sorted without re-sorting on every submit.
+    let lo = 0;
+    let hi = this.#pending.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(this.#pending[mid]!, p) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#pending.splice(lo, 0, p);
+  }
+
+  #pump(): void {
+    if (this.#running || this.#paused || this.#pending.length === 0) return;
+    const stored = this.#pending.shift()!;
+    this.#o.store.markRunning(stored.promptId);
+    let finish!: () => void;
+    const running: Running = { stored, startedAt: Date.now(), held: [], done: new Promise<void>((r) => (finish = r)) };
+    this.#running = running;
+    const [, promptId, prompt, extraData, outputs] = stored.item;
+    this.#o.engine
+      .run({ promptId, prompt, extraData, outputs }, (event) => this.#relay(running, event))
+      .then((result) => this.#finish(running, result))
+      .catch((error: unknown) => this.#o.log?.(`finishing prompt ${promptId} failed: ${String(error)}`))
+      .finally(() => {
+        finish();
+        if (this.#running === running) this.#running = undefined;
+        this.#pump();
+        this.#notifyIdle();
+      });
+  }
+
+  #relay(r: Running, event: ExecutionEvent): void {
+    const sid = r.stored.clientId;
+    switch (event.type) {
+      case 'preview':
+        this.#o.hub.sendPreview(sid, event.data);
+        return;
+      case 'execution_success':
+      case 'execution_error':
+      case 'execution_interrupted':
+        r.held.push(event);
+        return;
+      case 'executing':
+        if (event.data.node === null) {
+          r.held.push(event);
+          return;
+        }
+        r.executing = event.data;
+        break;
+      case 'execution_start':
+        r.startedAt = event.data.timestamp;
+        break;
+      case 'progress_state':
+        r.progressState = event.data;
+        break;
+    }
+    this.#o.hub.send(sid, event.type, event.data);
+  }
+
+  #finish(r: Running, result: RunResult): void {
+    const { item, promptId, clientId } = r.stored;
+    const messages = [...result.messages];
+    const held = r.held;
+    const has = (type: string) => held.some((e) => e.type === type);
+    const timestamp = Date.now();
+    // The worker died or never started: the engine sent no end events, so the server writes them.
+    if (result.status === 'error' && !has('execution_error')) {
+      const nodeId = r.executing?.node ?? '';
+      const data = {
+        prompt_id: promptId,
+        node_id: nodeId,
+        node_type: nodeId ? (item[2][nodeId]?.class_type ?? '') : '',
+        executed: [],
+        exception_message: result.error?.message ?? 'The prompt failed',
+        exception_type: result.error?.type ?? 'Error',
+        traceback: result.error?.traceback ?? [],
+        current_inputs: {},
+        current_outputs: {},
+        timestamp,
+      };
+      held.push({ type: 'execution_error', data });
+      if (!messages.some(([t]) => t === 'execution_error')) messages.push(['execution_error', data]);
+    }
+    if (result.status === 'success' && !has('execution_success')) held.push({ type: 'execution_success', data: { prompt_id: promptId, timestamp } });
+    if (result.status === 'interrupted' && !has('execution_interrupted')) {
+      const data = { prompt_id: promptId, node_id: r.executing?.node ?? '', node_type: '', executed: [], timestamp };
+      held.push({ type: 'execution_interrupted', data });
+      if (!messages.some(([t]) => t === 'execution_interrupted')) messages.push(['execution_interrupted', data]);
+    }
+    if (!held.some((e) => e.type === 'executing')) held.push({ type: 'executing', data: { node: null, prompt_id: promptId } });
+
+    const entry: HistoryEntry = {
+      prompt: item,
+      outputs: result.outputs,
+      status: { status_str: result.status === 'success' ? 'success' : 'error', completed: result.status === 'success', messages },
+      meta: Object.fromEntries(Object.keys(result.outputs).map((id) => [id, { node_id: id, display_node: id }])),
+    };
+    try {
+      this.#o.store.finish(promptId, entry);
+    } catch (error) {
+      this.#o.log?.(`writing history for ${promptId} failed: ${String(error)}`);
+    }
+    this.#running = undefined;
+    // `executing {node:null}` last: ComfyUI clients treat it as the end of the prompt.
+    held.sort((a, b) => Number(a.type === 'executing') - Number(b.type === 'executing'));
+    for (const e of held) this.#o.hub.send(clientId, e.type, e.data);
+    this.#broadcastStatus();
+  }
+
+  /** Coalesced per event-loop turn: a burst of submissions sends every socket one status, not one each. */
+  #broadcastStatus(): void {
+    if (this.#statusScheduled) return;
+    this.#statusScheduled = true;
+    setImmediate(() => {
+      this.#statusScheduled = false;
+      this.#o.hub.send(null, 'status', this.statusData());
+    });
+  }
+
+  #isIdle(): boolean {
+    return !this.#running && (this.#paused || this.#pending.length === 0);
+  }
+
+  #notifyIdle(): void {
+    if (!this.#isIdle()) return;
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+}
+
+function compare(a: StoredPrompt, b: StoredPrompt): number {
+  return a.number - b.number || a.seq - b.seq;
+}
+
+/** A history entry for a prompt that failed outside the engine (server restart, worker start failure). */
+export function failedEntry(item: QueueItem, type: string, message: string): HistoryEntry {
+  const timestamp = Date.now();
+  const error = {
+    prompt_id: item[1],
+    node_id: '',
+    node_type: '',
+    executed: [],
+    exception_message: message,
+    exception_type: type,
+    traceback: [],
+    current_inputs: {},
+    current_outputs: {},
+    timestamp,
+  };
+  return { prompt: item, outputs: {}, status: { status_str: 'error', completed: false, messages: [['execution_error', error]] }, meta: {} };
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { parseServeArgs } from './start.ts';
+
+describe('parseServeArgs', () => {
+  it('maps ComfyUI flag names to options', () => {
+    expect(
+      parseServeArgs(['--listen', '0.0.0.0', '--port', '9000', '--data', '/d', '--auth-token', 't', '--extra-packs', '/a.ts,/b.ts', '--max-queue', '5', '--max-upload-mb', '2', '--requeue-interrupted']),
+    ).toEqual({ listen: '0.0.0.0', port: 9000, dataDir: '/d', authToken: 't', extraPacks: ['/a.ts', '/b.ts'], maxQueue: 5, maxUploadBytes: 2 * 1024 * 1024, requeueInterrupted: true });
+    expect(parseServeArgs([])).toEqual({});
+    expect(parseServeArgs(['--auth-token-file', '/t'])).toEqual({ authTokenFile: '/t' });
+  });
+
+  it('refuses bad values and unknown flags with a message', () => {
+    expect(() => parseServeArgs(['--port', '70000'])).toThrow(/--port must be an integer/);
+    expect(() => parseServeArgs(['--port', 'abc'])).toThrow(/--port/);
+    expect(() => parseServeArgs(['--bogus'])).toThrow();
+  });
+});

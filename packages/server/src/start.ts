@@ -1,0 +1,78 @@
+/**
+ * `uso-studio serve`: starts the server for a person at a terminal, prints where it listens, and shuts down cleanly on
+ * SIGINT/SIGTERM (interrupting the running prompt and recording it in history).
+ */
+import { parseArgs } from 'node:util';
+import { createServer } from './server.ts';
+import type { RunningServer, ServerOptions } from './server.ts';
+
+export type StartServerOptions = ServerOptions & {
+  /** Install SIGINT/SIGTERM handlers that close the server; default true. */
+  handleSignals?: boolean;
+  /** Where the "listening" line goes; default stdout. */
+  print?: (line: string) => void;
+};
+
+/**
+ * Starts the server for the CLI. Rejects with UnsafeListenError (a message naming --auth-token) when asked to listen
+ * beyond loopback without a token.
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const server = await createServer(options);
+  const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  print(`USO Studio listening on ${server.url} (data: ${server.dirs.root})`);
+  if (options.handleSignals ?? true) {
+    const stop = (signal: string) => {
+      print(`${signal}: shutting down`);
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  }
+  return server;
+}
+
+/**
+ * Parses `serve` flags (ComfyUI's names): --listen, --port, --data, --auth-token, --auth-token-file, plus
+ * --extra-packs (comma-separated), --max-queue, --max-upload-mb, --requeue-interrupted.
+ */
+export function parseServeArgs(argv: readonly string[]): ServerOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      listen: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      'auth-token': { type: 'string' },
+      'auth-token-file': { type: 'string' },
+      'extra-packs': { type: 'string' },
+      'max-queue': { type: 'string' },
+      'max-upload-mb': { type: 'string' },
+      'requeue-interrupted': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const int = (name: string, v: string | undefined, min: number, max: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got '${v}'`);
+    return n;
+  };
+  const port = int('port', values.port, 0, 65535);
+  const maxQueue = int('max-queue', values['max-queue'], 1, 10_000_000);
+  const maxUploadMb = int('max-upload-mb', values['max-upload-mb'], 1, 100_000);
+  return {
+    ...(values.listen !== undefined ? { listen: values.listen } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(values.data !== undefined ? { dataDir: values.data } : {}),
+    ...(values['auth-token'] !== undefined ? { authToken: values['auth-token'] } : {}),
+    ...(values['auth-token-file'] !== undefined ? { authTokenFile: values['auth-token-file'] } : {}),
+    ...(values['extra-packs'] ? { extraPacks: values['extra-packs'].split(',').filter(Boolean) } : {}),
+    ...(maxQueue !== undefined ? { maxQueue } : {}),
+    ...(maxUploadMb !== undefined ? { maxUploadBytes: maxUploadMb * 1024 * 1024 } : {}),
+    ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The durable queue and history, in one SQLite file. Every accepted prompt is written here before the client hears
+ * 200, and a finished prompt moves from `queue` to `history` in one transaction, so a kill -9 at any instant leaves
+ * each prompt in exactly one of the two tables.
+ */
+import Database from 'better-sqlite3';
+import type { ApiPrompt } from '@uso-studio/core';
+
+/** ComfyUI's queue item: `[number, prompt_id, prompt, extra_data, outputs_to_execute]`. */
+export type QueueItem = [number, string, ApiPrompt, Record<string, unknown>, string[]];
+
+export interface StoredPrompt {
+  seq: number;
+  promptId: string;
+  number: number;
+  clientId: string | null;
+  item: QueueItem;
+  state: 'pending' | 'running';
+}
+
+export interface HistoryEntry {
+  prompt: QueueItem;
+  outputs: Record<string, unknown>;
+  status: { status_str: 'success' | 'error'; completed: boolean; messages: [string, unknown][] };
+  meta: Record<string, { node_id: string; display_node: string }>;
+}
+
+interface QueueRow { seq: number; prompt_id: string; number: number; client_id: string | null; item: string; state: string }
+
+export class Store {
+  readonly #db: Database.Database;
+  readonly #insertQueue: Database.Statement;
+  readonly #deleteQueue: Database.Statement;
+  readonly #setState: Database.Statement;
+  readonly #insertHistory: Database.Statement;
+  readonly #deleteHistory: Database.Statement;
+  readonly #trimHistory: Database.Statement;
+  readonly #getHistory: Database.Statement;
+  readonly #countHistory: Database.Statement;
+  readonly #pageHistory: Database.Statement;
+  readonly #finish: (promptId: string, entry: HistoryEntry) => void;
+  readonly maxHistory: number;
+
+  constructor(file: string, options: { maxHistory?: number } = {}) {
+    this.maxHistory = options.maxHistory ?? 10_000;
+    this.#db = new Database(file);
+    // WAL + NORMAL: a committed transaction survives a killed process (only an OS crash can lose the last ones),
+    // and commits cost no fsync, which is what lets POST /prompt reach thousands per second.
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        prompt_id TEXT NOT NULL UNIQUE,
+        number REAL NOT NULL,
+        client_id TEXT,
+        item TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        created_at REAL NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        prompt_id TEXT NOT NULL UNIQUE,
+        number REAL NOT NULL,
+        entry TEXT NOT NULL,
+        completed_at REAL NOT NULL
+      );
+    `);
+    this.#insertQueue = this.#db.prepare(
+      'INSERT INTO queue (prompt_id, number, client_id, item, state, created_at) VALUES (?, ?, ?, ?, \'pending\', ?)',
+    );
+    this.#deleteQueue = this.#db.prepare('DELETE FROM queue WHERE prompt_id = ?');
+    this.#setState = this.#db.prepare('UPDATE queue SET state = ? WHERE prompt_id = ?');
+    this.#insertHistory = this.#db.prepare(
+      'INSERT OR REPLACE INTO history (prompt_id, number, entry, completed_at) VALUES (?, ?, ?, ?)',
+    );
+    this.#deleteHistory = this.#db.prepare('DELETE FROM history WHERE prompt_id = ?');
+    this.#trimHistory = this.#db.prepare(
+      'DELETE FROM history WHERE seq <= (SELECT seq FROM history ORDER BY seq DESC LIMIT 1 OFFSET ?)',
+    );
+    this.#getHistory = this.#db.prepare('SELECT entry FROM history WHERE prompt_id = ?');
+    this.#countHistory = this.#db.prepare('SELECT count(*) AS n FROM history');
+    this.#pageHistory = this.#db.prepare('SELECT prompt_id, entry FROM history ORDER BY seq LIMIT ? OFFSET ?');
+    this.#finish = this.#db.transaction((promptId: string, entry: HistoryEntry) => {
+      this.#deleteQueue.run(promptId);
+      this.#insertHistory.run(promptId, entry.prompt[0], JSON.stringify(entry), Date.now());
+      this.#trimHistory.run(this.maxHistory);
+    });
+  }
+
+  /** Persists a new pending prompt; returns its insertion sequence (ties in `number` run in this order). */
+  enqueue(item: QueueItem, clientId: string | null): number {
+    const info = this.#insertQueue.run(item[1], item[0], clientId, JSON.stringify(item), Date.now());
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Every queued prompt, pending and running, in run order. */
+  queued(): StoredPrompt[] {
+    const rows = this.#db.prepare('SELECT * FROM queue ORDER BY number, seq').all() as QueueRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      promptId: r.prompt_id,
+      number: r.number,
+      clientId: r.client_id,
+      item: JSON.parse(r.item) as QueueItem,
+      state: r.state === 'running' ? 'running' : 'pending',
+    }));
+  }
+
+  markRunning(promptId: string): void {
+    this.#setState.run('running', promptId);
+  }
+
+  markPending(promptId: string): void {
+    this.#setState.run('pending', promptId);
+  }
+
+  /** Removes pending prompts (never a running one); returns how many went. */
+  deletePending(promptIds: readonly string[]): number {
+    const del = this.#db.prepare("DELETE FROM queue WHERE prompt_id = ? AND state = 'pending'");
+    let n = 0;
+    this.#db.transaction(() => {
+      for (const id of promptIds) n += del.run(id).changes;
+    })();
+    return n;
+  }
+
+  clearPending(): number {
+    return this.#db.prepare("DELETE FROM queue WHERE state = 'pending'").run().changes;
+  }
+
+  /** Moves a prompt from the queue to history atomically. */
+  finish(promptId: string, entry: HistoryEntry): void {
+    this.#finish(promptId, entry);
+  }
+
+  historyEntry(promptId: string): HistoryEntry | undefined {
+    const row = this.#getHistory.get(promptId) as { entry: string } | undefined;
+    return row ? (JSON.parse(row.entry) as HistoryEntry) : undefined;
+  }
+
+  historyCount(): number {
+    return (this.#countHistory.get() as { n: number }).n;
+  }
+
+  /**
+   * History in insertion order as `[prompt_id, entry JSON]` (kept as text: responses splice it in unparsed).
+   * ComfyUI's paging: with `maxItems` and no `offset`, the newest `maxItems`.
+   */
+  history(maxItems?: number, offset?: number): [string, string][] {
+    let start = offset ?? -1;
+    if (start < 0 && maxItems !== undefined) start = this.historyCount() - maxItems;
+    start = Math.max(0, start);
+    const rows = this.#pageHistory.all(maxItems ?? -1, start) as { prompt_id: string; entry: string }[];
+    return rows.map((r) => [r.prompt_id, r.entry]);
+  }
+
+  deleteHistory(promptIds: readonly string[]): void {
+    this.#db.transaction(() => {
+      for (const id of promptIds) this.#deleteHistory.run(id);
+    })();
+  }
+
+  clearHistory(): void {
+    this.#db.prepare('DELETE FROM history').run();
+  }
+
+  /** The largest `number` ever handed out, so numbering continues across restarts. */
+  maxNumber(): number {
+    const row = this.#db
+      .prepare('SELECT max(m) AS m FROM (SELECT max(abs(number)) AS m FROM queue UNION ALL SELECT max(abs(number)) FROM history)')
+      .get() as { m: number | null };
+    return row.m ?? -1;
+  }
+
+  hasPrompt(promptId: string): boolean {
+    return (
+      this.#db.prepare('SELECT 1 FROM queue WHERE prompt_id = ? UNION ALL SELECT 1 FROM history WHERE prompt_id = ?').get(promptId, promptId) !==
+      undefined
+    );
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

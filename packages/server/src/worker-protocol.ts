@@ -1,0 +1,35 @@
+/**
+ * Messages between the server's main thread and the engine worker. Plain structured-clone data; preview bytes travel
+ * as transferred ArrayBuffers.
+ */
+import type { ApiPrompt, ExecutionEvent } from '@uso-studio/core';
+
+export interface WorkerInit {
+  /** Node pack module specifiers (package names or absolute paths), the same list the main thread loaded. */
+  packs: string[];
+  env: { inputDir: string; outputDir: string; tempDir: string; modelsDir: string };
+  /**
+   * Int32Array over a SharedArrayBuffer. Slot 0 holds the run sequence number the main thread wants stopped. The worker
+   * reads it at every progress call, so an interrupt lands even while a node keeps the worker's event loop busy.
+   */
+  interruptFlag: SharedArrayBuffer;
+}
+
+export type ToWorker =
+  | { type: 'run'; seq: number; promptId: string; prompt: ApiPrompt; extraData: Record<string, unknown>; outputs: string[] }
+  | { type: 'interrupt'; seq: number }
+  | { type: 'free'; unloadModels: boolean; freeMemory: boolean }
+  | { type: 'shutdown' };
+
+export interface RunResult {
+  status: 'success' | 'error' | 'interrupted';
+  outputs: Record<string, Record<string, unknown>>;
+  messages: [string, unknown][];
+  error?: { type: string; message: string; traceback?: string[] };
+}
+
+export type FromWorker =
+  | { type: 'ready'; nodeCount: number; executionProviders: string[] }
+  | { type: 'event'; seq: number; event: ExecutionEvent }
+  | { type: 'done'; seq: number; promptId: string; result: RunResult; executionProviders: string[] }
+  | { type: 'freed' };

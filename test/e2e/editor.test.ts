@@ -1,0 +1,301 @@
+/**
+ * End-to-end tests of the editor in real Chromium (Debian's, driven by playwright-core) against a real USO Studio
+ * server process. The first suite uses the image pack and the server's test pack (fast, deterministic nodes with
+ * progress, previews and images); the second opens and runs the default USO workflow with the demo models.
+ * Screenshots go to the folder printed at the start (test/e2e/screenshots).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor,
+  type Browser, type Page, type ServerProcess,
+} from '../../packages/editor/test-support/browser.ts';
+
+const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
+mkdirSync(SHOTS, { recursive: true });
+console.log(`e2e screenshots: ${SHOTS}`);
+
+const IMAGE_PACK = join(REPO_ROOT, 'nodes/image/src/index.ts');
+const TEST_PACK = join(REPO_ROOT, 'packages/server/src/test-support/test-pack.ts');
+
+// A 2x2 RGB PNG (red, green / blue, white) used as the uploaded input image.
+const INPUT_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+interface EditorHandle {
+  editor: {
+    stats(): { nodes: number; links: number; groups: number; subgraphs: number };
+    serialize(): { nodes: { id: number; type: string; mode: number; widgets_values?: unknown[]; inputs?: { name: string; link: number | null }[] }[]; links: unknown[] };
+  };
+  app: Record<string, unknown>;
+}
+
+/** A comparable digest of a workflow: node ids, types, modes, widget values and links (not positions or view). */
+function digest(wf: ReturnType<EditorHandle['editor']['serialize']>) {
+  return {
+    nodes: [...wf.nodes].sort((a, b) => a.id - b.id).map((n) => ({ id: n.id, type: n.type, mode: n.mode, widgets: n.widgets_values ?? [] })),
+    links: [...wf.links].map((l) => JSON.stringify(Array.isArray(l) ? l : [(l as { id: number }).id])).sort(),
+  };
+}
+
+const serializeIn = (page: Page) => page.evaluate(() => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.serialize());
+const appIn = <T>(page: Page, key: string) => page.evaluate((k) => (window as unknown as { usoEditor: EditorHandle }).usoEditor.app[k], key) as Promise<T>;
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** Builds the test graph through the page: LoadImage -> SaveImage, a sleeping node with progress, a previewer. */
+async function buildTestGraph(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+    editor.clear();
+    const load = editor.addNode('LoadImage', [60, 80]);
+    load.widgets[0].value = 'input.png';
+    const save = editor.addNode('SaveImage', [420, 80]);
+    load.connect(0, save, 0);
+    const sleep = editor.addNode('SrvSleep', [60, 480]);
+    sleep.widgets.find((w: any) => w.name === 'ms').value = 1200;
+    sleep.widgets.find((w: any) => w.name === 'steps').value = 12;
+    const preview = editor.addNode('SrvPreview', [420, 480]);
+    preview.widgets[0].value = 2;
+  });
+}
+
+describe('editor against a real server (test nodes)', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let page: Page;
+  const downloads = mkdtempSync(join(tmpdir(), 'uso-e2e-dl-'));
+
+  beforeAll(async () => {
+    buildEditor();
+    server = await startServerProcess({ extraPacks: [IMAGE_PACK, TEST_PACK] });
+    // The input image LoadImage reads.
+    const form = new FormData();
+    form.append('image', new Blob([INPUT_PNG], { type: 'image/png' }), 'input.png');
+    const up = await fetch(`${server.url}/api/upload/image`, { method: 'POST', body: form, headers: { origin: server.url } });
+    expect(up.ok, `upload failed: ${up.status} ${await up.clone().text()}`).toBe(true);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
+    await page.goto(server.url);
+    await waitForEditor(page);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    rmSync(downloads, { recursive: true, force: true });
+  });
+
+  it('opens with node types from /object_info and a live connection', async () => {
+    expect(await appIn<number>(page, 'nodeTypeCount')).toBeGreaterThan(5);
+    await page.waitForSelector('[data-testid="connection"][data-state="open"]');
+    await shot(page, '01-open');
+  });
+
+  it('searches nodes by double-click and adds the chosen one', async () => {
+    await page.evaluate(() => (window as unknown as { usoEditor: { editor: { clear(): void } } }).usoEditor.editor.clear());
+    await page.mouse.dblclick(500, 400);
+    await page.waitForSelector('[data-testid="node-search"] input');
+    await page.keyboard.type('save image');
+    await shot(page, '02-search');
+    await page.keyboard.press('Enter');
+    const wf = await serializeIn(page);
+    expect(wf.nodes.map((n) => n.type)).toEqual(['SaveImage']);
+  });
+
+  it('queues with Ctrl+Enter and shows progress, a live preview and the output image', async () => {
+    await buildTestGraph(page);
+    await page.click('canvas', { position: { x: 700, y: 800 } });
+    await page.keyboard.press('Control+Enter');
+    await page.waitForSelector('[data-testid="overall-progress"]', { timeout: 10_000 });
+    await page.waitForFunction(() => {
+      const app = (window as unknown as { usoEditor: { app: { execution: { nodeProgress: Record<string, unknown> } } } }).usoEditor.app;
+      return Object.keys(app.execution.nodeProgress).length > 0;
+    }, null, { timeout: 10_000 });
+    await shot(page, '03-running');
+    await page.waitForFunction(() => {
+      const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: { status: string } | null } } } }).usoEditor.app;
+      return app.execution.lastFinished?.status === 'success';
+    }, null, { timeout: 20_000 });
+    const gallery = await appIn<{ image: { filename: string } }[]>(page, 'execution').then((e) => (e as unknown as { gallery: { image: { filename: string } }[] }).gallery);
+    expect(gallery.some((g) => g.image.filename.endsWith('.png'))).toBe(true);
+    await page.click('[data-testid="panel-gallery"]');
+    const img = page.locator('[data-testid="gallery-image"]').first();
+    await img.waitFor();
+    await page.waitForFunction(() => {
+      const el = document.querySelector<HTMLImageElement>('[data-testid="gallery-image"]');
+      return !!el && el.complete && el.naturalWidth > 0;
+    }, null, { timeout: 10_000 });
+    await shot(page, '04-output');
+    await page.click('[data-testid="panel-history"]');
+    await page.waitForSelector('[data-testid="history-item"]');
+  }, 60_000);
+
+  it('saves with Ctrl+S and reopens the same graph with Ctrl+O', async () => {
+    const before = digest(await serializeIn(page));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Control+s')]);
+    const file = join(downloads, download.suggestedFilename());
+    await download.saveAs(file);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { version: number; nodes: unknown[] };
+    expect(saved.version).toBe(0.4);
+    expect(saved.nodes.length).toBe(before.nodes.length);
+    await page.evaluate(() => (window as unknown as { usoEditor: { controller: { newWorkflow(): void } } }).usoEditor.controller.newWorkflow());
+    expect((await serializeIn(page)).nodes).toEqual([]);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Control+o')]);
+    await chooser.setFiles(file);
+    await page.waitForFunction((n) => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.stats().nodes === n, before.nodes.length);
+    expect(digest(await serializeIn(page))).toEqual(before);
+    await shot(page, '05-reopened');
+  }, 30_000);
+
+  it('restores the graph from an output PNG dropped on the canvas', async () => {
+    type Workflow = ReturnType<EditorHandle['editor']['serialize']>;
+    type Entry = { outputs: Record<string, { images?: { filename: string }[] }>; prompt: [number, string, unknown, { extra_pnginfo: { workflow: Workflow } }] };
+    const history = (await (await fetch(`${server.url}/api/history`)).json()) as Record<string, Entry>;
+    const entry = Object.values(history).find((h) => Object.values(h.outputs).some((o) => o.images?.some((i) => i.filename.startsWith('ComfyUI'))));
+    expect(entry, 'a SaveImage output in history').toBeDefined();
+    const ref = Object.values(entry!.outputs).flatMap((o) => o.images ?? []).find((i) => i.filename.startsWith('ComfyUI'))!;
+    const png = Buffer.from(await (await fetch(`${server.url}/api/view?filename=${encodeURIComponent(ref.filename)}&type=output&subfolder=`)).arrayBuffer());
+    const queued = digest(entry!.prompt[3].extra_pnginfo.workflow);
+    await page.evaluate(() => (window as unknown as { usoEditor: { controller: { newWorkflow(): void } } }).usoEditor.controller.newWorkflow());
+    await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'output.png', { type: 'image/png' }));
+      const target = document.querySelector('[data-testid="graph-canvas"]')!.parentElement!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, png.toString('base64'));
+    await page.waitForFunction((n) => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.stats().nodes === n, queued.nodes.length, { timeout: 10_000 });
+    expect(digest(await serializeIn(page))).toEqual(queued);
+    await shot(page, '06-dropped-png');
+  }, 30_000);
+
+  it('outlines a node that fails validation and shows its message on it', async () => {
+    await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      editor.clear();
+      const add = editor.addNode('SrvAdd', [80, 100]);
+      add.widgets[0].value = 5e9; // above its max of 1e9
+      const save = editor.addNode('SrvSaveImage', [420, 100]);
+      add.connect(0, save, save.inputs.findIndex((i: any) => i.name === 'value'));
+    });
+    await page.click('[data-testid="queue-button"]');
+    await page.waitForSelector('[data-testid="validation-errors"]', { timeout: 10_000 });
+    const text = await page.textContent('[data-testid="validation-errors"]');
+    expect(text).toMatch(/bigger than max/i);
+    const marked = await page.evaluate(() => (window as unknown as { usoEditor: { editor: any } }).usoEditor.editor.graph.nodes.filter((n: any) => n.has_errors).map((n: any) => n.type));
+    expect(marked).toEqual(['SrvAdd']);
+    await shot(page, '07-validation-error');
+  }, 30_000);
+
+  it('shows a runtime error on its node', async () => {
+    await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      editor.clear();
+      editor.addNode('SrvError', [80, 100]).widgets[0].value = 'the planned failure';
+    });
+    await page.keyboard.press('Control+Enter');
+    await page.waitForSelector('[data-testid="runtime-error"]', { timeout: 10_000 });
+    expect(await page.textContent('[data-testid="runtime-error"]')).toContain('the planned failure');
+    const marked = await page.evaluate(() => (window as unknown as { usoEditor: { editor: any } }).usoEditor.editor.graph.nodes.filter((n: any) => n.has_errors).length);
+    expect(marked).toBe(1);
+    await shot(page, '08-runtime-error');
+  }, 30_000);
+
+  it('mutes and bypasses with Ctrl+M and Ctrl+B, and undoes with Ctrl+Z', async () => {
+    await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      editor.clear();
+      const n = editor.addNode('SrvAdd', [300, 300]);
+      editor.canvas.selectNode(n);
+    });
+    await page.evaluate(() => (window as unknown as { usoEditor: { controller: { checkpoint(): void } } }).usoEditor.controller.checkpoint());
+    await page.keyboard.press('Control+m');
+    expect((await serializeIn(page)).nodes[0]!.mode).toBe(2);
+    await page.keyboard.press('Control+b');
+    expect((await serializeIn(page)).nodes[0]!.mode).toBe(4);
+    await page.keyboard.press('Control+z');
+    expect((await serializeIn(page)).nodes[0]!.mode).toBe(2);
+    await page.keyboard.press('Control+y');
+    expect((await serializeIn(page)).nodes[0]!.mode).toBe(4);
+  });
+
+  it('keeps the graph across a reload (autosave)', async () => {
+    const before = digest(await serializeIn(page));
+    await page.evaluate(() => (window as unknown as { usoEditor: { controller: { flushAutosave(): void } } }).usoEditor.controller.flushAutosave());
+    await page.reload();
+    await waitForEditor(page);
+    expect(digest(await serializeIn(page))).toEqual(before);
+  }, 30_000);
+
+  it('shows when the server is unreachable and reconnects by itself', async () => {
+    const port = new URL(server.url).port;
+    const dataDir = server.dataDir;
+    await server.stop();
+    await page.waitForSelector('[data-testid="offline-banner"]', { timeout: 10_000 });
+    await shot(page, '09-offline');
+    server = await startServerProcess({ dataDir, extraPacks: [IMAGE_PACK, TEST_PACK], args: ['--port', port] });
+    await page.waitForSelector('[data-testid="connection"][data-state="open"]', { timeout: 20_000 });
+    expect(await page.locator('[data-testid="offline-banner"]').count()).toBe(0);
+  }, 60_000);
+});
+
+describe('the default USO workflow with the demo models', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let page: Page;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    buildEditor();
+    dataDir = mkdtempSync(join(tmpdir(), 'uso-e2e-demo-'));
+    // The CLI writes the demo models (tiny USO-shaped weights) into the data directory.
+    const cli = join(REPO_ROOT, 'packages/cli/src/main.ts');
+    if (!existsSync(cli)) throw new Error('packages/cli/src/main.ts is missing: the demo models come from `uso-studio models demo`');
+    execFileSync(process.execPath, ['--import', 'tsx', cli, 'models', 'demo', '--data', dataDir], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
+    server = await startServerProcess({ dataDir });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(server.url);
+    await waitForEditor(page);
+  }, 900_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('opens on the default workflow with no missing nodes', async () => {
+    const stats = await page.evaluate(() => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.stats());
+    expect(stats.nodes).toBeGreaterThan(0);
+    expect(await appIn<string[]>(page, 'missingNodeTypes')).toEqual([]);
+    await shot(page, '10-default-workflow');
+  });
+
+  it('queues the default workflow and shows progress and the output image', async () => {
+    await page.click('[data-testid="queue-button"]');
+    await page.waitForFunction(() => {
+      const app = (window as unknown as { usoEditor: { app: { execution: { nodeProgress: Record<string, unknown>; lastFinished: unknown } } } }).usoEditor.app;
+      return Object.keys(app.execution.nodeProgress).length > 0 || app.execution.lastFinished !== null;
+    }, null, { timeout: 600_000 });
+    await shot(page, '11-default-running');
+    await page.waitForFunction(() => {
+      const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: unknown } } } }).usoEditor.app;
+      return app.execution.lastFinished !== null;
+    }, null, { timeout: 600_000 });
+    const execution = await appIn<{ lastFinished: { status: string }; error: unknown; gallery: unknown[] }>(page, 'execution');
+    expect(execution.error).toBeNull();
+    expect(execution.lastFinished.status).toBe('success');
+    expect(execution.gallery.length).toBeGreaterThan(0);
+    await shot(page, '12-default-output');
+  }, 900_000);
+});
