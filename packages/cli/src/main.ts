@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { createEventPrinter, type PrintMode } from './progress-printer.ts';
 import { runWorkflow } from './run-workflow.ts';
-import { generateDemoSet } from './demo-models.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('uso-studio')
@@ -63,10 +62,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(opts.out ? { outputDir: opts.out } : {}),
         ...(opts.data ? { dataDir: opts.data } : {}),
         ...(opts.pack ? { packs: opts.pack } : {}),
-        onEvent: (event) => {
-          if (event.type === 'executing' && event.data.node && event.data.display_node) classes.set(event.data.node, '');
-          printer.onEvent(event);
+        onPrepared: (prompt) => {
+          for (const [id, node] of Object.entries(prompt)) classes.set(id, node.class_type);
         },
+        onEvent: (event) => printer.onEvent(event),
       });
       printer.finish();
       if (mode === 'json') process.stdout.write(JSON.stringify({ type: 'result', data: { prompt_id: result.promptId, outputs: result.outputs, files: result.files } }) + '\n');
@@ -80,6 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--data <dir>', 'data directory')
     .option('--force', 'overwrite existing demo files')
     .action(async (opts: { data?: string; force?: boolean }) => {
+      const { generateDemoSet } = await import('./demo-models.ts');
       const written = await generateDemoSet(opts);
       process.stdout.write(written.length ? written.map((f) => `wrote ${f}\n`).join('') : 'demo models already present\n');
     });

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import {
   Executor,
+  type ApiPrompt,
   validatePrompt,
   type ExecutionEventListener,
   type HostEnvironment,
@@ -30,6 +31,8 @@ export interface RunWorkflowOptions {
   /** Node pack module specifiers (default: the server's default packs). */
   packs?: readonly string[];
   onEvent?: ExecutionEventListener;
+  /** Called with the validated prompt just before it runs (the CLI names node classes from it). */
+  onPrepared?: (prompt: ApiPrompt) => void;
   signal?: AbortSignal;
   promptId?: string;
 }
@@ -77,6 +80,7 @@ export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions
     throw new WorkflowRunError(formatValidationFailure(undefined, validation.nodeErrors, registry));
   }
 
+  options.onPrepared?.(validation.prompt);
   const services: PackServices[] = [];
   try {
     for (const pack of packs) {

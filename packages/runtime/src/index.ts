@@ -9,3 +9,5 @@ export * from './onnx/index.ts';
 export * from './onnx/blocks.ts';
 export * from './session/index.ts';
 export * from './models/index.ts';
+export * from './models/architectures/index.ts';
+export * from './models/demo/index.ts';

@@ -85,6 +85,7 @@ describe('PromptQueue', () => {
     const queue = new PromptQueue({ store, engine, hub, maxQueue: 10 });
     queue.submit(item(0, 'p'), 'me');
     await queue.idle();
+    await new Promise((r) => setImmediate(r)); // status is coalesced to the next turn
     const types = sent.map((s) => s.type);
     expect(types).toEqual(['status', 'execution_start', 'execution_success', 'executing', 'status']);
     expect(sent.filter((s) => s.type !== 'status').every((s) => s.sid === 'me')).toBe(true);

@@ -12,7 +12,9 @@ export type StrongInputTest = (nodeId: string, inputName: string) => boolean;
 interface PendingNode {
   /** How many nodes this one still waits for. */
   blockers: number;
-  /** Nodes waiting for this one (each once). */
+  /** Nodes this one was ever made to wait for (short: at most its inputs), to link each pair once. */
+  waitsOn: string[];
+  /** Nodes waiting for this one. */
   blocking: string[];
   /** Handed out by `takeReady` and not yet completed or returned. */
   staged: boolean;
@@ -49,7 +51,7 @@ export class ExecutionList {
     while (stack.length > 0) {
       const id = stack.pop()!;
       if (this.#pending.has(id) || this.#done.has(id)) continue;
-      this.#pending.set(id, { blockers: 0, blocking: [], staged: false });
+      this.#pending.set(id, { blockers: 0, waitsOn: [], blocking: [], staged: false });
       added.push(id);
       const node = this.#graph.nodes.get(id);
       if (!node) continue; // a dangling link: the node fails when it runs, naming the missing source
@@ -158,7 +160,8 @@ export class ExecutionList {
   #link(from: string, to: string): void {
     const source = this.#pending.get(from);
     const target = this.#pending.get(to);
-    if (!source || !target || source.blocking.includes(to)) return;
+    if (!source || !target || target.waitsOn.includes(from)) return;
+    target.waitsOn.push(from);
     source.blocking.push(to);
     target.blockers += 1;
   }

@@ -1,0 +1,152 @@
+/**
+ * Drives a FLUX-style DiT graph (runtime's 'dit' contract) as a velocity model over a latent [B, 16, h, w] in the
+ * model's (process_in) space: pack the latent into tokens, add the ids, the reference tokens and ids, the style
+ * tokens of the MODEL (last applied first), the text sequence and pooled vector of one conditioning entry, the
+ * guidance and the timestep (= sigma), run, and unpack the velocity.
+ */
+
+import { Tensor, processLatentIn, type VelocityModel } from '@uso-studio/runtime';
+import type { ModelDescriptor } from '../models/descriptors.ts';
+import type { GraphRequest, ModelService } from '../models/model-service.ts';
+import { DEFAULT_FLUX_GUIDANCE, type ConditioningEntry } from './conditioning.ts';
+import { gridIds, packLatent, tokenLength, unpackLatent, type RefSize } from './packing.ts';
+
+/** Places reference latents in id space: one ids array [tokens * 3] per reference. */
+export type ReferencePlacer = (target: RefSize, refs: readonly RefSize[]) => Float32Array[];
+
+/** The DiT graph request of a MODEL (its file and LoRAs). */
+export function ditRequest(model: ModelDescriptor): GraphRequest {
+  return { file: model.file, role: 'dit', loras: model.loras };
+}
+
+/** Options of {@link ditVelocityModel}. */
+export interface DitVelocityOptions {
+  service: ModelService;
+  model: ModelDescriptor;
+  /** Latent shape [B, 16, h, w] the sampler works on. */
+  shape: readonly number[];
+  entry: ConditioningEntry;
+  placeReferences: ReferencePlacer;
+  /** Overrides the entry's guidance (USO's sampler takes it as its own input). */
+  guidance?: number;
+  /** Counts DiT runs (for logs and tests). */
+  onRun?: () => void;
+}
+
+/** Repeats a [1, ...] array `b` times along a new leading batch axis. */
+function repeatBatch(data: Float32Array, b: number): Float32Array {
+  if (b === 1) return data;
+  const out = new Float32Array(data.length * b);
+  for (let i = 0; i < b; i++) out.set(data, i * data.length);
+  return out;
+}
+
+/** The first batch item, or item i when the tensor has a batch of `b`. */
+function batchItems(t: Tensor<'float32'>, b: number, what: string): Float32Array {
+  const n = t.shape[0]!;
+  if (n === b) return t.data;
+  const per = t.size / n;
+  if (n === 1) return repeatBatch(t.data, b);
+  throw new RangeError(`${what} has batch ${n}, which does not match the latent batch ${b}`);
+  void per;
+}
+
+/** The DiT's hidden width (style token width) from its config or header. */
+async function ditHidden(service: ModelService, model: ModelDescriptor): Promise<number> {
+  const graph = await service.graph(ditRequest(model));
+  const config = graph.config as Record<string, unknown> | null;
+  for (const key of ['hidden', 'hiddenSize', 'hidden_size', 'width']) {
+    const v = config?.[key];
+    if (typeof v === 'number' && v > 0) return v;
+  }
+  const style = model.styles[0];
+  if (style) return style.shape[2]!;
+  throw new Error(`${model.name}: cannot tell the DiT's hidden width from its config (${JSON.stringify(config)})`);
+}
+
+/**
+ * A velocity model for one conditioning entry: x [B, 16, h, w] flat (model space) and sigma in, velocity out.
+ * Everything but the latent and the timestep is prepared once here.
+ */
+export async function ditVelocityModel(options: DitVelocityOptions): Promise<VelocityModel> {
+  const { service, model, entry, shape } = options;
+  const [b, c, h, w] = shape as [number, number, number, number];
+  const request = ditRequest(model);
+  const hLen = tokenLength(h);
+  const wLen = tokenLength(w);
+  const n = hLen * wLen;
+
+  // Target ids [B, N, 3].
+  const imgIds = new Tensor('float32', [b, n, 3], repeatBatch(gridIds(hLen, wLen, 0, 0, 0), b));
+
+  // Reference latents: process_in, pack, place.
+  const refs = entry.reference_latents ?? [];
+  const refSizes = refs.map((r) => ({ h: r.shape[2]!, w: r.shape[3]! }));
+  const refIds = options.placeReferences({ h, w }, refSizes);
+  const refTokens: Float32Array[] = [];
+  let r = 0;
+  refs.forEach((ref, i) => {
+    const [rb, rc, rh, rw] = ref.shape as [number, number, number, number];
+    if (rc !== c) throw new RangeError(`reference latent ${i + 1} has ${rc} channels; the model needs ${c} (encode it with the model's VAE)`);
+    const first = ref.data.subarray(0, rc * rh * rw); // [1, C, rh, rw]: ComfyUI uses the reference batch as given; one image per reference here
+    if (rb > 1 && rb !== b) throw new RangeError(`reference latent ${i + 1} has batch ${rb}; use batch 1 or ${b}`);
+    const packed = packLatent(processLatentIn(rb === b ? ref.data : first), rb === b ? b : 1, rc, rh, rw);
+    refTokens.push(rb === b ? packed : repeatBatch(packed, b));
+    r += tokenLength(rh) * tokenLength(rw);
+  });
+  const refImg = new Float32Array(b * r * 64);
+  const refImgIds = new Float32Array(b * r * 3);
+  for (let bi = 0; bi < b; bi++) {
+    let offset = 0;
+    refTokens.forEach((tokens, i) => {
+      const count = tokens.length / b / 64;
+      refImg.set(tokens.subarray(bi * count * 64, (bi + 1) * count * 64), (bi * r + offset) * 64);
+      refImgIds.set(refIds[i]!, (bi * r + offset) * 3);
+      offset += count;
+    });
+  }
+
+  // Text, pooled vector, guidance.
+  const cond = entry.cond;
+  const l = cond.shape[1]!;
+  const ctx = cond.shape[2]!;
+  const txt = new Tensor('float32', [b, l, ctx], batchItems(cond, b, 'the conditioning'));
+  const txtIds = Tensor.zeros([b, l, 3]);
+  if (!entry.pooled_output) throw new Error('the conditioning has no pooled_output; FLUX needs the CLIP-L pooled vector');
+  const pooled = entry.pooled_output;
+  const y = new Tensor('float32', [b, pooled.shape[1]!], batchItems(pooled, b, 'pooled_output'));
+  const guidance = new Tensor('float32', [b], new Float32Array(b).fill(options.guidance ?? entry.guidance ?? DEFAULT_FLUX_GUIDANCE));
+
+  // Style tokens: already in DiT order (last applied first), concatenated along the token axis.
+  const hidden = await ditHidden(service, model);
+  const s = model.styles.reduce((sum, t) => sum + t.shape[1]!, 0);
+  const styleOne = new Float32Array(s * hidden);
+  let at = 0;
+  for (const t of model.styles) {
+    if (t.shape[2] !== hidden) throw new RangeError(`style tokens are ${t.shape[2]} wide but the DiT is ${hidden} wide (projector and model do not match)`);
+    styleOne.set(t.data.subarray(0, t.shape[1]! * hidden), at);
+    at += t.shape[1]! * hidden;
+  }
+  const style = new Tensor('float32', [b, s, hidden], repeatBatch(styleOne, b));
+
+  const constant = {
+    img_ids: imgIds,
+    ref_img: new Tensor('float32', [b, r, 64], refImg),
+    ref_img_ids: new Tensor('float32', [b, r, 3], refImgIds),
+    txt,
+    txt_ids: txtIds,
+    style,
+    guidance,
+    y,
+  };
+
+  return async (x, sigma) => {
+    const img = new Tensor('float32', [b, n, c * 4], packLatent(x, b, c, h, w));
+    const timesteps = new Tensor('float32', [b], new Float32Array(b).fill(sigma));
+    options.onRun?.();
+    const out = await service.run(request, { ...constant, img, timesteps }, ['velocity']);
+    const v = out.velocity;
+    if (!v) throw new Error(`${model.name}: the DiT graph gave no 'velocity' output`);
+    return unpackLatent(v.data as Float32Array, b, c, h, w);
+  };
+}

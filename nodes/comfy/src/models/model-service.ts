@@ -1,0 +1,254 @@
+/**
+ * The model service: the one place model nodes go through to turn weight files into inference. It resolves files
+ * by ComfyUI folder inside the models directory, builds (or finds cached) graphs with runtime's loadModelGraph, applies
+ * LoRAs inside the graph, and runs them through ONE SessionPool. The host (CLI, server worker) creates it and puts it
+ * in `env.services.models`; nodes get it with `getModelService(env)` and never create sessions themselves.
+ */
+
+import { statSync } from 'node:fs';
+import {
+  ArchitectureRegistry,
+  SessionPool,
+  detectArchitecture,
+  loadModelGraph,
+  readSafetensorsHeader,
+  type LoadedModelGraph,
+  type PooledSession,
+  type Provider,
+  type ProviderUse,
+  type Role,
+  type Tensor,
+  type WeightPatch,
+} from '@uso-studio/runtime';
+import * as runtime from '@uso-studio/runtime';
+import { listModelFiles, resolveModelFile, type ModelFolder } from './model-files.ts';
+import { mapLora, type LoraApplication } from './lora.ts';
+
+/** The key under which hosts put the service in `env.services`. */
+export const MODEL_SERVICE_KEY = 'models';
+
+/** Options of {@link createModelService}. */
+export interface ModelServiceOptions {
+  /** The models directory (ComfyUI layout: checkpoints/, loras/, ...). */
+  modelsDir: string;
+  /** Where built .onnx graphs are cached (e.g. `<data>/cache/graphs`). */
+  cacheDir: string;
+  /** Execution provider to try first; falls back to the CPU with one log line. Default 'cpu'. */
+  provider?: Provider;
+  /** Threads per operator (ORT intra-op); default: ORT's choice. */
+  threads?: number;
+  /** Architectures to detect files with; default: runtime's defaultArchitectures(). */
+  registry?: ArchitectureRegistry;
+  /** Estimated session bytes above which idle sessions are released, least recently used first. */
+  memoryBudgetBytes?: number;
+  /**
+   * Skip ORT weight prepacking so large external weights are memory-mapped instead of copied. 'auto' (default)
+   * does so for graphs over 1 GiB of weights, where the copy costs seconds and gigabytes.
+   */
+  disablePrepacking?: boolean | 'auto';
+  /** Receives notable events (provider fallback, LoRA keys that match nothing). Default: console.warn. */
+  log?: (line: string) => void;
+}
+
+/** A graph to run: a weight file in a role, optionally with LoRAs merged. */
+export interface GraphRequest {
+  /** Absolute path of the weight file (from resolveFile). */
+  readonly file: string;
+  readonly role: Role;
+  readonly loras?: readonly LoraApplication[];
+}
+
+/** What LoRA merging did for a graph. */
+export interface LoraReport {
+  /** Per LoRA file: weights patched, and LoRA names that matched nothing. */
+  readonly files: ReadonlyArray<{ name: string; patched: number; unmatched: readonly string[] }>;
+}
+
+/** A loaded graph plus what its LoRAs did. */
+export interface ServiceGraph extends LoadedModelGraph {
+  readonly lora?: LoraReport;
+}
+
+/** The model service. See the module comment. */
+export class ModelService {
+  readonly modelsDir: string;
+  readonly cacheDir: string;
+  readonly registry: ArchitectureRegistry;
+  readonly pool: SessionPool;
+  private readonly provider: Provider;
+  private readonly threads: number | undefined;
+  private readonly disablePrepacking: boolean | 'auto';
+  private readonly log: (line: string) => void;
+  private readonly graphs = new Map<string, Promise<ServiceGraph>>();
+  private closed = false;
+
+  constructor(options: ModelServiceOptions) {
+    this.modelsDir = options.modelsDir;
+    this.cacheDir = options.cacheDir;
+    this.registry = options.registry ?? defaultRegistry();
+    this.provider = options.provider ?? 'cpu';
+    this.threads = options.threads;
+    this.disablePrepacking = options.disablePrepacking ?? 'auto';
+    this.log = options.log ?? ((line) => console.warn(line));
+    this.pool = new SessionPool({
+      log: this.log,
+      ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+    });
+  }
+
+  /** The weight files of a ComfyUI folder (for combos). */
+  listFiles(folder: ModelFolder): string[] {
+    return listModelFiles(this.modelsDir, folder);
+  }
+
+  /** The absolute path of a selected file, never outside its folder (throws ModelFileError). */
+  resolveFile(folder: ModelFolder, name: string): string {
+    return resolveModelFile(this.modelsDir, folder, name);
+  }
+
+  /** True when `file` holds a model of `role` that a registered architecture recognises (header only). */
+  hasRole(file: string, role: Role): boolean {
+    try {
+      detectArchitecture(readSafetensorsHeader(file), role, this.registry);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The graph for a request, built on first use and cached (in memory and as .onnx under cacheDir). Throws
+   * runtime's ModelLoadError (naming the file and what was expected) for missing, foreign or truncated files.
+   */
+  graph(request: GraphRequest): Promise<ServiceGraph> {
+    this.checkOpen();
+    const key = requestKey(request);
+    let pending = this.graphs.get(key);
+    if (!pending) {
+      pending = this.build(request);
+      // A failed build is not cached: the user may fix the file and retry.
+      pending.catch(() => this.graphs.delete(key));
+      this.graphs.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** The pooled session of a request's graph. */
+  async session(request: GraphRequest): Promise<PooledSession> {
+    const graph = await this.graph(request);
+    const prepack = this.disablePrepacking === 'auto' ? graph.weightBytes > 2 ** 30 : this.disablePrepacking;
+    return this.pool.acquire(graph, {
+      provider: this.provider,
+      disablePrepacking: prepack,
+      ...(this.threads !== undefined ? { intraOpNumThreads: this.threads } : {}),
+    });
+  }
+
+  /** Runs a request's graph. Feeds and outputs are named by the role's contract (runtime CONTRACTS). */
+  async run(request: GraphRequest, feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const session = await this.session(request);
+    return this.pool.run(session, feeds, outputs);
+  }
+
+  /** Provider requested and in use per live session (for /system_stats). */
+  providersInUse(): ProviderUse[] {
+    return this.pool.providersInUse();
+  }
+
+  /**
+   * Releases every session after its queued runs finish and refuses further work. A worker calls this on shutdown,
+   * then exits; it must never be terminated while inside a run.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool.close();
+    this.graphs.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('The model service is closed');
+  }
+
+  private async build(request: GraphRequest): Promise<ServiceGraph> {
+    const loras = (request.loras ?? []).filter((l) => l.strength !== 0);
+    if (loras.length === 0) return loadModelGraph(request.file, request.role, this.cacheDir, this.registry);
+    const header = readSafetensorsHeader(request.file);
+    const { view } = detectArchitecture(header, request.role, this.registry);
+    const patches = new Map<string, WeightPatch[]>();
+    const files: Array<{ name: string; patched: number; unmatched: string[] }> = [];
+    loras.forEach((lora, i) => {
+      const mapping = mapLora(
+        readSafetensorsHeader(lora.file),
+        view.tensors.keys(),
+        (key) => view.tensors.get(key)?.shape,
+        lora.strength,
+        `lora${i}`,
+      );
+      for (const [target, list] of mapping.patches) patches.set(target, [...(patches.get(target) ?? []), ...list]);
+      files.push({ name: lora.name, patched: mapping.patched, unmatched: mapping.unmatched });
+      if (mapping.unmatched.length > 0) {
+        const shown = mapping.unmatched.slice(0, 5).join(', ');
+        this.log(`[lora] ${lora.name}: ${mapping.unmatched.length} key(s) match no weight of the model and were not loaded (${shown}${mapping.unmatched.length > 5 ? ', ...' : ''})`);
+      }
+    });
+    const patchKey = JSON.stringify(loras.map((l) => [l.file, fileStamp(l.file), l.strength]));
+    const graph = await loadModelGraph(request.file, request.role, this.cacheDir, this.registry, { weightPatches: patches, patchKey });
+    return { ...graph, lora: { files } };
+  }
+}
+
+function fileStamp(file: string): [number, number] {
+  const st = statSync(file);
+  return [st.size, st.mtimeMs];
+}
+
+function requestKey(request: GraphRequest): string {
+  const stamp = (file: string) => {
+    try {
+      return fileStamp(file);
+    } catch {
+      return null;
+    }
+  };
+  return JSON.stringify([
+    request.file,
+    stamp(request.file),
+    request.role,
+    (request.loras ?? []).map((l) => [l.file, stamp(l.file), l.strength]),
+  ]);
+}
+
+/** runtime's defaultArchitectures(), looked up when the service starts. */
+function defaultRegistry(): ArchitectureRegistry {
+  const factory = (runtime as unknown as { defaultArchitectures?: () => ArchitectureRegistry }).defaultArchitectures;
+  if (typeof factory !== 'function') {
+    throw new Error('createModelService: @uso-studio/runtime has no defaultArchitectures(); pass options.registry');
+  }
+  return factory();
+}
+
+/**
+ * Creates the host's model service.
+ *
+ * @example
+ * const models = createModelService({ modelsDir: join(data, 'models'), cacheDir: join(data, 'cache', 'graphs') });
+ * const env = { ...dirs, services: { [MODEL_SERVICE_KEY]: models } };
+ * // ... on shutdown, after the last run finished:
+ * await models.close();
+ */
+export function createModelService(options: ModelServiceOptions): ModelService {
+  return new ModelService(options);
+}
+
+/** The host's model service from `env.services.models`, or an error saying how the host must provide it. */
+export function getModelService(env: { services?: Record<string, unknown> }): ModelService {
+  const service = env.services?.[MODEL_SERVICE_KEY];
+  if (service instanceof ModelService) return service;
+  if (service && typeof (service as ModelService).run === 'function' && typeof (service as ModelService).graph === 'function') {
+    return service as ModelService;
+  }
+  throw new Error(
+    'No model service: the host must create one with createModelService({ modelsDir, cacheDir }) from ' +
+      `@uso-studio/nodes-comfy and put it in env.services.${MODEL_SERVICE_KEY} before running model nodes`,
+  );
+}
