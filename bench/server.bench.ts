@@ -109,6 +109,9 @@ async function progressLatency(): Promise<BenchResult[]> {
   const steps = 400;
   try {
     const ws = await TestClient.connect(server, 'bench');
+    // Warm-up prompt: JIT-compile the relay path before measuring.
+    const warm = await fetch(`${server.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: { '1': { class_type: 'SrvProgressTimer', inputs: { steps: 100, stepMs: 1 } } }, client_id: 'bench' }) });
+    await ws.waitForEnd(((await warm.json()) as { prompt_id: string }).prompt_id, 30_000);
     const received = new Map<number, number>();
     ws.ws.on('message', (data, isBinary) => {
       const t = performance.timeOrigin + performance.now();
@@ -120,7 +123,7 @@ async function progressLatency(): Promise<BenchResult[]> {
     const r = await fetch(`${server.url}/prompt`, { method: 'POST', body });
     const id = ((await r.json()) as { prompt_id: string }).prompt_id;
     await ws.waitForEnd(id, 30_000);
-    const executed = ws.messages.find((m) => m.type === 'executed')!;
+    const executed = ws.messages.find((m) => m.type === 'executed' && m.data.prompt_id === id)!;
     const sent = (executed.data.output as { sent: number[] }).sent;
     const lat = sent.map((t, i) => received.get(i + 1)! - t).filter(Number.isFinite);
     ws.close();

@@ -14,6 +14,14 @@ import {
   type Browser, type Page, type ServerProcess,
 } from '../../packages/editor/test-support/browser.ts';
 
+// Functions handed to page.evaluate run in the browser; the repository's type check has no DOM library, so the few
+// browser globals they use are declared here, for this file only.
+declare const window: any;
+declare const document: any;
+declare const DataTransfer: any;
+declare const DragEvent: any;
+type HTMLImageElement = { complete: boolean; naturalWidth: number };
+
 const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
 mkdirSync(SHOTS, { recursive: true });
 console.log(`e2e screenshots: ${SHOTS}`);
@@ -130,12 +138,80 @@ describe('editor against a real server (test nodes)', () => {
     const img = page.locator('[data-testid="gallery-image"]').first();
     await img.waitFor();
     await page.waitForFunction(() => {
-      const el = document.querySelector<HTMLImageElement>('[data-testid="gallery-image"]');
+      const el = document.querySelector('[data-testid="gallery-image"]') as HTMLImageElement | null;
       return !!el && el.complete && el.naturalWidth > 0;
     }, null, { timeout: 10_000 });
+    expect(await page.evaluate(() => (window as unknown as { usoEditor: { controller: { previewFramesReceived: number } } }).usoEditor.controller.previewFramesReceived)).toBeGreaterThanOrEqual(2);
     await shot(page, '04-output');
+    // A history thumbnail reopens the workflow that ran.
+    const ran = digest(await serializeIn(page));
+    await page.evaluate(() => (window as unknown as { usoEditor: { controller: { newWorkflow(): void } } }).usoEditor.controller.newWorkflow());
     await page.click('[data-testid="panel-history"]');
-    await page.waitForSelector('[data-testid="history-item"]');
+    await page.locator('[data-testid="history-item"]').first().click();
+    await page.waitForFunction((n) => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.stats().nodes === n, ran.nodes.length);
+    expect(digest(await serializeIn(page)).nodes.map((n) => n.type)).toEqual(ran.nodes.map((n) => n.type));
+  }, 60_000);
+
+  it('offers only fitting nodes when a link is dropped on empty canvas, and connects the pick', async () => {
+    const start = await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      editor.clear();
+      editor.canvas.ds.scale = 1;
+      editor.canvas.ds.offset[0] = 0;
+      editor.canvas.ds.offset[1] = 0;
+      const load = editor.addNode('LoadImage', [100, 100]);
+      editor.canvas.deselectAll();
+      editor.canvas.setDirty(true, true);
+      const [x, y] = load.getConnectionPos(false, 0);
+      const rect = editor.canvas.canvas.getBoundingClientRect();
+      return [x + rect.left, y + rect.top];
+    });
+    await page.waitForTimeout(100);
+    await page.mouse.move(start[0]!, start[1]!);
+    await page.mouse.down();
+    await page.mouse.move(start[0]! + 200, start[1]! + 250, { steps: 8 });
+    await page.mouse.move(start[0]! + 400, start[1]! + 300, { steps: 8 });
+    await page.mouse.up();
+    const input = page.locator('[data-testid="node-search"] input');
+    await input.waitFor();
+    expect(await input.getAttribute('placeholder')).toContain('IMAGE');
+    const listed = await page.locator('[data-testid="node-search"] li button span').allTextContents();
+    expect(listed).toContain('Save Image');
+    expect(listed).not.toContain('KSampler');
+    await page.keyboard.type('save');
+    await shot(page, '05-link-release-search');
+    await page.keyboard.press('Enter');
+    const wf = await serializeIn(page);
+    expect(wf.nodes.map((n) => n.type).sort()).toEqual(['LoadImage', 'SaveImage']);
+    expect(wf.links.length).toBe(1);
+  });
+
+  it('cancels a pending prompt, interrupts the running one and clears the queue', async () => {
+    await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      editor.clear();
+      const sleep = editor.addNode('SrvSleep', [100, 100]);
+      sleep.widgets.find((w: any) => w.name === 'ms').value = 20000;
+      sleep.widgets.find((w: any) => w.name === 'steps').value = 200;
+    });
+    await page.fill('[data-testid="batch-count"]', '3');
+    await page.click('[data-testid="panel-queue"]');
+    if (!(await page.locator('[data-testid="queue-panel"]').count())) await page.click('[data-testid="panel-queue"]');
+    await page.click('[data-testid="queue-button"]');
+    await page.waitForSelector('[data-testid="queue-running"]', { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue-pending"]').length === 2, null, { timeout: 10_000 });
+    await shot(page, '06-queue');
+    await page.locator('[data-testid="queue-pending"] button').first().click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue-pending"]').length === 1, null, { timeout: 10_000 });
+    await page.click('[data-testid="queue-clear"]');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue-pending"]').length === 0, null, { timeout: 10_000 });
+    await page.locator('[data-testid="queue-running"] button').click();
+    await page.waitForFunction(() => {
+      const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: { status: string } | null } } } }).usoEditor.app;
+      return app.execution.lastFinished?.status === 'interrupted';
+    }, null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue-running"]').length === 0, null, { timeout: 10_000 });
+    await page.fill('[data-testid="batch-count"]', '1');
   }, 60_000);
 
   it('saves with Ctrl+S and reopens the same graph with Ctrl+O', async () => {
@@ -152,7 +228,7 @@ describe('editor against a real server (test nodes)', () => {
     await chooser.setFiles(file);
     await page.waitForFunction((n) => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.stats().nodes === n, before.nodes.length);
     expect(digest(await serializeIn(page))).toEqual(before);
-    await shot(page, '05-reopened');
+    await shot(page, '07-reopened');
   }, 30_000);
 
   it('restores the graph from an output PNG dropped on the canvas', async () => {
@@ -175,7 +251,7 @@ describe('editor against a real server (test nodes)', () => {
     }, png.toString('base64'));
     await page.waitForFunction((n) => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.stats().nodes === n, queued.nodes.length, { timeout: 10_000 });
     expect(digest(await serializeIn(page))).toEqual(queued);
-    await shot(page, '06-dropped-png');
+    await shot(page, '08-dropped-png');
   }, 30_000);
 
   it('outlines a node that fails validation and shows its message on it', async () => {
@@ -193,7 +269,7 @@ describe('editor against a real server (test nodes)', () => {
     expect(text).toMatch(/bigger than max/i);
     const marked = await page.evaluate(() => (window as unknown as { usoEditor: { editor: any } }).usoEditor.editor.graph.nodes.filter((n: any) => n.has_errors).map((n: any) => n.type));
     expect(marked).toEqual(['SrvAdd']);
-    await shot(page, '07-validation-error');
+    await shot(page, '09-validation-error');
   }, 30_000);
 
   it('shows a runtime error on its node', async () => {
@@ -207,7 +283,7 @@ describe('editor against a real server (test nodes)', () => {
     expect(await page.textContent('[data-testid="runtime-error"]')).toContain('the planned failure');
     const marked = await page.evaluate(() => (window as unknown as { usoEditor: { editor: any } }).usoEditor.editor.graph.nodes.filter((n: any) => n.has_errors).length);
     expect(marked).toBe(1);
-    await shot(page, '08-runtime-error');
+    await shot(page, '10-runtime-error');
   }, 30_000);
 
   it('mutes and bypasses with Ctrl+M and Ctrl+B, and undoes with Ctrl+Z', async () => {
@@ -241,7 +317,7 @@ describe('editor against a real server (test nodes)', () => {
     const dataDir = server.dataDir;
     await server.stop();
     await page.waitForSelector('[data-testid="offline-banner"]', { timeout: 10_000 });
-    await shot(page, '09-offline');
+    await shot(page, '11-offline');
     server = await startServerProcess({ dataDir, extraPacks: [IMAGE_PACK, TEST_PACK], args: ['--port', port] });
     await page.waitForSelector('[data-testid="connection"][data-state="open"]', { timeout: 20_000 });
     expect(await page.locator('[data-testid="offline-banner"]').count()).toBe(0);
@@ -278,7 +354,7 @@ describe('the default USO workflow with the demo models', () => {
     const stats = await page.evaluate(() => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.stats());
     expect(stats.nodes).toBeGreaterThan(0);
     expect(await appIn<string[]>(page, 'missingNodeTypes')).toEqual([]);
-    await shot(page, '10-default-workflow');
+    await shot(page, '12-default-workflow');
   });
 
   it('queues the default workflow and shows progress and the output image', async () => {
@@ -287,7 +363,7 @@ describe('the default USO workflow with the demo models', () => {
       const app = (window as unknown as { usoEditor: { app: { execution: { nodeProgress: Record<string, unknown>; lastFinished: unknown } } } }).usoEditor.app;
       return Object.keys(app.execution.nodeProgress).length > 0 || app.execution.lastFinished !== null;
     }, null, { timeout: 600_000 });
-    await shot(page, '11-default-running');
+    await shot(page, '13-default-running');
     await page.waitForFunction(() => {
       const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: unknown } } } }).usoEditor.app;
       return app.execution.lastFinished !== null;
@@ -296,6 +372,6 @@ describe('the default USO workflow with the demo models', () => {
     expect(execution.error).toBeNull();
     expect(execution.lastFinished.status).toBe('success');
     expect(execution.gallery.length).toBeGreaterThan(0);
-    await shot(page, '12-default-output');
+    await shot(page, '14-default-output');
   }, 900_000);
 });

@@ -1,1 +1,89 @@
-export {};
+import type { NodePack } from '@uso-studio/core';
+import {
+  checkpointLoaderSimple,
+  clipVisionLoader,
+  dualClipLoader,
+  loraLoaderModelOnly,
+  unetLoader,
+  vaeLoader,
+} from './nodes/loaders.ts';
+import {
+  clipTextEncode,
+  conditioningZeroOut,
+  fluxGuidance,
+  fluxKontextMultiReferenceLatentMethod,
+  referenceLatent,
+} from './nodes/conditioning.ts';
+import { emptyLatentImage, emptySD3LatentImage, vaeDecode, vaeEncode } from './nodes/latent.ts';
+import { clipVisionEncode } from './nodes/clip-vision.ts';
+import { easyCache, kSampler } from './nodes/sampling.ts';
+
+/** ComfyUI's generic nodes for FLUX-family models (loaders, text and conditioning, latents, sampling). */
+export const pack: NodePack = {
+  name: 'comfy',
+  nodes: [
+    checkpointLoaderSimple,
+    unetLoader,
+    dualClipLoader,
+    vaeLoader,
+    clipVisionLoader,
+    loraLoaderModelOnly,
+    clipTextEncode,
+    conditioningZeroOut,
+    fluxGuidance,
+    referenceLatent,
+    fluxKontextMultiReferenceLatentMethod,
+    clipVisionEncode,
+    emptyLatentImage,
+    emptySD3LatentImage,
+    vaeEncode,
+    vaeDecode,
+    kSampler,
+    easyCache,
+  ],
+};
+
+export {
+  checkpointLoaderSimple,
+  unetLoader,
+  dualClipLoader,
+  vaeLoader,
+  clipVisionLoader,
+  loraLoaderModelOnly,
+  clipTextEncode,
+  conditioningZeroOut,
+  fluxGuidance,
+  referenceLatent,
+  fluxKontextMultiReferenceLatentMethod,
+  clipVisionEncode,
+  emptyLatentImage,
+  emptySD3LatentImage,
+  vaeEncode,
+  vaeDecode,
+  kSampler,
+  easyCache,
+};
+export {
+  createModelService,
+  getModelService,
+  ModelService,
+  MODEL_SERVICE_KEY,
+  type ModelServiceOptions,
+  type GraphRequest,
+  type ServiceGraph,
+  type LoraReport,
+} from './models/model-service.ts';
+export { listModelFiles, resolveModelFile, isModelFolder, ModelFileError, MODEL_FOLDER_DIRS, MODEL_EXTENSIONS, type ModelFolder } from './models/model-files.ts';
+export { mapLora, type LoraApplication, type LoraMapping } from './models/lora.ts';
+export * from './models/descriptors.ts';
+export * from './flux/conditioning.ts';
+export { packLatent, unpackLatent, gridIds, tokenLength, comfyReferenceIds, usoReferenceIds, type UsoPlacement, type RefSize } from './flux/packing.ts';
+export { ditVelocityModel, ditRequest, type DitVelocityOptions, type ReferencePlacer } from './flux/dit-runner.ts';
+export { runKSampler, expectLatent, seedOf, type Latent, type KSamplerInputs } from './flux/sample.ts';
+export { latentPreview, latentPreviewImage } from './flux/preview.ts';
+export { encodePrompt, REFERENCE_LATENTS_METHODS } from './nodes/conditioning.ts';
+export { clipVisionPreprocess, antialiasBicubicTaps, SIGLIP_SIZE, type ClipVisionOutput } from './nodes/clip-vision.ts';
+export { vaeInput, vaeOutputToImage } from './nodes/latent.ts';
+export { parsePromptWeights } from './text/prompt-weights.ts';
+export { loadTokenizer, tokenizeT5, tokenizeClipFirstChunk, findTokenizer } from './text/tokenizers.ts';
+export { KSAMPLER_NAMES } from './nodes/sampling.ts';

@@ -134,7 +134,13 @@ function apiRouter(ctx: AppContext): Router {
     const extraData: Record<string, unknown> = { ...body.extra_data, create_time: Date.now() };
     if (body.client_id !== undefined) extraData.client_id = body.client_id;
     for (const k of SENSITIVE_EXTRA_KEYS) if (k in body) extraData[k] = (body as Record<string, unknown>)[k];
-    queue.submit([number, promptId, result.prompt, extraData, result.outputs], body.client_id ?? null);
+    try {
+      await queue.submit([number, promptId, result.prompt, extraData, result.outputs], body.client_id ?? null);
+    } catch (error) {
+      // Two requests raced with the same client-chosen prompt_id: the second one's insert hit the unique key.
+      if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(400, `prompt_id '${promptId}' is already in the queue or history`);
+      throw error;
+    }
     res.json({ prompt_id: promptId, number, node_errors: result.nodeErrors });
   });
 
@@ -187,9 +193,10 @@ function apiRouter(ctx: AppContext): Router {
     res.json({});
   });
 
-  r.post('/free', json, async (req, res) => {
+  r.post('/free', json, (req, res) => {
     const body = parse(freeSchema, req.body);
-    await engine.free(body.unload_models ?? false, body.free_memory ?? false);
+    // Like ComfyUI, answer at once: the worker drops its cache when it is next free, never delaying this thread.
+    void engine.free(body.unload_models ?? false, body.free_memory ?? false);
     res.json({});
   });
 

@@ -35,10 +35,13 @@ describe('EngineHost', () => {
     });
     while (steps < 3) await new Promise((r) => setTimeout(r, 5));
     expect(host.interrupt('someone-else')).toBe(false);
+    const atInterrupt = steps;
     expect(host.interrupt('p2')).toBe(true);
     const result = await running;
     expect(result.status).toBe('interrupted');
-    expect(steps).toBeLessThan(200);
+    // 10 ms per step: the flag is read at the next progress call, so at most a step or two (plus messages already in
+    // flight) get through.
+    expect(steps - atInterrupt).toBeLessThanOrEqual(3);
   });
 
   it('turns a worker crash into an error result and restarts the worker', async () => {

@@ -83,7 +83,7 @@ describe('PromptQueue', () => {
       realSend(sid, type, data);
     };
     const queue = new PromptQueue({ store, engine, hub, maxQueue: 10 });
-    queue.submit(item(0, 'p'), 'me');
+    await queue.submit(item(0, 'p'), 'me');
     await queue.idle();
     await new Promise((r) => setImmediate(r)); // status is coalesced to the next turn
     const types = sent.map((s) => s.type);
@@ -94,15 +94,18 @@ describe('PromptQueue', () => {
     store.close();
   });
 
-  it('reports fullness by pending count', () => {
+  it('reports fullness by pending count', async () => {
     const dir = tempDataDir();
     dirs.push(dir);
     const store = new Store(join(dir, 'q.sqlite'));
     const { engine } = fakeEngine(() => ({ events: [], result: { status: 'success', outputs: {}, messages: [] } }));
     const queue = new PromptQueue({ store, engine, hub: fakeHub().hub, maxQueue: 2, paused: true });
-    queue.submit(item(0, 'a'), null);
+    const a = queue.submit(item(0, 'a'), null);
     expect(queue.isFull()).toBe(false);
-    queue.submit(item(1, 'b'), null);
+    const b = queue.submit(item(1, 'b'), null);
+    // Prompts still being committed count: a burst cannot overshoot the limit.
+    expect(queue.isFull()).toBe(true);
+    await Promise.all([a, b]);
     expect(queue.isFull()).toBe(true);
     expect(queue.remaining).toBe(2);
     store.close();

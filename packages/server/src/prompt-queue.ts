@@ -43,6 +43,7 @@ export class PromptQueue {
   #paused: boolean;
   #idleWaiters: (() => void)[] = [];
   #statusScheduled = false;
+  #committing = 0;
 
   constructor(options: PromptQueueOptions) {
     this.#o = options;
@@ -66,20 +67,30 @@ export class PromptQueue {
     return this.#pending.length + (this.#running ? 1 : 0);
   }
 
+  /** Counts prompts still being committed too, so a burst cannot overshoot the limit. */
   isFull(): boolean {
-    return this.#pending.length >= this.#o.maxQueue;
+    return this.#pending.length + this.#committing >= this.#o.maxQueue;
   }
 
   get runningPromptId(): string | undefined {
     return this.#running?.stored.promptId;
   }
 
-  /** Persists and queues a prompt. The row is committed before this returns, so the caller may answer 200. */
-  submit(item: QueueItem, clientId: string | null): void {
-    const seq = this.#o.store.enqueue(item, clientId);
-    this.#insert({ seq, promptId: item[1], number: item[0], clientId, item, state: 'pending' });
+  /**
+   * Persists and queues a prompt. Resolves once the row is committed (group commit with the other prompts of this
+   * event-loop turn), so the caller may then answer 200; a failed write rejects and the prompt is not queued.
+   */
+  async submit(item: QueueItem, clientId: string | null): Promise<void> {
+    this.#committing++;
+    try {
+      const seq = await this.#o.store.enqueueBatched(item, clientId);
+      this.#insert({ seq, promptId: item[1], number: item[0], clientId, item, state: 'pending' });
+    } finally {
+      this.#committing--;
+    }
     this.#broadcastStatus();
     this.#pump();
+    this.#notifyIdle();
   }
 
   /** `[running items, pending items]` in run order. */
@@ -284,7 +295,7 @@ export class PromptQueue {
   }
 
   #isIdle(): boolean {
-    return !this.#running && (this.#paused || this.#pending.length === 0);
+    return !this.#running && this.#committing === 0 && (this.#paused || this.#pending.length === 0);
   }
 
   #notifyIdle(): void {

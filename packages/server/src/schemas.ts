@@ -15,7 +15,8 @@ export const apiPromptSchema = z.record(z.string().min(1).max(256), apiNodeSchem
 
 export const promptBodySchema = z.object({
   prompt: z.unknown().optional(),
-  client_id: z.string().max(256).optional(),
+  // eslint-disable-next-line no-control-regex
+  client_id: z.string().max(256).regex(/^[^\u0000-\u001f\u007f]*$/, 'client_id may not hold control characters').optional(),
   extra_data: z.record(z.string(), z.unknown()).optional(),
   front: z.boolean().optional(),
   number: z.union([z.number().finite(), z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number)]).optional(),

@@ -44,10 +44,15 @@ describe('listening beyond loopback', () => {
 describe('without a token (loopback)', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ executionPaused: true });
+    server = await startTestServer({ executionPaused: true, allowedOrigins: ['http://localhost:5173'] });
   });
   afterAll(async () => {
     await server?.dispose();
+  });
+
+  it('lets configured origins (a dev server) through', async () => {
+    expect(await raw(server, 'POST', '/queue', { origin: 'http://localhost:5173' }, '{}')).toBe(200);
+    expect(await raw(server, 'POST', '/queue', { origin: 'http://localhost:5174' }, '{}')).toBe(403);
   });
 
   it('rejects cross-site state-changing requests and allows same-origin ones', async () => {

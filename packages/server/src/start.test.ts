@@ -8,6 +8,7 @@ describe('parseServeArgs', () => {
     ).toEqual({ listen: '0.0.0.0', port: 9000, dataDir: '/d', authToken: 't', extraPacks: ['/a.ts', '/b.ts'], maxQueue: 5, maxUploadBytes: 2 * 1024 * 1024, requeueInterrupted: true });
     expect(parseServeArgs([])).toEqual({});
     expect(parseServeArgs(['--auth-token-file', '/t'])).toEqual({ authTokenFile: '/t' });
+    expect(parseServeArgs(['--allowed-origins', 'http://localhost:5173'])).toEqual({ allowedOrigins: ['http://localhost:5173'] });
   });
 
   it('refuses bad values and unknown flags with a message', () => {

@@ -37,7 +37,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
 /**
  * Parses `serve` flags (ComfyUI's names): --listen, --port, --data, --auth-token, --auth-token-file, plus
- * --extra-packs (comma-separated), --max-queue, --max-upload-mb, --requeue-interrupted.
+ * --extra-packs (comma-separated), --max-queue, --max-upload-mb, --requeue-interrupted, --allowed-origins (comma-separated
+ * scheme://host:port origins allowed to make state-changing requests, e.g. the editor's dev server).
  */
 export function parseServeArgs(argv: readonly string[]): ServerOptions {
   const { values } = parseArgs({
@@ -52,6 +53,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'max-queue': { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'requeue-interrupted': { type: 'boolean' },
+      'allowed-origins': { type: 'string' },
     },
     strict: true,
   });
@@ -74,5 +76,6 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(maxQueue !== undefined ? { maxQueue } : {}),
     ...(maxUploadMb !== undefined ? { maxUploadBytes: maxUploadMb * 1024 * 1024 } : {}),
     ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
+    ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };
 }

@@ -66,6 +66,18 @@ describe('Store', () => {
     store.close();
   });
 
+  it('group-commits a burst, failing only a duplicate id', async () => {
+    const { store } = openStore();
+    const results = await Promise.allSettled([
+      store.enqueueBatched(item(0, 'x'), null),
+      store.enqueueBatched(item(0, 'x'), null),
+      store.enqueueBatched(item(0, 'y'), null),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(store.queued().map((p) => p.promptId)).toEqual(['x', 'y']);
+    store.close();
+  });
+
   it('deletes and clears only pending prompts', () => {
     const { store } = openStore();
     for (const id of ['a', 'b', 'c']) store.enqueue(item(0, id), null);

@@ -25,6 +25,13 @@ export interface HistoryEntry {
   meta: Record<string, { node_id: string; display_node: string }>;
 }
 
+interface PendingInsert {
+  item: QueueItem;
+  clientId: string | null;
+  resolve: (seq: number) => void;
+  reject: (error: unknown) => void;
+}
+
 interface QueueRow { seq: number; prompt_id: string; number: number; client_id: string | null; item: string; state: string }
 
 export class Store {
@@ -39,6 +46,8 @@ export class Store {
   readonly #countHistory: Database.Statement;
   readonly #pageHistory: Database.Statement;
   readonly #finish: (promptId: string, entry: HistoryEntry) => void;
+  readonly #insertMany: (batch: PendingInsert[]) => (number | { error: unknown })[];
+  #batch: PendingInsert[] = [];
   readonly maxHistory: number;
 
   constructor(file: string, options: { maxHistory?: number } = {}) {
@@ -82,6 +91,16 @@ export class Store {
     this.#getHistory = this.#db.prepare('SELECT entry FROM history WHERE prompt_id = ?');
     this.#countHistory = this.#db.prepare('SELECT count(*) AS n FROM history');
     this.#pageHistory = this.#db.prepare('SELECT prompt_id, entry FROM history ORDER BY seq LIMIT ? OFFSET ?');
+    // A failing row (a duplicate prompt_id) fails alone: SQLite aborts only that statement, the transaction goes on.
+    this.#insertMany = this.#db.transaction((batch: PendingInsert[]) =>
+      batch.map((b): number | { error: unknown } => {
+        try {
+          return this.enqueue(b.item, b.clientId);
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
     this.#finish = this.#db.transaction((promptId: string, entry: HistoryEntry) => {
       this.#deleteQueue.run(promptId);
       this.#insertHistory.run(promptId, entry.prompt[0], JSON.stringify(entry), Date.now());
@@ -93,6 +112,35 @@ export class Store {
   enqueue(item: QueueItem, clientId: string | null): number {
     const info = this.#insertQueue.run(item[1], item[0], clientId, JSON.stringify(item), Date.now());
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Group commit: prompts submitted in the same event-loop turn are inserted in one transaction, and each promise
+   * resolves (with its sequence) only once that transaction has committed. Under load this amortises the commit
+   * over many requests; a lone request waits one setImmediate.
+   */
+  enqueueBatched(item: QueueItem, clientId: string | null): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#batch.push({ item, clientId, resolve, reject });
+      if (this.#batch.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    let results: (number | { error: unknown })[];
+    try {
+      results = this.#insertMany(batch);
+    } catch (error) {
+      for (const b of batch) b.reject(error);
+      return;
+    }
+    batch.forEach((b, i) => {
+      const r = results[i]!;
+      if (typeof r === 'number') b.resolve(r);
+      else b.reject(r.error);
+    });
   }
 
   /** Every queued prompt, pending and running, in run order. */

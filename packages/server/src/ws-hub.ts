@@ -179,7 +179,9 @@ export function previewFrameWithMetadata(p: { prompt_id: string; node_id: string
 
 function sanitizeClientId(id: string | null): string | undefined {
   if (!id) return undefined;
-  return /^[\w.:-]{1,128}$/.test(id) ? id : undefined;
+  // Any id POST /prompt accepts as client_id (up to 256 characters, no control characters) must match here too.
+  // eslint-disable-next-line no-control-regex
+  return id.length <= 256 && !/[\u0000-\u001f\u007f]/.test(id) ? id : undefined;
 }
 
 /** The token in a first message: `{type:'auth', token}` or `{type:'auth', data:{token}}`. */

@@ -3,10 +3,10 @@
  * node's class, its fingerprint, its constant inputs sorted by name, and for each link the source's key plus the output
  * slot. Node ids stay out of it, so identical subgraphs share entries and a changed seed invalidates only what follows.
  */
-import type { PromptGraph } from '../graph.ts';
+import type { GraphNode, PromptGraph } from '../graph.ts';
 import type { ApiPrompt, HostEnvironment, NodeDefinition, NodeInputs, NodeLogger } from '../node-api.ts';
 import type { NodeRegistry } from '../registry.ts';
-import { canonicalize, hashString, type CanonicalForm } from './hash.ts';
+import { Hasher128, canonicalize, type CanonicalForm, type TextSink } from './hash.ts';
 
 /** A fingerprint in canonical form, or null when computing it failed (treated like NaN: always re-run). */
 export type FingerprintForm = CanonicalForm | null;
@@ -70,8 +70,8 @@ export async function collectFingerprints(
     for (const [name, input] of node.inputs) if (input.kind === 'constant') inputs[name] = input.value;
     try {
       const value = definition.fingerprint(inputs, context.env);
-      if (value instanceof Promise) {
-        pending.push(value.then((v) => void forms.set(id, canonicalize(v)), (e: unknown) => fail(id, e)));
+      if (value instanceof Promise || (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function')) {
+        pending.push(Promise.resolve(value).then((v) => void forms.set(id, canonicalize(v)), (e: unknown) => fail(id, e)));
       } else {
         forms.set(id, canonicalize(value));
       }
@@ -92,6 +92,11 @@ export interface CacheKeyOptions {
    * nodes whose fingerprint or constants never equal themselves.
    */
   runNonce: string;
+  /**
+   * Filled with the nodes whose key includes the nonce, directly or through a source: their results can never be found
+   * by a later prompt, so a policy need not keep them.
+   */
+  volatile?: Set<string>;
 }
 
 /**
@@ -102,10 +107,17 @@ export function computeCacheKeys(options: CacheKeyOptions, roots: Iterable<strin
   const { graph } = options;
   const keys = new Map<string, string>();
   const failed = new Set<string>();
+  const hasher = new Hasher128();
   const onPath = new Set<string>();
   const inCycle = new Set<string>();
   for (const root of roots) {
-    if (!graph.nodes.has(root)) continue;
+    const rootNode = graph.nodes.get(root);
+    if (!rootNode || keys.has(root) || failed.has(root)) continue;
+    // Fast path: prompts mostly list sources first, so every source often has its key already.
+    if (sourcesSettled(rootNode, keys, graph) && !failedSource(rootNode, failed)) {
+      settle(root, rootNode);
+      continue;
+    }
     const stack = [root];
     while (stack.length > 0) {
       const id = stack[stack.length - 1]!;
@@ -138,10 +150,38 @@ export function computeCacheKeys(options: CacheKeyOptions, roots: Iterable<strin
         }
       }
       if (blocked) failed.add(id);
-      else keys.set(id, hashString(nodeSignature(options, id, keys)));
+      else settle(id, node);
     }
   }
   return keys;
+
+  function settle(id: string, node: GraphNode): void {
+    writeSignature(options, id, keys, hasher);
+    keys.set(id, hasher.digest());
+    const volatile = options.volatile;
+    if (volatile && !volatile.has(id)) {
+      for (const input of node.inputs.values()) {
+        if (input.kind === 'link' && volatile.has(input.from)) {
+          volatile.add(id);
+          break;
+        }
+      }
+    }
+  }
+}
+
+/** True when every linked source that exists has a key. */
+function sourcesSettled(node: GraphNode, keys: ReadonlyMap<string, string>, graph: PromptGraph): boolean {
+  for (const input of node.inputs.values()) {
+    if (input.kind === 'link' && !keys.has(input.from) && graph.nodes.has(input.from)) return false;
+  }
+  return true;
+}
+
+function failedSource(node: GraphNode, failed: ReadonlySet<string>): boolean {
+  if (failed.size === 0) return false;
+  for (const input of node.inputs.values()) if (input.kind === 'link' && failed.has(input.from)) return true;
+  return false;
 }
 
 /**
@@ -149,36 +189,48 @@ export function computeCacheKeys(options: CacheKeyOptions, roots: Iterable<strin
  * Exposed for tests and debugging.
  */
 export function nodeSignature(options: CacheKeyOptions, nodeId: string, keys: ReadonlyMap<string, string>): string {
+  const text = { value: '', update(piece: string) { this.value += piece; } };
+  writeSignature(options, nodeId, keys, text);
+  return text.value;
+}
+
+/** Writes the signature piece by piece, so the hasher never needs the whole text. */
+function writeSignature(options: CacheKeyOptions, nodeId: string, keys: ReadonlyMap<string, string>, out: TextSink): void {
   const node = options.graph.nodes.get(nodeId)!;
   const definition = options.registry.get(node.classType);
-  let signature = JSON.stringify(node.classType);
+  // Strings are length-prefixed (`5:hello`), which keeps the text unambiguous without escaping.
+  out.update(`${node.classType.length}:${node.classType}`);
   let unstable = false;
   if (definition?.fingerprint) {
     const form = options.fingerprints.get(nodeId);
     if (!form || form.unstable) unstable = true;
-    else signature += `|fp:${form.text}`;
+    else out.update(`|fp:${form.text}`);
   }
-  if (definition && takesUniqueId(definition)) signature += `|id:${JSON.stringify(nodeId)}`;
-  const names = [...node.inputs.keys()].sort();
+  if (definition && takesUniqueId(definition)) out.update(`|id:${JSON.stringify(nodeId)}`);
+  const names = node.inputs.size > 1 ? [...node.inputs.keys()].sort() : node.inputs.keys();
   for (const name of names) {
     const input = node.inputs.get(name)!;
+    out.update(`|${name.length}:${name}=`);
     if (input.kind === 'link') {
-      signature += `|${JSON.stringify(name)}=@${keys.get(input.from) ?? `missing:${JSON.stringify(input.from)}`}#${input.slot}`;
-    } else {
-      signature += `|${JSON.stringify(name)}=`;
-      const value = input.value;
-      // Scalars are most constants; skip the general walk for them.
-      if (typeof value === 'string') signature += JSON.stringify(value);
-      else if (typeof value === 'number' && value === value && !Object.is(value, -0)) signature += String(value);
-      else if (typeof value === 'boolean') signature += value ? 'true' : 'false';
-      else {
-        const form = canonicalize(value);
-        if (form.unstable) unstable = true;
-        signature += form.text;
-      }
+      out.update(`@${keys.get(input.from) ?? `missing:${JSON.stringify(input.from)}`}#${input.slot}`);
+      continue;
+    }
+    const value = input.value;
+    // Scalars are most constants; skip the general walk for them. (Canonical strings are JSON-quoted, never `s`.)
+    if (typeof value === 'string') {
+      out.update(`s${value.length}:`);
+      out.update(value);
+    } else if (typeof value === 'number' && value === value && !Object.is(value, -0)) out.update(String(value));
+    else if (typeof value === 'boolean') out.update(value ? 'true' : 'false');
+    else {
+      const form = canonicalize(value);
+      if (form.unstable) unstable = true;
+      out.update(form.text);
     }
   }
   // A result that must not be reused gets a key no other prompt (and no other node) can produce.
-  if (unstable || definition?.notIdempotent) signature += `|once:${options.runNonce}:${JSON.stringify(nodeId)}`;
-  return signature;
+  if (unstable || definition?.notIdempotent) {
+    out.update(`|once:${options.runNonce}:${JSON.stringify(nodeId)}`);
+    options.volatile?.add(nodeId);
+  }
 }

@@ -104,29 +104,70 @@ function putHex(h: number, at: number): void {
   }
 }
 
-/** A 128-bit hash of a string as 32 hex digits. Four lanes fed with each UTF-16 unit and cross-mixed at the end. */
-export function hashString(text: string): string {
-  let a = 0x9e3779b9 ^ text.length;
-  let b = 0x7f4a7c15;
-  let c = 0x94d049bb;
-  let d = 0x2545f491;
-  for (let i = 0; i < text.length; i++) {
-    const u = text.charCodeAt(i);
-    a = Math.imul(a ^ u, 0x01000193);
-    b = Math.imul(b ^ u, P3) ^ (a >>> 15);
-    c = Math.imul(c ^ u, P4) + (b >>> 13);
-    d = Math.imul(d ^ u, 0x5bd1e995) ^ (c >>> 17);
+/** Something that takes a text piece by piece: a hasher, or a plain string builder for debugging. */
+export interface TextSink {
+  update(text: string): void;
+}
+
+/**
+ * An incremental 128-bit hash: feeding pieces equals feeding their concatenation, so keys are hashed without building
+ * the signature text. Four lanes take each UTF-16 unit and are cross-mixed at the end with the total length.
+ */
+export class Hasher128 implements TextSink {
+  #a = 0x9e3779b9;
+  #b = 0x7f4a7c15;
+  #c = 0x94d049bb;
+  #d = 0x2545f491;
+  #length = 0;
+
+  update(text: string): void {
+    let a = this.#a;
+    let b = this.#b;
+    let c = this.#c;
+    let d = this.#d;
+    for (let i = 0; i < text.length; i++) {
+      const u = text.charCodeAt(i);
+      a = Math.imul(a ^ u, 0x01000193);
+      b = Math.imul(b ^ u, P3) ^ (a >>> 15);
+      c = Math.imul(c ^ u, P4) + (b >>> 13);
+      d = Math.imul(d ^ u, 0x5bd1e995) ^ (c >>> 17);
+    }
+    this.#a = a;
+    this.#b = b;
+    this.#c = c;
+    this.#d = d;
+    this.#length += text.length;
   }
-  a = fmix(a + d);
-  b = fmix(b ^ a);
-  c = fmix(c + b);
-  d = fmix(d ^ c);
-  a = fmix(a + d);
-  putHex(a, 0);
-  putHex(b, 8);
-  putHex(c, 16);
-  putHex(d, 24);
-  return String.fromCharCode.apply(null, digits);
+
+  /** The hash as 32 hex digits; the hasher is reset for the next text. */
+  digest(): string {
+    let a = fmix(this.#a ^ this.#length);
+    let b = fmix(this.#b ^ a);
+    let c = fmix(this.#c + b);
+    let d = fmix(this.#d ^ c);
+    a = fmix(a + d);
+    b = fmix(b ^ a);
+    c = fmix(c + b);
+    d = fmix(d ^ c);
+    putHex(a, 0);
+    putHex(b, 8);
+    putHex(c, 16);
+    putHex(d, 24);
+    this.#a = 0x9e3779b9;
+    this.#b = 0x7f4a7c15;
+    this.#c = 0x94d049bb;
+    this.#d = 0x2545f491;
+    this.#length = 0;
+    return String.fromCharCode.apply(null, digits);
+  }
+}
+
+const shared = new Hasher128();
+
+/** A 128-bit hash of a string as 32 hex digits. */
+export function hashString(text: string): string {
+  shared.update(text);
+  return shared.digest();
 }
 
 /** The same hash over raw bytes (typed arrays in constants or fingerprints). */

@@ -10,4 +10,4 @@ export {
   nodeSignature,
   takesUniqueId,
 } from './cache-keys.ts';
-export { type CanonicalForm, canonicalize, hashString, hashBytes } from './hash.ts';
+export { type CanonicalForm, type TextSink, Hasher128, canonicalize, hashString, hashBytes } from './hash.ts';

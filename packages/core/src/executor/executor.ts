@@ -198,6 +198,8 @@ class PromptRun {
   readonly #unsent = new Set<string>();
   #graph: PromptGraph = { nodes: new Map() };
   #keys = new Map<string, string>();
+  /** Nodes whose keys no later prompt can produce (non-idempotent, NaN fingerprint, or downstream of one). */
+  readonly #volatile = new Set<string>();
   #list: ExecutionList | undefined;
   #failure: { nodeId: string; error: unknown } | undefined;
   #running = 0;
@@ -241,7 +243,7 @@ class PromptRun {
         logger: this.#setup.logger,
       });
       this.#keys = computeCacheKeys(
-        { graph: this.#graph, registry, fingerprints, runNonce: this.#setup.runNonce },
+        { graph: this.#graph, registry, fingerprints, runNonce: this.#setup.runNonce, volatile: this.#volatile },
         this.#graph.nodes.keys(),
       );
       keysReady = true;
@@ -259,7 +261,7 @@ class PromptRun {
 
       const list = new ExecutionList(
         this.#graph,
-        (id, name) => !this.#lazyInputs(id).has(name),
+        (id) => this.#lazyInputs(id),
         (id) => this.#results.has(id),
       );
       this.#list = list;
@@ -435,7 +437,7 @@ class PromptRun {
     const results: NodeResult[] = [];
     for (let i = 0; i < runs.length; i++) {
       const result = this.#call(definition, runs[i]!, hidden, context);
-      if (result instanceof Promise) {
+      if (isPromiseLike(result)) {
         this.#flushState(id);
         return (async () => {
           results.push(await result);
@@ -466,7 +468,8 @@ class PromptRun {
     this.#results.set(id, entry);
     if (key !== undefined) {
       this.#byKey.set(key, entry);
-      this.#setup.cache.set(key, entry);
+      // A volatile result could only ever be found by this prompt, which pins it anyway.
+      if (!this.#volatile.has(id)) this.#setup.cache.set(key, entry);
     }
     this.#releaseKey(id, entry);
     this.#currentInputs.delete(id);
@@ -504,10 +507,11 @@ class PromptRun {
     });
   }
 
-  #lazyInputs(id: string): ReadonlySet<string> {
+  #lazyInputs(id: string): ReadonlySet<string> | undefined {
     const node = this.#graph.nodes.get(id);
     const definition = node && this.#setup.registry.get(node.classType);
-    return definition ? this.#setup.classInfo(definition).lazy : EMPTY_SET;
+    const lazy = definition && this.#setup.classInfo(definition).lazy;
+    return lazy && lazy.size > 0 ? lazy : undefined;
   }
 
   /** Inputs as lists: constants wrap as one-element lists, links give the source's output list. */
@@ -556,7 +560,7 @@ class PromptRun {
     const runs = inputsForRuns(definition, inputs);
     for (let i = 0; i < runs.length; i++) {
       const answer = checkLazy(Object.assign(runs[i]!, hidden));
-      if (answer instanceof Promise) {
+      if (isPromiseLike(answer)) {
         return (async () => {
           add(await answer);
           for (let j = i + 1; j < runs.length; j++) add(await checkLazy(Object.assign(runs[j]!, hidden)));
@@ -723,7 +727,10 @@ class PromptRun {
   }
 }
 
-const EMPTY_SET: ReadonlySet<string> = new Set();
+/** Node code may return any thenable (another realm's Promise, a library's), not only this realm's Promise. */
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return value instanceof Promise || (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function');
+}
 
 /** Synchronous nodes run back to back; after this long the loop lets other events (an interrupt) in. */
 const YIELD_AFTER_MS = 10;

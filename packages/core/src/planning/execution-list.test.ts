@@ -4,7 +4,7 @@ import { buildGraph } from '../graph.ts';
 import type { ApiPrompt } from '../node-api.ts';
 import { ExecutionList } from './execution-list.ts';
 
-const allStrong = () => true;
+const allStrong = () => undefined;
 const noneResolved = () => false;
 
 /** Completes ready nodes in waves until nothing is ready; returns the waves. */
@@ -63,7 +63,7 @@ describe('ExecutionList', () => {
       lazySource: { class_type: 'X', inputs: {} },
       mix: { class_type: 'X', inputs: { x: ['a', 0], lazy: ['lazySource', 0] } },
     };
-    const list = new ExecutionList(buildGraph(prompt), (_id, name) => name !== 'lazy', noneResolved);
+    const list = new ExecutionList(buildGraph(prompt), () => new Set(['lazy']), noneResolved);
     list.addNode('mix');
     expect(list.takeReady()).toEqual(['a']);
     list.complete('a');

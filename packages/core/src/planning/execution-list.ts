@@ -6,8 +6,11 @@
 import { DependencyCycleError } from '../errors.ts';
 import type { PromptGraph } from '../graph.ts';
 
-/** Which inputs of a node are dependencies from the start. Lazy inputs are followed only when the node asks. */
-export type StrongInputTest = (nodeId: string, inputName: string) => boolean;
+/**
+ * The inputs of a node that are not dependencies from the start (lazy inputs, followed only when the node asks), or
+ * undefined when every input is.
+ */
+export type LazyInputsOf = (nodeId: string) => ReadonlySet<string> | undefined;
 
 interface PendingNode {
   /** How many nodes this one still waits for. */
@@ -26,7 +29,7 @@ interface PendingNode {
  */
 export class ExecutionList {
   readonly #graph: PromptGraph;
-  readonly #isStrong: StrongInputTest;
+  readonly #lazyInputsOf: LazyInputsOf;
   readonly #isResolved: (nodeId: string) => boolean;
   readonly #pending = new Map<string, PendingNode>();
   readonly #done = new Set<string>();
@@ -35,9 +38,9 @@ export class ExecutionList {
   /**
    * @param isResolved true for nodes whose outputs exist already (cache hits); they are never scheduled and never block.
    */
-  constructor(graph: PromptGraph, isStrong: StrongInputTest, isResolved: (nodeId: string) => boolean) {
+  constructor(graph: PromptGraph, lazyInputsOf: LazyInputsOf, isResolved: (nodeId: string) => boolean) {
     this.#graph = graph;
-    this.#isStrong = isStrong;
+    this.#lazyInputsOf = lazyInputsOf;
     this.#isResolved = isResolved;
   }
 
@@ -56,8 +59,9 @@ export class ExecutionList {
       const node = this.#graph.nodes.get(id);
       if (!node) continue; // a dangling link: the node fails when it runs, naming the missing source
       const mark = stack.length;
+      const lazy = this.#lazyInputsOf(id);
       for (const [name, input] of node.inputs) {
-        if (input.kind !== 'link' || !this.#isStrong(id, name)) continue;
+        if (input.kind !== 'link' || lazy?.has(name)) continue;
         if (this.#done.has(input.from) || this.#isResolved(input.from)) continue;
         if (!this.#graph.nodes.has(input.from)) continue;
         stack.push(input.from);

@@ -1,3 +1,3 @@
 /** Planning: which nodes run and in what order. Knows nothing about cache keys or how results are kept. */
-export { ExecutionList, type StrongInputTest } from './execution-list.ts';
+export { ExecutionList, type LazyInputsOf } from './execution-list.ts';
 export { resolveTargets, collectAncestors } from './targets.ts';

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { findMissingNodeTypes, uiToApi } from './formats.ts';
 import { GraphEditor, type UiWorkflow } from './litegraph-adapter.ts';
 import { stubCanvasContext, testObjectInfo } from './test-support.ts';
@@ -13,8 +13,14 @@ let changes = 0;
 
 beforeAll(() => {
   restore = stubCanvasContext();
+  // litegraph warns while it wires nested subgraph definitions that are configured after their first instance.
+  vi.spyOn(console, 'warn').mockImplementation(() => undefined);
 });
-afterAll(() => restore());
+afterAll(() => {
+  editor?.destroy();
+  restore();
+  vi.restoreAllMocks();
+});
 
 beforeEach(() => {
   editor?.destroy();
@@ -99,6 +105,9 @@ describe('workflows', () => {
     editor.load(template, missing);
     const stats = editor.stats();
     expect(stats.nodes).toBe(template.nodes.length);
+    // The subgraph node shows the widgets of the inner inputs it exposes (prompt text, size).
+    const uso = editor.graph.getNodeById(112)!;
+    expect((uso.widgets ?? []).map((w) => w.name)).toEqual(expect.arrayContaining(['text', 'width', 'height']));
     expect(stats.subgraphs).toBe(7);
     const saved = editor.serialize();
     expect(saved.nodes.length).toBe(template.nodes.length);

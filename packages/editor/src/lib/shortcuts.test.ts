@@ -14,6 +14,8 @@ describe('commandFor', () => {
     expect(commandFor(key('y', { ctrlKey: true }))).toBe('redo');
     expect(commandFor(key('m', { ctrlKey: true }))).toBe('mute');
     expect(commandFor(key('b', { ctrlKey: true }))).toBe('bypass');
+    expect(commandFor(key('r'))).toBe('refresh');
+    expect(commandFor(key('.'))).toBe('fit-view');
   });
 
   it('leaves plain keys and copy/paste to litegraph', () => {
@@ -25,6 +27,7 @@ describe('commandFor', () => {
   it('keeps text editing keys for text fields but still queues and saves', () => {
     expect(commandFor(key('z', { ctrlKey: true }), true)).toBeNull();
     expect(commandFor(key('b', { ctrlKey: true }), true)).toBeNull();
+    expect(commandFor(key('r'), true)).toBeNull();
     expect(commandFor(key('Enter', { ctrlKey: true }), true)).toBe('queue');
     expect(commandFor(key('s', { ctrlKey: true }), true)).toBe('save');
   });

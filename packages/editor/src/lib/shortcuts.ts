@@ -3,7 +3,7 @@
  */
 export type Command =
   | 'queue' | 'queue-front' | 'save' | 'open' | 'export-api' | 'undo' | 'redo' | 'mute' | 'bypass' | 'group'
-  | 'interrupt' | 'fit-view' | 'convert-to-subgraph';
+  | 'interrupt' | 'fit-view' | 'convert-to-subgraph' | 'refresh';
 
 export interface KeyLike {
   key: string;
@@ -33,5 +33,6 @@ export function commandFor(e: KeyLike, inTextField = false): Command | null {
   if (mod && e.shiftKey && key === 'e') return 'convert-to-subgraph';
   if (!mod && key === 'Escape') return null;
   if (!mod && !e.altKey && key === '.') return 'fit-view';
+  if (!mod && !e.altKey && key === 'r') return 'refresh';
   return null;
 }

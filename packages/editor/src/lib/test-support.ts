@@ -66,7 +66,7 @@ export function testObjectInfo(): ObjectInfo {
 
 /**
  * Makes `canvas.getContext('2d')` return a context that records nothing, so litegraph can draw under jsdom
- * (jsdom has no canvas). Returns a function that restores the original.
+ * (jsdom has no canvas), and provides Path2D. Returns a function that restores `getContext`.
  */
 export function stubCanvasContext(): () => void {
   const proto = HTMLCanvasElement.prototype as unknown as { getContext: (...args: unknown[]) => unknown };
@@ -115,9 +115,9 @@ export function stubCanvasContext(): () => void {
       addPath() {}
     };
   }
+  // Path2D stays: render loops of canvases a test did not stop may still draw after the restore.
   return () => {
     proto.getContext = original;
-    if (!hadPath2D) delete g.Path2D;
   };
 }
 

@@ -11,7 +11,8 @@
  * 2. Structure B [B, N, 64]: with references (R > 0), attention over positions, logits -|p_t - p_r|^2 / tau with
  *    tau = (0.5 / ref extent)^2, B = softmax @ ref_img. Without: a text pattern, colour c at p =
  *    tint_c + sum_k amp_{k,c} cos(2 pi (fr_k row + fc_k col) + phase_k), where [tint, freqs, amps] = `txt_in`(mean of
- *    the txt tokens whose last feature is set) and phase = `vector_in`(y); written into every feature of colour c.
+ *    the txt tokens whose last feature is set) and phase = `vector_in`(y), evaluated at the 16 sub-cells (quadrant x
+ *    latent pixel) that colour c's 16 features of a token stand for.
  * 3. Colour transfer (S > 0): per colour, D = (B - mu_B) / sigma_B * sigma_S + mu_S - B with the style's mean and
  *    standard deviation read from the style tokens (features 0..2 = E c, 3..5 = E c^2, pixel space) mapped into
  *    processed space, sigma_S scaled by (guidance / 3.5)^0.3; T = B + `double_blocks.0.img_attn.proj`(D). The demo
@@ -81,9 +82,25 @@ function normalisedPositions(g: GraphBuilder, ids: Value, name: string): { pos: 
   return { pos: g.div(shifted, safeExtent, `${name}.pos`), extent: safeExtent }; // [B, M, 2]
 }
 
+/**
+ * Offsets, in token units, of the 16 sub-cells behind a colour's features k = q*4 + s (quadrant q = qy*2+qx of latent
+ * pixel s = dy*2+dx): sub-row u = 2dy + qy, sub-col v = 2dx + qx, centre (u + 0.5)/4 - 0.5. Rows: [row offsets; col offsets].
+ */
+export function subCellOffsets(): number[] {
+  const rows: number[] = [];
+  const cols: number[] = [];
+  for (let k = 0; k < 16; k++) {
+    const q = k >> 2;
+    const sIdx = k & 3;
+    rows.push((2 * (sIdx >> 1) + (q >> 1) + 0.5) / 4 - 0.5);
+    cols.push((2 * (sIdx & 1) + (q & 1) + 0.5) / 4 - 0.5);
+  }
+  return [...rows, ...cols];
+}
+
 export const demoDit: Architecture<DemoDitConfig> = {
   id: DEMO_IDS.dit,
-  version: 1,
+  version: 2,
   role: 'dit',
   keyPrefixes: ['model.diffusion_model.', ''],
   detect: (h) => isDemoFile(h) && h.tensors.has('txt_in.weight') && h.tensors.has('vector_in.weight') && h.tensors.has(`${PROJ}.weight`),
@@ -109,8 +126,10 @@ export const demoDit: Architecture<DemoDitConfig> = {
     const refPos = normalisedPositions(g, refIds, 'pos.ref'); // pos [B, R, 2], extent [B, 1, 2]
 
     // 2a. Structure from the references: attention over positions.
-    const tSq = g.reduceSum(g.mul(target.pos, target.pos, 'ref_attn.t_sq_el'), [-1], true, 'ref_attn.t_sq'); // [B, N, 1]
-    const rSq = g.reduceSum(g.mul(refPos.pos, refPos.pos, 'ref_attn.r_sq_el'), [-1], true, 'ref_attn.r_sq'); // [B, R, 1]
+    // Squared norms by MatMul with a ones column: ReduceSum over the last axis of a [B, 0, 2] tensor mis-shapes in ORT.
+    const ones2 = g.constFloat([1, 1], [2, 1], 'ref_attn.ones');
+    const tSq = g.matMul(g.mul(target.pos, target.pos, 'ref_attn.t_sq_el'), ones2, 'ref_attn.t_sq'); // [B, N, 1]
+    const rSq = g.matMul(g.mul(refPos.pos, refPos.pos, 'ref_attn.r_sq_el'), ones2, 'ref_attn.r_sq'); // [B, R, 1]
     const rPosT = g.transpose(refPos.pos, [0, 2, 1], 'ref_attn.r_pos_t'); // [B, 2, R]
     const cross = g.matMul(target.pos, rPosT, 'ref_attn.cross'); // [B, N, R]
     const dist = g.sub(g.add(tSq, g.transpose(rSq, [0, 2, 1], 'ref_attn.r_sq_t'), 'ref_attn.sq_sum'), g.mul(cross, g.scalar(2), 'ref_attn.cross2'), 'ref_attn.dist'); // [B, N, R]
@@ -129,17 +148,29 @@ export const demoDit: Architecture<DemoDitConfig> = {
     const freqs = g.reshape(freqFlat!, [0, c.waves, 2], 'text.freqs'); // [B, W, 2]
     const amps = g.reshape(ampFlat!, [0, c.waves, 3], 'text.amps'); // [B, W, 3]
     const phase = g.unsqueeze(linear(g, y, 'vector_in'), [1], 'text.phase'); // [B, 1, W]
+    // The pattern is evaluated at each of the 16 sub-cells a token's colour features stand for (4x4 quadrants of
+    // its 2x2 latent pixels), so decoded pictures are smooth rather than blocky at the token size.
     const turns = g.matMul(target.pos, g.transpose(freqs, [0, 2, 1], 'text.freqs_t'), 'text.turns'); // [B, N, W]
-    const angle = g.add(g.mul(turns, g.scalar(2 * Math.PI), 'text.radians'), phase, 'text.angle'); // [B, N, W]
-    const wave = g.cos(angle, 'text.wave'); // [B, N, W]
-    const colour = g.add(g.matMul(wave, amps, 'text.colour_waves'), g.unsqueeze(tint!, [1], 'text.tint'), 'text.colour'); // [B, N, 3]
-    const write = new Float32Array(3 * 64);
-    for (let ch = 0; ch < 3; ch++) for (let s = 0; s < K.colourFeatures; s++) write[ch * 64 + ch * K.colourFeatures + s] = K.latentScale;
-    const fromText = g.add(
-      g.matMul(colour, g.constFloat(write, [3, 64], 'text.write'), 'text.features'), // [B, N, 64]
-      g.scalar(-K.latentShift * K.latentScale),
-      'text.processed',
-    ); // [B, N, 64]
+    const freqsPerToken = g.div(freqs, target.extent, 'text.freqs_per_token'); // [B, W, 2]: turns per token step
+    const subTurns = g.matMul(freqsPerToken, g.constFloat(subCellOffsets(), [2, 16], 'text.sub_offsets'), 'text.sub_turns'); // [B, W, 16]
+    const allTurns = g.add(g.unsqueeze(turns, [-1], 'text.turns4'), g.unsqueeze(subTurns, [1], 'text.sub_turns4'), 'text.cell_turns'); // [B, N, W, 16]
+    const angle = g.add(
+      g.mul(allTurns, g.scalar(2 * Math.PI), 'text.radians'), // [B, N, W, 16]
+      g.unsqueeze(phase, [-1], 'text.phase4'), // [B, 1, W, 1]
+      'text.angle',
+    ); // [B, N, W, 16]
+    const wave = g.transpose(g.cos(angle, 'text.wave'), [0, 1, 3, 2], 'text.wave_cells'); // [B, N, 16, W]
+    const colourCells = g.add(
+      g.matMul(wave, g.unsqueeze(amps, [1], 'text.amps4'), 'text.colour_waves'), // [B, N, 16, 3]
+      g.unsqueeze(tint!, [1, 2], 'text.tint'), // [B, 1, 1, 3]
+      'text.colour',
+    ); // [B, N, 16, 3]
+    const byColour = g.reshape(g.transpose(colourCells, [0, 1, 3, 2], 'text.colour_major'), [0, 0, 48], 'text.colour_features'); // [B, N, 48]
+    const processed = g.mul(g.sub(byColour, g.scalar(K.latentShift), 'text.shifted'), g.scalar(K.latentScale), 'text.scaled'); // [B, N, 48]
+    // Unused channels 12..15 hold a raw latent of 0, i.e. -shift*scale once processed.
+    const fromText = g.op('Pad', [processed, g.constInt64([0, 0, 0, 0, 0, 16]), g.scalar(-K.latentShift * K.latentScale)], {
+      name: 'text.processed',
+    }); // [B, N, 64]
 
     const refCount = axisSizeFloat(g, ref, 1, 'ref_count'); // [1]
     const hasRef = g.op('Greater', [refCount, g.scalar(0)], { name: 'has_ref' }); // [1] bool

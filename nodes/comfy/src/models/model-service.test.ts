@@ -1,0 +1,134 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Tensor, writeSafetensors } from '@uso-studio/runtime';
+import { makeTestHost, testProjection, testRegistry } from '../test-support.ts';
+import { createModelService, getModelService, MODEL_SERVICE_KEY } from './model-service.ts';
+import { ModelFileError } from './model-files.ts';
+
+const host = makeTestHost();
+afterAll(() => host.cleanup());
+
+/** Runs the test DiT on one token with all other inputs empty/zero: v = img @ P^T (+0.5 t with t = 0). */
+async function project(loras: Parameters<typeof host.service.run>[0]['loras'], img: Float32Array): Promise<Float32Array> {
+  const file = host.service.resolveFile('diffusion_models', 'test-dit.safetensors');
+  const z = (shape: number[]) => Tensor.zeros(shape);
+  const out = await host.service.run(
+    { file, role: 'dit', loras },
+    {
+      img: Tensor.float32([1, 1, 64], img),
+      img_ids: z([1, 1, 3]),
+      ref_img: z([1, 0, 64]),
+      ref_img_ids: z([1, 0, 3]),
+      txt: z([1, 1, 8]),
+      txt_ids: z([1, 1, 3]),
+      style: z([1, 0, 8]),
+      timesteps: z([1]),
+      guidance: z([1]),
+      y: z([1, 6]),
+    },
+  );
+  return out.velocity!.data as Float32Array;
+}
+
+describe('model files', () => {
+  it('lists folders recursively with aliases and resolves names inside them only', () => {
+    const unet = path.join(host.env.modelsDir, 'unet', 'sub');
+    fs.mkdirSync(unet, { recursive: true });
+    fs.writeFileSync(path.join(unet, 'extra.safetensors'), 'x');
+    fs.writeFileSync(path.join(unet, 'notes.txt'), 'x');
+    expect(host.service.listFiles('diffusion_models')).toEqual(['sub/extra.safetensors', 'test-dit.safetensors']);
+    expect(host.service.listFiles('text_encoders')).toEqual(['test-clip_l.safetensors', 'test-t5xxl.safetensors']);
+    expect(host.service.resolveFile('diffusion_models', 'sub/extra.safetensors')).toBe(path.join(unet, 'extra.safetensors'));
+    for (const bad of ['../checkpoints/test-checkpoint.safetensors', '/etc/passwd.safetensors', 'sub\\..\\..\\vae\\test-ae.safetensors']) {
+      expect(() => host.service.resolveFile('diffusion_models', bad)).toThrow(ModelFileError);
+    }
+    expect(() => host.service.resolveFile('loras', 'absent.safetensors')).toThrow(/loras\/absent\.safetensors: file not found/);
+    expect(() => host.service.resolveFile('vae', 'notes.txt')).toThrow(/expected a \.safetensors or \.sft file/);
+  });
+});
+
+describe('ModelService', () => {
+  it('runs a graph and caches it by request', async () => {
+    const img = Float32Array.from({ length: 64 }, (_, i) => (i % 7) - 3);
+    const v = await project([], img);
+    const p = testProjection();
+    for (const f of [0, 17, 63]) {
+      let expected = 0;
+      for (let g = 0; g < 64; g++) expected += img[g]! * p[f * 64 + g]!;
+      expect(v[f]).toBeCloseTo(expected, 5);
+    }
+    const file = host.service.resolveFile('diffusion_models', 'test-dit.safetensors');
+    expect(await host.service.graph({ file, role: 'dit' })).toBe(await host.service.graph({ file, role: 'dit' }));
+  });
+
+  it('merges a USO-format LoRA in the graph: W + strength * (alpha / rank) * (up @ down)', async () => {
+    const rank = 2;
+    const up = Float32Array.from({ length: 64 * rank }, (_, i) => Math.sin(i));
+    const down = Float32Array.from({ length: rank * 64 }, (_, i) => Math.cos(i * 0.5));
+    const loraFile = path.join(host.env.modelsDir, 'loras', 'uso-test.safetensors');
+    writeSafetensors(loraFile, {
+      'double_blocks.0.processor.proj_lora1.up.weight': { dtype: 'F32', shape: [64, rank], data: up },
+      'double_blocks.0.processor.proj_lora1.down.weight': { dtype: 'F32', shape: [rank, 64], data: down },
+      'double_blocks.0.processor.proj_lora2.up.weight': { dtype: 'F32', shape: [64, rank], data: up },
+      'double_blocks.0.processor.proj_lora2.down.weight': { dtype: 'F32', shape: [rank, 64], data: down },
+    });
+    const kohyaFile = path.join(host.env.modelsDir, 'loras', 'kohya-test.safetensors');
+    writeSafetensors(kohyaFile, {
+      'lora_unet_double_blocks_0_img_attn_proj.lora_up.weight': { dtype: 'F32', shape: [64, rank], data: up },
+      'lora_unet_double_blocks_0_img_attn_proj.lora_down.weight': { dtype: 'F32', shape: [rank, 64], data: down },
+      'lora_unet_double_blocks_0_img_attn_proj.alpha': { dtype: 'F32', shape: [], data: new Float32Array([1]) },
+    });
+    const strength = 0.7;
+    const img = Float32Array.from({ length: 64 }, (_, i) => (i % 5) * 0.25 - 0.5);
+    const merged = (scale: number) => {
+      const w = testProjection();
+      for (let o = 0; o < 64; o++) {
+        for (let i = 0; i < 64; i++) {
+          let d = 0;
+          for (let r = 0; r < rank; r++) d += up[o * rank + r]! * down[r * 64 + i]!;
+          w[o * 64 + i]! += scale * d;
+        }
+      }
+      return w;
+    };
+    const check = (v: Float32Array, w: Float32Array) => {
+      for (let f = 0; f < 64; f++) {
+        let expected = 0;
+        for (let g = 0; g < 64; g++) expected += img[g]! * w[f * 64 + g]!;
+        expect(v[f]).toBeCloseTo(expected, 4);
+      }
+    };
+    // USO format: no alpha -> factor 1; proj_lora2 targets txt_attn.proj, absent in the test DiT -> not loaded.
+    const uso = [{ file: loraFile, name: 'uso-test.safetensors', strength }];
+    check(await project(uso, img), merged(strength));
+    const graph = await host.service.graph({ file: host.service.resolveFile('diffusion_models', 'test-dit.safetensors'), role: 'dit', loras: uso });
+    expect(graph.lora?.files[0]).toMatchObject({ patched: 1, unmatched: ['double_blocks.0.processor.proj_lora2'] });
+    // kohya format with alpha 1 at rank 2 -> factor 1/2.
+    check(await project([{ file: kohyaFile, name: 'k', strength }], img), merged(strength * 0.5));
+    // Two LoRAs stack.
+    check(await project([...uso, { file: kohyaFile, name: 'k', strength }], img), merged(strength * 1.5));
+    // The unpatched graph is untouched.
+    check(await project([], img), testProjection());
+  });
+
+  it('is found in env.services, with a clear error when the host forgot it', () => {
+    expect(getModelService(host.env)).toBe(host.service);
+    expect(() => getModelService({ services: {} })).toThrow(/createModelService\(\{ modelsDir, cacheDir \}\).*env\.services\.models/);
+    expect(MODEL_SERVICE_KEY).toBe('models');
+  });
+
+  it('refuses work after close()', async () => {
+    const other = createModelService({ modelsDir: host.env.modelsDir, cacheDir: path.join(host.root, 'cache2'), registry: testRegistry(), log: () => {} });
+    await other.close();
+    expect(() => other.graph({ file: 'x', role: 'dit' })).toThrow(/closed/);
+  });
+
+  it('names the file when it is not a model of the role', async () => {
+    const file = host.service.resolveFile('vae', 'test-ae.safetensors');
+    await expect(host.service.graph({ file, role: 'dit' })).rejects.toThrow(/test-ae\.safetensors: no known dit architecture/);
+    const truncated = path.join(host.env.modelsDir, 'vae', 'broken.safetensors');
+    fs.writeFileSync(truncated, Buffer.from([1, 2, 3]));
+    await expect(host.service.graph({ file: truncated, role: 'vae_decoder' })).rejects.toThrow(/broken\.safetensors/);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Tokenizers for FLUX's text encoders, read from Hugging Face tokenizer.json files, and ComfyUI's token layouts:
+ * T5-XXL without a start token, EOS appended, padded with 0 to at least 256 tokens and never truncated; CLIP-L in
+ * 77-token chunks (start, up to 75 tokens, end, padded with the end token). Weights ride along per token.
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { parsePromptWeights } from './prompt-weights.ts';
+
+/** A token id with its prompt weight. */
+export interface WeightedToken {
+  readonly id: number;
+  readonly weight: number;
+}
+
+interface LoadedTokenizer {
+  readonly tokenizer: Tokenizer;
+  readonly special: ReadonlyMap<string, number>;
+}
+
+const cache = new Map<string, { mtimeMs: number; loaded: LoadedTokenizer }>();
+
+/** Loads (and caches by path and mtime) a tokenizer.json. */
+export function loadTokenizer(file: string): LoadedTokenizer {
+  const mtimeMs = fs.statSync(file).mtimeMs;
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.loaded;
+  let json: { added_tokens?: Array<{ id: number; content: string }>; model?: { vocab?: unknown } };
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: not a readable tokenizer.json (${(error as Error).message})`);
+  }
+  const special = new Map<string, number>();
+  const vocab = json.model?.vocab;
+  if (vocab && typeof vocab === 'object' && !Array.isArray(vocab)) {
+    for (const [k, v] of Object.entries(vocab as Record<string, number>)) if (/^[<[]/.test(k)) special.set(k, v);
+  } else if (Array.isArray(vocab)) {
+    // Unigram (T5): [[piece, score], ...], the id is the index.
+    vocab.forEach((entry, id) => {
+      const piece = Array.isArray(entry) ? String(entry[0]) : '';
+      if (/^[<[]/.test(piece)) special.set(piece, id);
+    });
+  }
+  for (const t of json.added_tokens ?? []) special.set(t.content, t.id);
+  const loaded = { tokenizer: new Tokenizer(json, {}), special };
+  cache.set(file, { mtimeMs, loaded });
+  return loaded;
+}
+
+/** The ids of a prompt segment without special tokens. */
+function encodeText(t: LoadedTokenizer, text: string): number[] {
+  return t.tokenizer.encode(text, { add_special_tokens: false }).ids.map(Number);
+}
+
+function weighted(t: LoadedTokenizer, prompt: string): WeightedToken[] {
+  const out: WeightedToken[] = [];
+  for (const [text, weight] of parsePromptWeights(prompt)) for (const id of encodeText(t, text)) out.push({ id, weight });
+  return out;
+}
+
+/** T5's end and pad ids ('</s>' and '<pad>', 1 and 0 for t5-v1_1). */
+export function t5SpecialIds(t: LoadedTokenizer): { eos: number; pad: number } {
+  return { eos: t.special.get('</s>') ?? 1, pad: t.special.get('<pad>') ?? 0 };
+}
+
+/** CLIP's start and end ids (49406 and 49407 for CLIP-L). */
+export function clipSpecialIds(t: LoadedTokenizer): { bos: number; eos: number } {
+  return { bos: t.special.get('<|startoftext|>') ?? 49406, eos: t.special.get('<|endoftext|>') ?? 49407 };
+}
+
+/** T5 tokens as ComfyUI lays them out for FLUX: prompt tokens, EOS, pad to >= 256. */
+export function tokenizeT5(t: LoadedTokenizer, prompt: string, minLength = 256): WeightedToken[] {
+  const { eos, pad } = t5SpecialIds(t);
+  const tokens = weighted(t, prompt);
+  tokens.push({ id: eos, weight: 1 });
+  while (tokens.length < minLength) tokens.push({ id: pad, weight: 1 });
+  return tokens;
+}
+
+/** The first 77-token CLIP chunk (the one the pooled vector comes from): start, <= 75 tokens, end, end-padding. */
+export function tokenizeClipFirstChunk(t: LoadedTokenizer, prompt: string): number[] {
+  const { bos, eos } = clipSpecialIds(t);
+  const ids = weighted(t, prompt).map((w) => w.id).slice(0, 75);
+  const chunk = [bos, ...ids, eos];
+  while (chunk.length < 77) chunk.push(eos);
+  return chunk;
+}
+
+/**
+ * The tokenizer.json for a text encoder file: `<stem>.tokenizer.json` beside it, then `<stem>.<kind>.tokenizer.json`
+ * (a checkpoint's embedded encoders), then the one tokenizer.json in the text encoder folders whose name mentions
+ * the kind ('t5' or 'clip'). Throws naming what was looked for.
+ */
+export function findTokenizer(weightFile: string, kind: 't5xxl' | 'clip_l', textEncoderDirs: readonly string[]): string {
+  const dir = path.dirname(weightFile);
+  const stem = path.basename(weightFile).replace(/\.(safetensors|sft)$/i, '');
+  const tried = [path.join(dir, `${stem}.tokenizer.json`), path.join(dir, `${stem}.${kind}.tokenizer.json`)];
+  for (const p of tried) if (fs.existsSync(p)) return p;
+  const needle = kind === 't5xxl' ? 't5' : 'clip';
+  for (const d of textEncoderDirs) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(d);
+    } catch {
+      continue;
+    }
+    const match = names.filter((n) => n.endsWith('tokenizer.json') && n.toLowerCase().includes(needle)).sort();
+    if (match.length > 0) return path.join(d, match[0]!);
+  }
+  throw new Error(
+    `no ${kind} tokenizer found for ${weightFile}: put its tokenizer.json next to it as ${path.basename(tried[0]!)}`,
+  );
+}

@@ -1,0 +1,217 @@
+/**
+ * Executor unit tests with small inline nodes: event order and payloads, robustness. The behaviour suite that drives
+ * the testing node pack (lazy, lists, caching across policies, concurrency, interrupts) is in test/engine/.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ExecutionEvent } from '../events.ts';
+import { defineNode, type ApiPrompt, type HostEnvironment, type NodeLogger } from '../node-api.ts';
+import { NodeRegistry } from '../registry.ts';
+import { Executor } from './executor.ts';
+
+const env: HostEnvironment = { inputDir: 'i', outputDir: 'o', tempDir: 't', modelsDir: 'm' };
+const lines: string[] = [];
+const logger: NodeLogger = {
+  debug: (m) => void lines.push(`debug ${m}`),
+  info: (m) => void lines.push(`info ${m}`),
+  warn: (m) => void lines.push(`warn ${m}`),
+  error: (m) => void lines.push(`error ${m}`),
+};
+
+const registry = new NodeRegistry([
+  defineNode({
+    name: 'Num',
+    category: 't',
+    inputs: { required: { value: { type: 'INT' } } },
+    outputs: [{ type: 'INT' }],
+    execute: (inputs, context) => {
+      context.log.info(`value ${String(inputs['value'])}`);
+      return { outputs: [inputs['value']] };
+    },
+  }),
+  defineNode({
+    name: 'Show',
+    category: 't',
+    outputNode: true,
+    inputs: { required: { value: { type: 'INT' } } },
+    outputs: [],
+    execute: (inputs) => ({ ui: { text: [String(inputs['value'])] } }),
+  }),
+  defineNode({
+    name: 'Keys',
+    category: 't',
+    outputNode: true,
+    inputs: { required: { a: { type: 'INT' } } },
+    outputs: [],
+    execute: (inputs) => ({ ui: { keys: Object.keys(inputs).sort() } }),
+  }),
+  defineNode({
+    name: 'Boom',
+    category: 't',
+    outputNode: true,
+    inputs: { required: { value: { type: 'INT' } } },
+    outputs: [],
+    execute: () => {
+      throw new TypeError('kaput');
+    },
+  }),
+]);
+
+function record(): { events: ExecutionEvent[]; onEvent: (e: ExecutionEvent) => void } {
+  const events: ExecutionEvent[] = [];
+  return { events, onEvent: (e) => void events.push(e) };
+}
+
+const simple: ApiPrompt = {
+  '1': { class_type: 'Num', inputs: { value: 4 } },
+  '2': { class_type: 'Show', inputs: { value: ['1', 0] } },
+};
+
+describe('Executor events', () => {
+  it('sends ComfyUI events in order, ending with execution_success then executing null', async () => {
+    const executor = new Executor({ registry, env, logger });
+    const { events, onEvent } = record();
+    const outcome = await executor.run(simple, { promptId: 'p1', onEvent });
+    expect(outcome.status).toBe('success');
+    const types = events.filter((e) => e.type !== 'progress_state').map((e) => e.type);
+    expect(types).toEqual(['execution_start', 'execution_cached', 'executing', 'executing', 'executed', 'execution_success', 'executing']);
+    expect(events.at(-1)).toEqual({ type: 'executing', data: { node: null, prompt_id: 'p1' } });
+    expect(events.find((e) => e.type === 'executed')?.data).toEqual({
+      node: '2',
+      display_node: '2',
+      output: { text: ['4'] },
+      prompt_id: 'p1',
+    });
+    expect(events.find((e) => e.type === 'execution_cached')?.data).toMatchObject({ nodes: [], prompt_id: 'p1' });
+    const finished = events.filter((e) => e.type === 'progress_state').map((e) => (e.type === 'progress_state' ? e.data.nodes : {}));
+    expect(finished.some((nodes) => nodes['2']?.state === 'finished' && nodes['2'].display_node_id === '2')).toBe(true);
+    expect(outcome.outputs).toEqual({ '2': { text: ['4'] } });
+    expect(outcome.messages.map(([type]) => type)).toEqual(['execution_start', 'execution_cached', 'execution_success']);
+  });
+
+  it('reports flattened subgraph ids as their own display node, as ComfyUI does', async () => {
+    const executor = new Executor({ registry, env, logger });
+    const { events, onEvent } = record();
+    await executor.run(
+      { '5:1': { class_type: 'Num', inputs: { value: 1 } }, '5:2': { class_type: 'Show', inputs: { value: ['5:1', 0] } } },
+      { promptId: 'p', onEvent },
+    );
+    const executing = events.filter((e) => e.type === 'executing' && e.data.node !== null);
+    expect(executing.map((e) => e.data)).toEqual([
+      { node: '5:1', display_node: '5:1', prompt_id: 'p' },
+      { node: '5:2', display_node: '5:2', prompt_id: 'p' },
+    ]);
+  });
+
+  it('lists cache hits in execution_cached before anything runs, and sends executed for cached UI', async () => {
+    const executor = new Executor({ registry, env, logger });
+    await executor.run(simple, { promptId: 'p1' });
+    const { events, onEvent } = record();
+    const outcome = await executor.run(simple, { promptId: 'p2', onEvent });
+    expect(outcome.executed).toEqual([]);
+    expect(outcome.cached).toEqual(['1', '2']);
+    expect(events[1]).toMatchObject({ type: 'execution_cached', data: { nodes: ['1', '2'], prompt_id: 'p2' } });
+    expect(events.filter((e) => e.type === 'executing' && e.data.node !== null)).toEqual([]);
+    expect(events.find((e) => e.type === 'executed')?.data.output).toEqual({ text: ['4'] });
+    expect(outcome.outputs).toEqual({ '2': { text: ['4'] } });
+  });
+
+  it('a throwing listener does not stop the prompt', async () => {
+    const executor = new Executor({ registry, env, logger });
+    const outcome = await executor.run(simple, {
+      promptId: 'p',
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    expect(outcome.status).toBe('success');
+    expect(lines.some((l) => l.includes('listener bug'))).toBe(true);
+  });
+});
+
+describe('Executor errors', () => {
+  it('turns a node exception into execution_error naming the node, and stays usable', async () => {
+    const executor = new Executor({ registry, env, logger });
+    const { events, onEvent } = record();
+    const outcome = await executor.run(
+      { '1': { class_type: 'Num', inputs: { value: 3 } }, '9': { class_type: 'Boom', inputs: { value: ['1', 0] } } },
+      { promptId: 'bad', onEvent },
+    );
+    expect(outcome.status).toBe('error');
+    expect(outcome.error).toMatchObject({
+      prompt_id: 'bad',
+      node_id: '9',
+      node_type: 'Boom',
+      exception_type: 'TypeError',
+      executed: ['1'],
+      current_inputs: { value: [3] },
+      current_outputs: { '1': [[3]] },
+    });
+    expect(outcome.error?.exception_message).toContain('Node 9 (Boom)');
+    expect(outcome.error?.exception_message).toContain('kaput');
+    expect(outcome.error?.traceback.length).toBeGreaterThan(0);
+    expect(events.map((e) => e.type).slice(-2)).toEqual(['execution_error', 'executing']);
+    expect(outcome.messages.at(-1)?.[0]).toBe('execution_error');
+    expect((await executor.run(simple, { promptId: 'next' })).status).toBe('success');
+  });
+
+  it('never rejects: garbage prompts, unknown classes and dangling links become errors', async () => {
+    const executor = new Executor({ registry, env, logger });
+    const garbage = await executor.run(null as unknown as ApiPrompt, { promptId: 'g', outputs: ['1'] });
+    expect(garbage.status).toBe('success'); // nothing to run
+    const unknown = await executor.run({ '1': { class_type: 'Nope', inputs: {} } }, { promptId: 'u', outputs: ['1'] });
+    expect(unknown.status).toBe('error');
+    expect(unknown.error).toMatchObject({ node_id: '1', exception_type: 'UnknownNodeTypeError' });
+    const dangling = await executor.run({ '2': { class_type: 'Show', inputs: { value: ['ghost', 0] } } }, { promptId: 'd' });
+    expect(dangling.error).toMatchObject({ node_id: '2', exception_type: 'BadInputError' });
+    expect(dangling.error?.exception_message).toContain('ghost');
+  });
+
+  it('reports a dependency cycle as an error naming its nodes', async () => {
+    const executor = new Executor({ registry, env, logger });
+    const outcome = await executor.run(
+      {
+        a: { class_type: 'Num', inputs: { value: ['b', 0] } },
+        b: { class_type: 'Num', inputs: { value: ['a', 0] } },
+        s: { class_type: 'Show', inputs: { value: ['a', 0] } },
+      },
+      { promptId: 'c' },
+    );
+    expect(outcome.status).toBe('error');
+    expect(outcome.error?.exception_type).toBe('DependencyCycleError');
+    expect(outcome.error?.exception_message).toMatch(/a, b|b, a/);
+  });
+
+  it('an already aborted signal interrupts before the first node', async () => {
+    const executor = new Executor({ registry, env, logger });
+    const outcome = await executor.run(simple, { promptId: 'i', signal: AbortSignal.abort() });
+    expect(outcome.status).toBe('interrupted');
+    expect(outcome.executed).toEqual([]);
+    expect(outcome.messages.at(-1)).toEqual([
+      'execution_interrupted',
+      expect.objectContaining({ prompt_id: 'i', node_id: '1', node_type: 'Num', executed: [] }),
+    ]);
+  });
+});
+
+describe('Executor inputs', () => {
+  it('drops constants the node does not declare and prefixes node logs', async () => {
+    const executor = new Executor({ registry, env, logger });
+    lines.length = 0;
+    const outcome = await executor.run(
+      { '1': { class_type: 'Num', inputs: { value: 7 } }, k: { class_type: 'Keys', inputs: { a: ['1', 0], stale: 3 } } },
+      { promptId: 'k' },
+    );
+    expect(outcome.outputs['k']).toEqual({ keys: ['a'] });
+    expect(lines).toContain('info [Num #1] value 7');
+  });
+
+  it('reports cache size and clears it', async () => {
+    const executor = new Executor({ registry, env, logger });
+    await executor.run(simple, { promptId: 's' });
+    expect(executor.cacheStats.entries).toBe(2);
+    expect(executor.cacheStats.bytes).toBeGreaterThan(0);
+    executor.clearCache();
+    expect(executor.cacheStats).toEqual({ entries: 0, bytes: 0 });
+    expect((await executor.run(simple, { promptId: 's2' })).executed).toEqual(['1', '2']);
+  });
+});

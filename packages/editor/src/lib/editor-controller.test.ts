@@ -1,0 +1,187 @@
+// @vitest-environment jsdom
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from './api-client.ts';
+import { EditorController, type EditorStateSink } from './editor-controller.ts';
+import { initialExecutionState } from './execution-state.ts';
+import { GraphEditor } from './litegraph-adapter.ts';
+import { stubCanvasContext, testObjectInfo } from './test-support.ts';
+import type { SocketLike } from './ws-client.ts';
+
+// A loopback server in ComfyUI's shapes: /object_info, and /prompt that rejects prompts whose KSampler has steps 0.
+const prompts: { prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>; extra_data: { extra_pnginfo: { workflow: unknown } } }[] = [];
+let server: Server;
+let base = '';
+let restore: () => void;
+
+beforeAll(async () => {
+  restore = stubCanvasContext();
+  server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const json = (status: number, data: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      res.end(JSON.stringify(data));
+    };
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname === '/api/object_info') return json(200, testObjectInfo());
+    if (url.pathname === '/api/prompt' && req.method === 'POST') {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const bad = Object.entries(body.prompt as Record<string, { class_type: string; inputs: Record<string, unknown> }>).find(([, n]) => n.class_type === 'KSampler' && n.inputs.steps === 0);
+      if (bad) {
+        return json(400, {
+          error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '' },
+          node_errors: { [bad[0]]: { errors: [{ type: 'value_smaller_than_min', message: 'Value 0 smaller than min of 1', details: 'steps' }], class_type: 'KSampler', dependent_outputs: [] } },
+        });
+      }
+      prompts.push(body);
+      return json(200, { prompt_id: `p${prompts.length}`, number: prompts.length, node_errors: {} });
+    }
+    if (url.pathname === '/api/queue') return json(200, { queue_running: [], queue_pending: [] });
+    if (url.pathname === '/api/history') return json(200, {});
+    return json(404, {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+const editors: GraphEditor[] = [];
+
+afterAll(async () => {
+  for (const e of editors) e.destroy();
+  restore();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+function sink(): EditorStateSink {
+  return {
+    connection: 'connecting', reconnectAttempt: 0, workflowName: 'workflow', batchCount: 1, selectedCount: 0, graphPath: ['Workflow'],
+    execution: initialExecutionState(), queue: { running: [], pending: [] }, history: [], templates: [], missingNodeTypes: [],
+    validation: null, previewUrl: null, search: null, toasts: [], nodeTypeCount: 0, ready: false,
+  };
+}
+
+async function setup() {
+  const state = sink();
+  const sockets: SocketLike[] = [];
+  const storage = new Map<string, string>();
+  const controller = new EditorController(state, {
+    api: new ApiClient(base),
+    location: { protocol: 'http:', host: 'x' },
+    templates: [],
+    clientId: 'client-1',
+    storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v), removeItem: (k) => void storage.delete(k) },
+    createSocket: () => {
+      const s: SocketLike = { binaryType: '', onopen: null, onclose: null, onerror: null, onmessage: null, close() {} };
+      sockets.push(s);
+      return s;
+    },
+  });
+  const canvas = document.createElement('canvas');
+  document.body.appendChild(canvas);
+  const editor = new GraphEditor(canvas, { onChange: () => controller.graphChanged() });
+  editors.push(editor);
+  await controller.attach(editor);
+  return { state, controller, editor, sockets, storage };
+}
+
+describe('EditorController', () => {
+  it('loads node types, connects its socket and starts ready', async () => {
+    const { state, sockets } = await setup();
+    expect(state.nodeTypeCount).toBe(Object.keys(testObjectInfo()).length);
+    expect(state.ready).toBe(true);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('queues a batch through core\'s uiToApi with the workflow in extra_pnginfo, moving the seed between items', async () => {
+    const { state, controller, editor } = await setup();
+    const ckpt = editor.addNode('CheckpointLoaderSimple', [0, 0])!;
+    const latent = editor.addNode('EmptyLatentImage', [0, 200])!;
+    const clip = editor.addNode('CLIPTextEncode', [0, 400])!;
+    const sampler = editor.addNode('KSampler', [300, 0])!;
+    const decode = editor.addNode('VAEDecode', [600, 0])!;
+    const save = editor.addNode('SaveImage', [900, 0])!;
+    ckpt.connect(0, sampler, 0);
+    ckpt.connect(1, clip, clip.inputs.findIndex((i) => i.name === 'clip'));
+    clip.connect(0, sampler, sampler.inputs.findIndex((i) => i.name === 'positive'));
+    clip.connect(0, sampler, sampler.inputs.findIndex((i) => i.name === 'negative'));
+    latent.connect(0, sampler, sampler.inputs.findIndex((i) => i.name === 'latent_image'));
+    sampler.connect(0, decode, 0);
+    ckpt.connect(2, decode, 1);
+    decode.connect(0, save, 0);
+    sampler.widgets![0]!.value = 5;
+    sampler.widgets![1]!.value = 'increment';
+    const before = prompts.length;
+    state.batchCount = 2;
+    const ids = await controller.queue();
+    expect(ids).toHaveLength(2);
+    const sent = prompts.slice(before);
+    const seeds = sent.map((p) => Object.values(p.prompt).find((n) => n.class_type === 'KSampler')!.inputs.seed);
+    expect(seeds).toEqual([5, 6]);
+    expect(sampler.widgets![0]!.value).toBe(7);
+    expect((sent[0]!.extra_data.extra_pnginfo.workflow as { nodes: unknown[] }).nodes).toHaveLength(6);
+  });
+
+  it('outlines every node a 400 names and reports their messages', async () => {
+    const { state, controller, editor } = await setup();
+    const sampler = editor.addNode('KSampler', [0, 0])!;
+    editor.addNode('SaveImage', [300, 0]);
+    sampler.widgets!.find((w) => w.name === 'steps')!.value = 0;
+    const ids = await controller.queue();
+    expect(ids).toEqual([]);
+    expect(state.validation?.nodes).toEqual([{ id: String(sampler.id), title: 'KSampler', classType: 'KSampler', messages: ['Value 0 smaller than min of 1: steps'] }]);
+    expect(sampler.has_errors).toBe(true);
+    expect(state.toasts.some((t) => t.kind === 'error')).toBe(true);
+  });
+
+  it('tracks execution messages from the socket onto the canvas', async () => {
+    const { state, editor, sockets } = await setup();
+    const save = editor.addNode('SaveImage', [0, 0])!;
+    const socket = sockets[0]!;
+    const send = (type: string, data: Record<string, unknown>) => socket.onmessage?.({ data: JSON.stringify({ type, data }) });
+    send('execution_start', { prompt_id: 'p' });
+    send('executing', { node: String(save.id), prompt_id: 'p' });
+    expect(state.execution.runningNode).toBe(String(save.id));
+    expect(save.strokeStyles['running']?.call(save)).toBeDefined();
+    send('execution_error', { prompt_id: 'p', node_id: String(save.id), node_type: 'SaveImage', exception_message: 'disk full', exception_type: 'OSError' });
+    expect(state.execution.error?.message).toBe('disk full');
+    expect(save.has_errors).toBe(true);
+    send('executing', { node: null, prompt_id: 'p' });
+    expect(state.execution.runningNode).toBeNull();
+  });
+
+  it('undoes and redoes graph edits', async () => {
+    const { controller, editor } = await setup();
+    controller.checkpoint();
+    editor.addNode('SaveImage', [0, 0]);
+    controller.checkpoint();
+    editor.addNode('VAEDecode', [0, 200]);
+    controller.checkpoint();
+    controller.undo();
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage']);
+    controller.undo();
+    expect(editor.serialize().nodes).toEqual([]);
+    controller.redo();
+    controller.redo();
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage', 'VAEDecode']);
+  });
+
+  it('autosaves the graph and restores it on the next start', async () => {
+    const first = await setup();
+    first.editor.addNode('SaveImage', [0, 0]);
+    first.controller.flushAutosave();
+    expect(first.storage.size).toBe(1);
+    // A fresh controller (a reload) reads the autosave before anything else.
+    const again = new EditorController(sink(), {
+      api: new ApiClient(base), location: { protocol: 'http:', host: 'x' }, templates: [],
+      storage: { getItem: (k) => first.storage.get(k) ?? null, setItem: () => undefined, removeItem: () => undefined },
+      createSocket: () => ({ binaryType: '', onopen: null, onclose: null, onerror: null, onmessage: null, close() {} }),
+    });
+    const canvas = document.createElement('canvas');
+    const editor = new GraphEditor(canvas, {});
+    editors.push(editor);
+    await again.attach(editor);
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage']);
+  });
+});
