@@ -1,4 +1,6 @@
+import { dirname, join } from 'node:path';
 import type { NodePack } from '@uso-studio/core';
+import { createModelService, MODEL_SERVICE_KEY } from './models/model-service.ts';
 import {
   checkpointLoaderSimple,
   clipVisionLoader,
@@ -41,6 +43,13 @@ export const pack: NodePack = {
     kSampler,
     easyCache,
   ],
+  createServices(env) {
+    const models = createModelService({
+      modelsDir: env.modelsDir,
+      cacheDir: join(env.cacheDir ?? join(dirname(env.modelsDir), 'cache'), 'graphs'),
+    });
+    return { services: { [MODEL_SERVICE_KEY]: models }, dispose: () => models.close() };
+  },
 };
 
 export {

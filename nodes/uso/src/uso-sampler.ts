@@ -119,7 +119,7 @@ export const usoSampler = defineNode({
   category: 'sampling/uso',
   description:
     "USO's own sampling procedure: its flatter schedule, Euler from pure noise without CFG, guidance as a model input, and its reference placements. Use CLIPVisionEncode with crop 'none' for USO's 384x384 squash of style images.",
-  pack: 'uso',
+  pack: 'custom_nodes.uso_studio',
   inputs: {
     required: {
       model: { type: 'MODEL' },

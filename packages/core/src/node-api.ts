@@ -13,6 +13,8 @@ export interface HostEnvironment {
   outputDir: string;
   tempDir: string;
   modelsDir: string;
+  /** Where packs may keep rebuildable caches (built ONNX graphs); defaults to a folder beside the models. */
+  cacheDir?: string;
   /** Host-provided services keyed by name (the onnxruntime session pool, for instance). */
   services?: Record<string, unknown>;
 }

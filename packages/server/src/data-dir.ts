@@ -9,6 +9,7 @@ import type { HostEnvironment } from '@uso-studio/core';
 export interface DataDirs extends HostEnvironment {
   root: string;
   databaseFile: string;
+  cacheDir: string;
 }
 
 /**
@@ -31,6 +32,7 @@ export function prepareDataDir(root: string): DataDirs {
     outputDir: join(abs, 'output'),
     tempDir: join(abs, 'temp'),
     modelsDir: join(abs, 'models'),
+    cacheDir: join(abs, 'cache'),
   };
   for (const d of [dirs.root, dirs.inputDir, dirs.outputDir, dirs.tempDir, dirs.modelsDir]) mkdirSync(d, { recursive: true });
   return dirs;

@@ -11,7 +11,12 @@ import type { NodePack } from '@uso-studio/core';
  * Packs loaded by default, as import specifiers. Add a pack here (and to package.json) to ship it.
  * nodes/testing is deliberately absent: it is engine test scaffolding, loaded only through `extraPacks`.
  */
-export const DEFAULT_PACKS: readonly string[] = ['@uso-studio/nodes-primitives'];
+export const DEFAULT_PACKS: readonly string[] = [
+  '@uso-studio/nodes-primitives',
+  '@uso-studio/nodes-image',
+  '@uso-studio/nodes-comfy',
+  '@uso-studio/nodes-uso',
+];
 
 /** Turns an absolute file path into a file URL so `import()` accepts it; leaves package names alone. */
 export function packSpecifier(spec: string): string {

@@ -107,7 +107,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const log = options.log ?? ((m: string) => console.error(`[uso-studio] ${m}`));
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
-  const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir };
+  const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, cacheDir: dirs.cacheDir };
   const packs = [...(options.packs ?? DEFAULT_PACKS), ...(options.extraPacks ?? [])];
 
   const registry = await loadRegistry(packs);

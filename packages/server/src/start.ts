@@ -2,7 +2,10 @@
  * `uso-studio serve`: starts the server for a person at a terminal, prints where it listens, and shuts down cleanly on
  * SIGINT/SIGTERM (interrupting the running prompt and recording it in history).
  */
+import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { generateDemoModels } from '@uso-studio/runtime';
+import { defaultDataDir, prepareDataDir } from './data-dir.ts';
 import { createServer } from './server.ts';
 import type { RunningServer, ServerOptions } from './server.ts';
 
@@ -18,8 +21,13 @@ export type StartServerOptions = ServerOptions & {
  * beyond loopback without a token.
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
-  const server = await createServer(options);
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
+  if (isEmptyFolder(dirs.modelsDir)) {
+    const { written } = await generateDemoModels(dirs.modelsDir, dirs.inputDir);
+    print(`models/ was empty: wrote the demo model set (${written.length} files, no learned weights) to ${dirs.modelsDir}`);
+  }
+  const server = await createServer({ ...options, dataDir: dirs.root });
   print(`USO Studio listening on ${server.url} (data: ${server.dirs.root})`);
   if (options.handleSignals ?? true) {
     const stop = (signal: string) => {
@@ -78,4 +86,9 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
     ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };
+}
+
+/** True when a folder holds no files at any depth (ComfyUI's empty subfolders still count as empty). */
+function isEmptyFolder(dir: string): boolean {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).every((entry) => !entry.isFile());
 }

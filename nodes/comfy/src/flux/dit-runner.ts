@@ -41,27 +41,29 @@ function repeatBatch(data: Float32Array, b: number): Float32Array {
   return out;
 }
 
-/** The first batch item, or item i when the tensor has a batch of `b`. */
+/** A [1, ...] or [b, ...] tensor's data as [b, ...] (a batch of one is repeated). */
 function batchItems(t: Tensor<'float32'>, b: number, what: string): Float32Array {
   const n = t.shape[0]!;
   if (n === b) return t.data;
-  const per = t.size / n;
   if (n === 1) return repeatBatch(t.data, b);
   throw new RangeError(`${what} has batch ${n}, which does not match the latent batch ${b}`);
-  void per;
 }
 
-/** The DiT's hidden width (style token width) from its config or header. */
+/**
+ * The DiT's hidden width, which empty style inputs [B, 0, hidden] must still carry: the config's hidden size, else
+ * the width of the MODEL's style tokens, else the text width (the demo DiT accepts any), else FLUX's 3072.
+ */
 async function ditHidden(service: ModelService, model: ModelDescriptor): Promise<number> {
   const graph = await service.graph(ditRequest(model));
   const config = graph.config as Record<string, unknown> | null;
-  for (const key of ['hidden', 'hiddenSize', 'hidden_size', 'width']) {
+  for (const key of ['hidden', 'hiddenSize', 'hidden_size']) {
     const v = config?.[key];
     if (typeof v === 'number' && v > 0) return v;
   }
   const style = model.styles[0];
   if (style) return style.shape[2]!;
-  throw new Error(`${model.name}: cannot tell the DiT's hidden width from its config (${JSON.stringify(config)})`);
+  const ctx = config?.ctx;
+  return typeof ctx === 'number' && ctx > 0 ? ctx : 3072;
 }
 
 /**
@@ -88,10 +90,10 @@ export async function ditVelocityModel(options: DitVelocityOptions): Promise<Vel
   refs.forEach((ref, i) => {
     const [rb, rc, rh, rw] = ref.shape as [number, number, number, number];
     if (rc !== c) throw new RangeError(`reference latent ${i + 1} has ${rc} channels; the model needs ${c} (encode it with the model's VAE)`);
-    const first = ref.data.subarray(0, rc * rh * rw); // [1, C, rh, rw]: ComfyUI uses the reference batch as given; one image per reference here
-    if (rb > 1 && rb !== b) throw new RangeError(`reference latent ${i + 1} has batch ${rb}; use batch 1 or ${b}`);
-    const packed = packLatent(processLatentIn(rb === b ? ref.data : first), rb === b ? b : 1, rc, rh, rw);
-    refTokens.push(rb === b ? packed : repeatBatch(packed, b));
+    if (rb !== 1 && rb !== b) throw new RangeError(`reference latent ${i + 1} has batch ${rb}; use batch 1 or ${b}`);
+    // A batch-1 reference serves every latent of the batch; a batch-B one pairs up item by item.
+    const packed = packLatent(processLatentIn(ref.data), rb, rc, rh, rw); // [rb, tokens, 64]
+    refTokens.push(rb === b ? packed : repeatBatch(packed, b)); // [B, tokens, 64]
     r += tokenLength(rh) * tokenLength(rw);
   });
   const refImg = new Float32Array(b * r * 64);

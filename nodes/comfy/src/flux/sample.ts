@@ -174,8 +174,7 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
   if (model.easyCache) {
     const calls = caches.reduce((sum, c) => sum + c.stats().total, 0);
     const line = `EasyCache: skipped ${skipped} of ${calls} DiT evaluations (${ditRuns} run)`;
-    if (model.easyCache.verbose) context.log.info(line);
-    else context.log.debug(line);
+    context.log.info(line);
   }
   return { latent: { ...inputs.latent, samples: Tensor.float32(shape, samples) }, ditRuns, skipped };
 }

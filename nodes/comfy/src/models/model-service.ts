@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import {
   ArchitectureRegistry,
   SessionPool,
+  defaultArchitectures,
   detectArchitecture,
   loadModelGraph,
   readSafetensorsHeader,
@@ -20,7 +21,6 @@ import {
   type Tensor,
   type WeightPatch,
 } from '@uso-studio/runtime';
-import * as runtime from '@uso-studio/runtime';
 import { listModelFiles, resolveModelFile, type ModelFolder } from './model-files.ts';
 import { mapLora, type LoraApplication } from './lora.ts';
 
@@ -46,7 +46,7 @@ export interface ModelServiceOptions {
    * does so for graphs over 1 GiB of weights, where the copy costs seconds and gigabytes.
    */
   disablePrepacking?: boolean | 'auto';
-  /** Receives notable events (provider fallback, LoRA keys that match nothing). Default: console.warn. */
+  /** Receives notable events (provider fallback). Default: console.warn. */
   log?: (line: string) => void;
 }
 
@@ -85,7 +85,7 @@ export class ModelService {
   constructor(options: ModelServiceOptions) {
     this.modelsDir = options.modelsDir;
     this.cacheDir = options.cacheDir;
-    this.registry = options.registry ?? defaultRegistry();
+    this.registry = options.registry ?? defaultArchitectures();
     this.provider = options.provider ?? 'cpu';
     this.threads = options.threads;
     this.disablePrepacking = options.disablePrepacking ?? 'auto';
@@ -136,10 +136,10 @@ export class ModelService {
   /** The pooled session of a request's graph. */
   async session(request: GraphRequest): Promise<PooledSession> {
     const graph = await this.graph(request);
-    const prepack = this.disablePrepacking === 'auto' ? graph.weightBytes > 2 ** 30 : this.disablePrepacking;
+    const disablePrepacking = this.disablePrepacking === 'auto' ? graph.weightBytes > 2 ** 30 : this.disablePrepacking;
     return this.pool.acquire(graph, {
       provider: this.provider,
-      disablePrepacking: prepack,
+      disablePrepacking,
       ...(this.threads !== undefined ? { intraOpNumThreads: this.threads } : {}),
     });
   }
@@ -169,14 +169,19 @@ export class ModelService {
     if (this.closed) throw new Error('The model service is closed');
   }
 
-  private async build(request: GraphRequest): Promise<ServiceGraph> {
+  /**
+   * What merging a request's LoRAs will do (weights patched, keys matching nothing), from the headers alone: no
+   * graph is built, so a chain of LoRA loaders checks each LoRA without building the intermediate graphs.
+   */
+  loraReport(request: GraphRequest): LoraReport {
+    return this.mapLoras(request).report;
+  }
+
+  private mapLoras(request: GraphRequest): { patches: Map<string, WeightPatch[]>; report: LoraReport } {
     const loras = (request.loras ?? []).filter((l) => l.strength !== 0);
-    if (loras.length === 0) return loadModelGraph(request.file, request.role, this.cacheDir, this.registry);
-    const header = readSafetensorsHeader(request.file);
-    const { view } = detectArchitecture(header, request.role, this.registry);
+    const { view } = detectArchitecture(readSafetensorsHeader(request.file), request.role, this.registry);
     const patches = new Map<string, WeightPatch[]>();
-    const files: Array<{ name: string; patched: number; unmatched: string[] }> = [];
-    loras.forEach((lora, i) => {
+    const files = loras.map((lora, i) => {
       const mapping = mapLora(
         readSafetensorsHeader(lora.file),
         view.tensors.keys(),
@@ -185,15 +190,18 @@ export class ModelService {
         `lora${i}`,
       );
       for (const [target, list] of mapping.patches) patches.set(target, [...(patches.get(target) ?? []), ...list]);
-      files.push({ name: lora.name, patched: mapping.patched, unmatched: mapping.unmatched });
-      if (mapping.unmatched.length > 0) {
-        const shown = mapping.unmatched.slice(0, 5).join(', ');
-        this.log(`[lora] ${lora.name}: ${mapping.unmatched.length} key(s) match no weight of the model and were not loaded (${shown}${mapping.unmatched.length > 5 ? ', ...' : ''})`);
-      }
+      return { name: lora.name, patched: mapping.patched, unmatched: mapping.unmatched };
     });
+    return { patches, report: { files } };
+  }
+
+  private async build(request: GraphRequest): Promise<ServiceGraph> {
+    const loras = (request.loras ?? []).filter((l) => l.strength !== 0);
+    if (loras.length === 0) return loadModelGraph(request.file, request.role, this.cacheDir, this.registry);
+    const { patches, report } = this.mapLoras(request);
     const patchKey = JSON.stringify(loras.map((l) => [l.file, fileStamp(l.file), l.strength]));
     const graph = await loadModelGraph(request.file, request.role, this.cacheDir, this.registry, { weightPatches: patches, patchKey });
-    return { ...graph, lora: { files } };
+    return { ...graph, lora: report };
   }
 }
 
@@ -216,15 +224,6 @@ function requestKey(request: GraphRequest): string {
     request.role,
     (request.loras ?? []).map((l) => [l.file, stamp(l.file), l.strength]),
   ]);
-}
-
-/** runtime's defaultArchitectures(), looked up when the service starts. */
-function defaultRegistry(): ArchitectureRegistry {
-  const factory = (runtime as unknown as { defaultArchitectures?: () => ArchitectureRegistry }).defaultArchitectures;
-  if (typeof factory !== 'function') {
-    throw new Error('createModelService: @uso-studio/runtime has no defaultArchitectures(); pass options.registry');
-  }
-  return factory();
 }
 
 /**

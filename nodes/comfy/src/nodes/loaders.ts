@@ -33,7 +33,7 @@ function textEncoderDirs(env: HostEnvironment): string[] {
 }
 
 function textEncoder(env: HostEnvironment, file: string, name: string, kind: 't5xxl' | 'clip_l'): TextEncoderRef {
-  return { file, name, tokenizer: findTokenizer(file, kind, textEncoderDirs(env)) };
+  return { file, name, tokenizer: findTokenizer(file, kind, env.modelsDir, textEncoderDirs(env)) };
 }
 
 export const checkpointLoaderSimple = defineNode({
@@ -187,9 +187,9 @@ export const loraLoaderModelOnly = defineNode({
     const name = String(inputs.lora_name);
     const file = service.resolveFile('loras', name);
     const next = withModel(model, { loras: [...model.loras, { file, name, strength }] });
-    // Merge now so a LoRA that fits nothing fails (or warns) at this node, not in the sampler.
-    const graph = await service.graph({ file: next.file, role: 'dit', loras: next.loras });
-    const report = graph.lora?.files.at(-1);
+    // Map the keys now so a LoRA that fits nothing fails (or warns) at this node; the merged graph is built once,
+    // when a sampler first runs the model.
+    const report = service.loraReport({ file: next.file, role: 'dit', loras: next.loras }).files.at(-1);
     if (report) {
       if (report.patched === 0) throw new Error(`${name}: none of its keys match a weight of ${model.name}; is it a LoRA for this model?`);
       context.log.info(`${name}: patched ${report.patched} weights at strength ${strength}`);

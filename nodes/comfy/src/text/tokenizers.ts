@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { readSafetensorsHeader } from '@uso-studio/runtime';
 import { parsePromptWeights } from './prompt-weights.ts';
 
 /** A token id with its prompt weight. */
@@ -80,21 +81,44 @@ export function tokenizeT5(t: LoadedTokenizer, prompt: string, minLength = 256):
   return tokens;
 }
 
-/** The first 77-token CLIP chunk (the one the pooled vector comes from): start, <= 75 tokens, end, end-padding. */
+/**
+ * The first 77-token CLIP chunk (the one the pooled vector comes from), filled as ComfyUI's SDTokenizer fills it:
+ * start token, then each prompt segment's tokens; a segment that no longer fits is split when it has 8 or more
+ * tokens and moved to the next chunk otherwise; then the end token and end-token padding.
+ */
 export function tokenizeClipFirstChunk(t: LoadedTokenizer, prompt: string): number[] {
   const { bos, eos } = clipSpecialIds(t);
-  const ids = weighted(t, prompt).map((w) => w.id).slice(0, 75);
-  const chunk = [bos, ...ids, eos];
+  const chunk = [bos];
+  for (const [text] of parsePromptWeights(prompt)) {
+    const group = encodeText(t, text);
+    if (group.length === 0) continue;
+    if (chunk.length + group.length > 76) {
+      if (group.length >= 8) chunk.push(...group.slice(0, 76 - chunk.length));
+      break;
+    }
+    chunk.push(...group);
+  }
+  chunk.push(eos);
   while (chunk.length < 77) chunk.push(eos);
   return chunk;
 }
 
 /**
- * The tokenizer.json for a text encoder file: `<stem>.tokenizer.json` beside it, then `<stem>.<kind>.tokenizer.json`
- * (a checkpoint's embedded encoders), then the one tokenizer.json in the text encoder folders whose name mentions
- * the kind ('t5' or 'clip'). Throws naming what was looked for.
+ * The tokenizer.json for a text encoder file, first found of:
+ * 1. the file's `__metadata__` key `uso_studio.tokenizer.<kind>` (a path relative to the models folder, as the demo
+ *    files and checkpoints carry it);
+ * 2. `<stem>.tokenizer.json` beside it, then `<stem>.<kind>.tokenizer.json` (a checkpoint's embedded encoders);
+ * 3. the one tokenizer.json in the text encoder folders whose name mentions the kind ('t5' or 'clip').
+ * Throws naming what was looked for.
  */
-export function findTokenizer(weightFile: string, kind: 't5xxl' | 'clip_l', textEncoderDirs: readonly string[]): string {
+export function findTokenizer(weightFile: string, kind: 't5xxl' | 'clip_l', modelsDir: string, textEncoderDirs: readonly string[]): string {
+  const fromMetadata = readSafetensorsHeader(weightFile).metadata[`uso_studio.tokenizer.${kind}`];
+  if (fromMetadata) {
+    const root = path.resolve(modelsDir);
+    const candidate = path.resolve(root, fromMetadata);
+    const rel = path.relative(root, candidate);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel) && fs.existsSync(candidate)) return candidate;
+  }
   const dir = path.dirname(weightFile);
   const stem = path.basename(weightFile).replace(/\.(safetensors|sft)$/i, '');
   const tried = [path.join(dir, `${stem}.tokenizer.json`), path.join(dir, `${stem}.${kind}.tokenizer.json`)];

@@ -18,12 +18,28 @@ export interface FingerprintContext {
   logger?: NodeLogger;
 }
 
+const uniqueIdClasses = new WeakMap<NodeDefinition, boolean>();
+
 /** True when a node class asks for its own id (UNIQUE_ID), so its results depend on which node it is. */
 export function takesUniqueId(definition: NodeDefinition): boolean {
-  const hidden = definition.inputs.hidden;
-  if (!hidden) return false;
-  for (const kind of Object.values(hidden)) if (kind === 'UNIQUE_ID') return true;
-  return false;
+  let answer = uniqueIdClasses.get(definition);
+  if (answer === undefined) {
+    answer = Object.values(definition.inputs.hidden ?? {}).includes('UNIQUE_ID');
+    uniqueIdClasses.set(definition, answer);
+  }
+  return answer;
+}
+
+/** Input names in sorted order, without allocating for the common one- and two-input nodes. */
+function sortedNames(inputs: ReadonlyMap<string, unknown>): Iterable<string> {
+  if (inputs.size < 2) return inputs.keys();
+  if (inputs.size === 2) {
+    const it = inputs.keys();
+    const first = it.next().value!;
+    const second = it.next().value!;
+    return first < second ? [first, second] : [second, first];
+  }
+  return [...inputs.keys()].sort();
 }
 
 const NO_INPUTS: NodeInputs = Object.freeze({});
@@ -199,7 +215,9 @@ function writeSignature(options: CacheKeyOptions, nodeId: string, keys: Readonly
   const node = options.graph.nodes.get(nodeId)!;
   const definition = options.registry.get(node.classType);
   // Strings are length-prefixed (`5:hello`), which keeps the text unambiguous without escaping.
-  out.update(`${node.classType.length}:${node.classType}`);
+  out.update(String(node.classType.length));
+  out.update(':');
+  out.update(node.classType);
   let unstable = false;
   if (definition?.fingerprint) {
     const form = options.fingerprints.get(nodeId);
@@ -207,12 +225,19 @@ function writeSignature(options: CacheKeyOptions, nodeId: string, keys: Readonly
     else out.update(`|fp:${form.text}`);
   }
   if (definition && takesUniqueId(definition)) out.update(`|id:${JSON.stringify(nodeId)}`);
-  const names = node.inputs.size > 1 ? [...node.inputs.keys()].sort() : node.inputs.keys();
-  for (const name of names) {
+  for (const name of sortedNames(node.inputs)) {
     const input = node.inputs.get(name)!;
-    out.update(`|${name.length}:${name}=`);
+    // Separate pieces rather than one template: the hasher then reads flat strings, with no concatenation.
+    out.update('|');
+    out.update(String(name.length));
+    out.update(':');
+    out.update(name);
+    out.update('=');
     if (input.kind === 'link') {
-      out.update(`@${keys.get(input.from) ?? `missing:${JSON.stringify(input.from)}`}#${input.slot}`);
+      out.update('@');
+      out.update(keys.get(input.from) ?? `missing:${JSON.stringify(input.from)}`);
+      out.update('#');
+      out.update(String(input.slot));
       continue;
     }
     const value = input.value;

@@ -193,6 +193,73 @@ describe('Executor errors', () => {
   });
 });
 
+describe('Executor context', () => {
+  it('gives nodes their ids, the prompt, extra data, env and a signal; progress throws once aborted', async () => {
+    const seen: Record<string, unknown> = {};
+    const controller = new AbortController();
+    const contextRegistry = new NodeRegistry([
+      defineNode({
+        name: 'Inspect',
+        category: 't',
+        outputNode: true,
+        inputs: {},
+        outputs: [],
+        execute: (_inputs, context) => {
+          Object.assign(seen, {
+            nodeId: context.nodeId,
+            displayNodeId: context.displayNodeId,
+            promptId: context.promptId,
+            promptKeys: Object.keys(context.prompt),
+            extra: context.extraData['client'],
+            env: context.env,
+            signal: context.signal instanceof AbortSignal,
+          });
+          context.progress(1, 2);
+          controller.abort();
+          try {
+            context.progress(2, 2);
+          } catch (error) {
+            seen['thrown'] = (error as Error).name;
+            throw error;
+          }
+          return {};
+        },
+      }),
+    ]);
+    const executor = new Executor({ registry: contextRegistry, env, logger });
+    const outcome = await executor.run({ '7:3': { class_type: 'Inspect', inputs: {} } }, { promptId: 'ctx', extraData: { client: 'c1' }, signal: controller.signal });
+    expect(seen).toEqual({ nodeId: '7:3', displayNodeId: '7:3', promptId: 'ctx', promptKeys: ['7:3'], extra: 'c1', env, signal: true, thrown: 'InterruptedError' });
+    expect(outcome.status).toBe('interrupted');
+  });
+});
+
+describe('Executor interrupts with synchronous nodes', () => {
+  it('yields to the event loop between long synchronous nodes, so a timer can interrupt', async () => {
+    const spin = defineNode({
+      name: 'Spin',
+      category: 't',
+      inputs: { optional: { value: { type: 'INT' } } },
+      outputs: [{ type: 'INT' }],
+      execute: (inputs) => {
+        const until = performance.now() + 3;
+        while (performance.now() < until) {
+          // busy: a CPU-bound node that never awaits
+        }
+        return { outputs: [Number(inputs['value'] ?? 0) + 1] };
+      },
+    });
+    const executor = new Executor({ registry: new NodeRegistry([spin]), env, logger });
+    const prompt: ApiPrompt = {};
+    for (let i = 0; i < 100; i++) prompt[String(i)] = { class_type: 'Spin', inputs: i ? { value: [String(i - 1), 0] } : {} };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    const outcome = await executor.run(prompt, { promptId: 'spin', outputs: ['99'], signal: controller.signal });
+    expect(outcome.status).toBe('interrupted');
+    expect(outcome.executed.length).toBeGreaterThan(0);
+    expect(outcome.executed.length).toBeLessThan(100);
+  });
+});
+
 describe('Executor inputs', () => {
   it('drops constants the node does not declare and prefixes node logs', async () => {
     const executor = new Executor({ registry, env, logger });

@@ -29,6 +29,7 @@ import { ExecutionList } from '../planning/execution-list.ts';
 import { collectAncestors, resolveTargets } from '../planning/targets.ts';
 import type { NodeRegistry } from '../registry.ts';
 import { describeInputs, describeValue } from './describe-value.ts';
+import { NodeContext, type ContextHost } from './node-context.ts';
 import { inputsForRuns, mergeResults, type ListInputs } from './list-mapping.ts';
 
 export interface ExecutorOptions {
@@ -172,7 +173,7 @@ interface RunSetup {
 type NodeStateData = ProgressStateEvent['data']['nodes'][string];
 
 /** The state of one prompt run. Lives only for the duration of `execute`. */
-class PromptRun {
+class PromptRun implements ContextHost {
   readonly #setup: RunSetup;
   readonly #promptId: string;
   readonly #extraData: Record<string, unknown>;
@@ -363,7 +364,7 @@ class PromptRun {
     const key = this.#keys.get(id);
     if (key !== undefined && !this.#announced.has(id)) {
       // An identical node of this prompt (same key) ran or is running: share its result.
-      const shared = this.#byKey.get(key) ?? this.#setup.cache.get(key);
+      const shared = this.#byKey.get(key);
       if (shared) return this.#useCached(id, shared);
       const owner = this.#keyOwners.get(key);
       if (owner !== undefined && owner !== id) {
@@ -605,6 +606,9 @@ class PromptRun {
   get logger(): NodeLogger {
     return this.#setup.logger;
   }
+  displayNodeOf(nodeId: string): string {
+    return displayNodeOf(nodeId);
+  }
 
   /**
    * Sends progress_state. ComfyUI lists every node that ever started; this lists the nodes in flight plus the one that
@@ -626,9 +630,15 @@ class PromptRun {
     else this.#active.delete(id);
     this.#unsent.delete(id);
     if (!this.#listener) return;
-    const nodes: Record<string, NodeStateData> = {};
-    for (const entry of this.#active.values()) nodes[entry.node_id] = entry;
-    if (state !== 'running') nodes[id] = data;
+    let nodes: Record<string, NodeStateData>;
+    if (this.#active.size === 0) {
+      // The usual case (one node changing, none other in flight); a literal is the cheapest record with an id key.
+      nodes = { [id]: data };
+    } else {
+      nodes = {};
+      for (const entry of this.#active.values()) nodes[entry.node_id] = entry;
+      if (state !== 'running') nodes[id] = data;
+    }
     this.#emit({ type: 'progress_state', data: { prompt_id: this.#promptId, nodes } });
   }
 
@@ -734,66 +744,3 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 
 /** Synchronous nodes run back to back; after this long the loop lets other events (an interrupt) in. */
 const YIELD_AFTER_MS = 10;
-
-/** What a node sees while it runs. A class rather than closures: one object per node, nothing re-created per call. */
-class NodeContext implements ExecutionContext {
-  readonly #run: PromptRun;
-  readonly nodeId: string;
-  readonly displayNodeId: string;
-  readonly #classType: string;
-  #log: NodeLogger | undefined;
-
-  constructor(run: PromptRun, nodeId: string, classType: string) {
-    this.#run = run;
-    this.nodeId = nodeId;
-    this.displayNodeId = displayNodeOf(nodeId);
-    this.#classType = classType;
-  }
-
-  get log(): NodeLogger {
-    return (this.#log ??= new PrefixedLogger(this.#run.logger, `[${this.#classType} #${this.nodeId}] `));
-  }
-
-  get promptId(): string {
-    return this.#run.promptId;
-  }
-  get prompt(): ApiPrompt {
-    return this.#run.prompt;
-  }
-  get extraData(): Record<string, unknown> {
-    return this.#run.extraData;
-  }
-  get env(): HostEnvironment {
-    return this.#run.env;
-  }
-  get signal(): AbortSignal {
-    return this.#run.signal;
-  }
-
-  progress(value: number, max: number): void {
-    this.#run.reportProgress(this.nodeId, value, max);
-  }
-
-  preview(image: PreviewImage): void {
-    this.#run.reportPreview(this.nodeId, image);
-  }
-}
-
-class PrefixedLogger implements NodeLogger {
-  constructor(
-    readonly target: NodeLogger,
-    readonly prefix: string,
-  ) {}
-  debug(message: string): void {
-    this.target.debug(this.prefix + message);
-  }
-  info(message: string): void {
-    this.target.info(this.prefix + message);
-  }
-  warn(message: string): void {
-    this.target.warn(this.prefix + message);
-  }
-  error(message: string): void {
-    this.target.error(this.prefix + message);
-  }
-}

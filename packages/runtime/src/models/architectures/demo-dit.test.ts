@@ -95,6 +95,15 @@ describe('demo DiT: golden (random weights)', () => {
       expect(normalisedError(v, ditRef(w, x))).toBeLessThan(1e-4);
     });
   }
+
+  it('matches the reference with two references placed diagonally (holes between them)', async () => {
+    const two = [...gridIds(2, 2, 4, 6), ...gridIds(2, 3, 6, 8)];
+    const x = { ...make(10, 6), refIds: [...two, ...two] };
+    const { velocity } = await runGraph(pool, graph, feeds(x));
+    const v = velocity!.data as Float32Array;
+    expect(v.every(Number.isFinite)).toBe(true);
+    expect(normalisedError(v, ditRef(w, x))).toBeLessThan(1e-4);
+  });
 });
 
 /** Packs a latent [16, h, w] into tokens [(h/2)(w/2), 64], feature = ch*4 + dy*2 + dx. */

@@ -224,6 +224,79 @@ function positions(ids: ArrayLike<number>, b: number, M: number): { pos: Float64
   return { pos, extent: Math.max(ext[0]!, ext[1]!), extents: ext };
 }
 
+/** Min and extent of rows/cols over all batch items of ids [B, M, 3]. */
+function batchGrid(ids: ArrayLike<number>, B: number, M: number): { lo: number[]; size: number[] } {
+  const lo = [Infinity, Infinity];
+  const hi = [-Infinity, -Infinity];
+  for (let i = 0; i < B * M; i++)
+    for (let a = 0; a < 2; a++) {
+      lo[a] = Math.min(lo[a]!, ids[i * 3 + 1 + a]!);
+      hi[a] = Math.max(hi[a]!, ids[i * 3 + 1 + a]!);
+    }
+  return { lo, size: [0, 1].map((a) => 4 * Math.max(hi[a]! - lo[a]! + 1, 1)) };
+}
+
+/** Softmax rows of -((i + .5)/to - (j + .5)/from)^2 * 2 min(to, from)^2. */
+function resampleWeightsRef(to: number, from: number): Float64Array {
+  const w = new Float64Array(to * from);
+  const inv = 2 * Math.min(to, from) ** 2;
+  for (let i = 0; i < to; i++) {
+    let z = 0;
+    for (let j = 0; j < from; j++) z += w[i * from + j] = Math.exp(-(((i + 0.5) / to - (j + 0.5) / from) ** 2) * inv);
+    for (let j = 0; j < from; j++) w[i * from + j]! /= z;
+  }
+  return w;
+}
+
+/** Sub-cell (row, col) of feature group index k = q*4 + s. */
+function subCell(k: number): [number, number] {
+  const q = k >> 2;
+  const s = k & 3;
+  return [2 * (s >> 1) + (q >> 1), 2 * (s & 1) + (q & 1)];
+}
+
+/** The references resampled onto batch item b's target tokens, sub-cell by sub-cell. -> [N * 64]. */
+function resampleRef(x: DitInputs, b: number): Float64Array {
+  const { B, N, R } = x;
+  const src = batchGrid(x.refIds, B, R);
+  const dst = batchGrid(x.imgIds, B, N);
+  const [Hc, Wc] = src.size as [number, number];
+  const [Ht, Wt] = dst.size as [number, number];
+  const canvas = new Float64Array(5 * Hc * Wc); // [5, Hc, Wc]
+  for (let r = 0; r < R; r++) {
+    const row = 4 * (x.refIds[(b * R + r) * 3 + 1]! - src.lo[0]!);
+    const col = 4 * (x.refIds[(b * R + r) * 3 + 2]! - src.lo[1]!);
+    for (let k = 0; k < 16; k++) {
+      const [u, v] = subCell(k);
+      const at = (row + u) * Wc + col + v;
+      for (let grp = 0; grp < 4; grp++) canvas[grp * Hc * Wc + at]! += x.ref[(b * R + r) * 64 + grp * 16 + k]!;
+      canvas[4 * Hc * Wc + at]! += 1;
+    }
+  }
+  const wr = resampleWeightsRef(Ht, Hc);
+  const wc = resampleWeightsRef(Wt, Wc);
+  const sample = (ch: number, i: number, j: number) => {
+    let s = 0;
+    for (let y = 0; y < Hc; y++) {
+      const a = wr[i * Hc + y]!;
+      if (a === 0) continue;
+      for (let xx = 0; xx < Wc; xx++) s += a * canvas[ch * Hc * Wc + y * Wc + xx]! * wc[j * Wc + xx]!;
+    }
+    return s;
+  };
+  const out = new Float64Array(N * 64);
+  for (let n = 0; n < N; n++) {
+    const row = 4 * (x.imgIds[(b * N + n) * 3 + 1]! - dst.lo[0]!);
+    const col = 4 * (x.imgIds[(b * N + n) * 3 + 2]! - dst.lo[1]!);
+    for (let k = 0; k < 16; k++) {
+      const [u, v] = subCell(k);
+      const count = Math.max(sample(4, row + u, col + v), 1e-6);
+      for (let grp = 0; grp < 4; grp++) out[n * 64 + grp * 16 + k] = sample(grp, row + u, col + v) / count;
+    }
+  }
+  return out;
+}
+
 /** The structure B and the clean target T of the demo DiT for batch item b (exposed for behaviour tests). */
 export function ditTargetRef(w: Weights, x: DitInputs, b: number): { structure: Float64Array; target: Float64Array } {
   const K = DEMO_DIT_CONSTANTS;
@@ -231,20 +304,7 @@ export function ditTargetRef(w: Weights, x: DitInputs, b: number): { structure: 
   const tp = positions(x.imgIds, b, N);
   const structure = new Float64Array(N * 64);
   if (R > 0) {
-    const rp = positions(x.refIds, b, R);
-    const invTau = (rp.extent / K.tauFactor) ** 2;
-    for (let n = 0; n < N; n++) {
-      const logits = new Float64Array(R);
-      let mx = -Infinity;
-      for (let r = 0; r < R; r++) {
-        const d = (tp.pos[n * 2]! - rp.pos[r * 2]!) ** 2 + (tp.pos[n * 2 + 1]! - rp.pos[r * 2 + 1]!) ** 2;
-        logits[r] = -d * invTau;
-        mx = Math.max(mx, logits[r]!);
-      }
-      let z = 0;
-      for (let r = 0; r < R; r++) z += logits[r] = Math.exp(logits[r]! - mx);
-      for (let r = 0; r < R; r++) for (let f = 0; f < 64; f++) structure[n * 64 + f]! += (logits[r]! / z) * x.ref[(b * R + r) * 64 + f]!;
-    }
+    structure.set(resampleRef(x, b));
   } else {
     const sum = new Float64Array(ctx);
     for (let l = 0; l < L; l++) for (let c = 0; c < ctx; c++) sum[c]! += x.txt[(b * L + l) * ctx + c]!;

@@ -28,7 +28,8 @@ describe('demo pictures', () => {
     expect(a.mean[0]! - a.mean[2]!).toBeGreaterThan(100); // warm
     expect(b.mean[2]! - b.mean[0]!).toBeGreaterThan(50); // cool
     expect(Math.min(...a.std)).toBeGreaterThan(10);
-    expect(Math.max(...a.std) / Math.max(...b.std)).toBeGreaterThan(5); // A is high-contrast, B low
+    expect(Math.max(...a.std) / Math.max(...b.std)).toBeGreaterThan(1.5); // A is high-contrast, B softer
+    expect(Math.min(...b.std)).toBeGreaterThan(10); // but B still shows structure
   });
 
   it('scales with the size argument', () => {

@@ -47,10 +47,10 @@ export function demoStyleImageA(size = 512): RgbImage {
   });
 }
 
-/** 512x512 style B: cool and low-contrast (a soft teal-to-blue gradient). */
+/** 512x512 style B: cool and soft (smooth waves between dusk blue and pale teal, no hard edges, moderate contrast). */
 export function demoStyleImageB(size = 512): RgbImage {
   return draw(size, size, (x, y) => {
-    const t = (x + y) / (2 * size);
-    return [70 + 20 * t, 120 + 25 * t, 160 + 15 * t];
+    const t = 0.5 + 0.5 * Math.sin(2 * Math.PI * ((1.5 * x) / size + y / size));
+    return [45 + 95 * t, 85 + 110 * t, 140 + 75 * t];
   });
 }
