@@ -4,6 +4,7 @@
  */
 import { Executor, NodeRegistry, type ApiPrompt, type ExecutionEvent, type NodeInputs } from '../packages/core/src/index.ts';
 import { createTestEnv, pack, testNoOp } from '../nodes/testing/src/index.ts';
+import { bestMs } from './measure.ts';
 import type { BenchResult } from './types.ts';
 
 const registry = new NodeRegistry(pack.nodes);
@@ -23,24 +24,6 @@ function widePrompt(width: number): ApiPrompt {
   const prompt: ApiPrompt = { '1': { class_type: 'TestNoOp', inputs: { seed: -1 } } };
   for (let i = 1; i < width; i++) prompt[String(i + 1)] = { class_type: 'TestNoOp', inputs: { value: ['1', 0], seed: i } };
   return prompt;
-}
-
-/**
- * Best of N, as Python's timeit recommends: the machines here are shared, and slower samples measure the neighbours.
- * Engine and baseline are measured the same way.
- */
-function best(values: number[]): number {
-  return Math.min(...values);
-}
-
-async function timeRuns(iterations: number, once: () => Promise<unknown> | unknown): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const start = performance.now();
-    await once();
-    samples.push(performance.now() - start);
-  }
-  return best(samples);
 }
 
 /** Calls each node's execute in plan order, feeding outputs forward: the work with no engine around it. */
@@ -67,10 +50,9 @@ async function overheadPerNode(name: string, prompt: ApiPrompt, targets: string[
     const outcome = await executor.run(prompt, { promptId: 'bench', outputs: targets, onEvent });
     if (outcome.status !== 'success' || outcome.executed.length !== nodes) throw new Error(`${name}: bad run`);
   };
-  await timeRuns(20, runFresh); // warm-up
-  const engineMs = await timeRuns(60, runFresh);
-  await timeRuns(200, () => directCalls(prompt));
-  const directMs = await timeRuns(400, () => directCalls(prompt));
+  // Engine and baseline are both timed as best single run (bestMs), so they compare like for like.
+  const engineMs = await bestMs(runFresh, { warmup: 20, rounds: 60 });
+  const directMs = await bestMs(() => directCalls(prompt), { warmup: 200, rounds: 400 });
   if (events === 0) throw new Error('no events were emitted');
   return {
     name,
@@ -92,9 +74,8 @@ async function cachedRerun(): Promise<BenchResult> {
     const outcome = await executor.run(prompt, { promptId: 'again', outputs: ['200'], onEvent });
     if (outcome.executed.length !== 0) throw new Error('cached re-run executed nodes');
   };
-  await timeRuns(30, rerun);
-  const ms = await timeRuns(100, rerun);
-  const directMs = await timeRuns(400, () => directCalls(prompt));
+  const ms = await bestMs(rerun, { warmup: 30, rounds: 100 });
+  const directMs = await bestMs(() => directCalls(prompt), { warmup: 0, rounds: 400 });
   return {
     name: 'fully cached re-run, 200-node chain',
     value: ms,

@@ -5,25 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { apiToUi, uiToApi } from '../packages/core/src/formats/index.ts';
 import { usoObjectInfo } from '../packages/core/src/formats/test-object-info.ts';
+import { opsPerSecond } from './measure.ts';
 import type { BenchResult } from './types.ts';
 
-/** Best rate of several rounds: the machines here are shared, and the best round is the least disturbed. */
-function opsPerSecond(fn: () => unknown, rounds = 5, roundMs = 300): number {
-  for (let i = 0; i < 100; i++) fn();
-  let best = 0;
-  for (let r = 0; r < rounds; r++) {
-    let n = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    while (elapsed < roundMs) {
-      for (let i = 0; i < 20; i++) fn();
-      n += 20;
-      elapsed = performance.now() - start;
-    }
-    best = Math.max(best, (n * 1000) / elapsed);
-  }
-  return best;
-}
+const RATE = { warmup: 100, batch: 20 };
 
 export default async function (): Promise<BenchResult[]> {
   const text = readFileSync(new URL('../../shared/fixtures/comfyui-uso/flux1_dev_uso_reference_image_gen.json', import.meta.url), 'utf8');
@@ -33,10 +18,10 @@ export default async function (): Promise<BenchResult[]> {
   if (Object.keys(prompt).length !== 16) throw new Error('the template should convert to a 16-node prompt');
   const promptText = JSON.stringify(prompt);
 
-  const jsonRoundTrip = opsPerSecond(() => JSON.stringify(JSON.parse(text)));
-  const uiToApiRate = opsPerSecond(() => uiToApi(workflow, info));
-  const promptRoundTrip = opsPerSecond(() => JSON.stringify(JSON.parse(promptText)));
-  const apiToUiRate = opsPerSecond(() => apiToUi(prompt, info));
+  const jsonRoundTrip = await opsPerSecond(() => JSON.stringify(JSON.parse(text)), RATE);
+  const uiToApiRate = await opsPerSecond(() => uiToApi(workflow, info), RATE);
+  const promptRoundTrip = await opsPerSecond(() => JSON.stringify(JSON.parse(promptText)), RATE);
+  const apiToUiRate = await opsPerSecond(() => apiToUi(prompt, info), RATE);
   return [
     {
       name: 'uiToApi, USO template (subgraphs)',

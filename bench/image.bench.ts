@@ -5,19 +5,8 @@
  */
 import { Tensor, resizeImage } from '../packages/runtime/src/index.ts';
 import { decodeImage, encodePng, upscaleImage } from '../nodes/image/src/index.ts';
+import { bestMs } from './measure.ts';
 import type { BenchResult } from './types.ts';
-
-/** Best time of several runs in ms: the machines here are shared, and the best run is the least disturbed. */
-async function bestMs(fn: () => unknown | Promise<unknown>, runs = 5): Promise<number> {
-  await fn();
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
-}
 
 export default async function (): Promise<BenchResult[]> {
   const size = 1024;

@@ -27,17 +27,8 @@ import {
   splitQkv,
   writeSafetensors,
 } from '../packages/runtime/src/index.ts';
+import { bestMs } from './measure.ts';
 import type { BenchResult } from './types.ts';
-
-async function bestMs(fn: () => Promise<unknown>, runs = 3): Promise<number> {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
-}
 
 export default async function (): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'onnx-bench-'));
@@ -62,8 +53,9 @@ async function sessionCreation(dir: string): Promise<BenchResult[]> {
     await pool.acquire(ref, { disablePrepacking });
     await pool.releaseAll();
   };
-  const copied = await bestMs(create(false));
-  const mapped = await bestMs(create(true));
+  // No untimed warm-up: every call builds a fresh pool, so each one times a whole session creation.
+  const copied = await bestMs(create(false), { rounds: 3, warmup: 0 });
+  const mapped = await bestMs(create(true), { rounds: 3, warmup: 0 });
   return [
     {
       name: 'onnx: session create, 64 MB external F32, disable_prepacking (mmap)',
@@ -115,8 +107,7 @@ async function transformerBlock(dir: string): Promise<BenchResult> {
     ids: Tensor.float32([L, 3], Float32Array.from({ length: L * 3 }, (_, i) => (i % 3 === 0 ? 0 : i % 3 === 1 ? Math.floor(i / 96) : (i / 3) % 32))),
     vec: Tensor.float32([1, C], randomWeight('vec', [1, C])),
   };
-  await pool.run(session, feeds); // warm-up
-  const ms = await bestMs(() => pool.run(session, feeds));
+  const ms = await bestMs(() => pool.run(session, feeds), { rounds: 3, warmup: 1 });
   await pool.releaseAll();
   return {
     name: 'onnx: FLUX-style block, L=1024, C=768, 12 heads, CPU',

@@ -6,22 +6,11 @@
 import { torchRandn } from '../packages/runtime/src/noise/torch-randn.ts';
 import { sampleEuler, sampleDpmpp2m, type Denoiser } from '../packages/runtime/src/sampling/samplers.ts';
 import { withEasyCache } from '../packages/runtime/src/sampling/easy-cache.ts';
+import { bestMs } from './measure.ts';
 import type { BenchResult } from './types.ts';
 
 const SHAPE = [1, 16, 128, 128];
 const N = 16 * 128 * 128;
-
-/** Best of several timed rounds, in milliseconds per call (shared machines: the best round is the least disturbed). */
-async function bestMs(fn: () => unknown | Promise<unknown>, rounds = 5): Promise<number> {
-  await fn();
-  let best = Infinity;
-  for (let r = 0; r < rounds; r++) {
-    const start = performance.now();
-    await fn();
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
-}
 
 export default async function (): Promise<BenchResult[]> {
   const randn = await bestMs(() => torchRandn(1058487910949722n, SHAPE));

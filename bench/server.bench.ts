@@ -9,6 +9,7 @@
  */
 import { Agent, request } from 'node:http';
 import { Worker } from 'node:worker_threads';
+import { percentile } from './measure.ts';
 import type { BenchResult } from './types.ts';
 import { TestClient, chainPrompt, startTestServer } from '../packages/server/src/test-support/harness.ts';
 
@@ -44,11 +45,6 @@ async function throughput(total: number, concurrency: number, once: () => Promis
   const seconds = (performance.now() - t0) / 1000;
   if (failures) throw new Error(`${failures} requests failed`);
   return total / seconds;
-}
-
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
 async function latencies(url: URL, durationMs: number): Promise<number[]> {

@@ -4,25 +4,11 @@
  */
 import { validatePrompt } from '../packages/core/src/validation/index.ts';
 import { sampleEnv, sampleRegistry, sampleWorkflow } from '../packages/core/src/validation/sample-graph.ts';
+import { opsPerSecond } from './measure.ts';
 import type { BenchResult } from './types.ts';
 
-/** Best rate of several rounds: the machines here are shared, and the best round is the least disturbed. */
-async function opsPerSecond(fn: () => unknown | Promise<unknown>, rounds = 5, roundMs = 300): Promise<number> {
-  for (let i = 0; i < 200; i++) await fn();
-  let best = 0;
-  for (let r = 0; r < rounds; r++) {
-    let n = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    while (elapsed < roundMs) {
-      for (let i = 0; i < 50; i++) await fn();
-      n += 50;
-      elapsed = performance.now() - start;
-    }
-    best = Math.max(best, (n * 1000) / elapsed);
-  }
-  return best;
-}
+// validatePrompt is async; the JSON baseline is awaited the same way so both pay the same per-call cost.
+const RATE = { warmup: 200, batch: 50, awaitEach: true };
 
 export default async function (): Promise<BenchResult[]> {
   const registry = sampleRegistry();
@@ -38,9 +24,9 @@ export default async function (): Promise<BenchResult[]> {
   const brokenCheck = await validatePrompt(broken, registry, sampleEnv);
   if (Object.keys(brokenCheck.nodeErrors).length === 0) throw new Error('the broken workflow should report errors');
 
-  const roundTrip = await opsPerSecond(() => JSON.parse(JSON.stringify(prompt)));
-  const valid = await opsPerSecond(() => validatePrompt(prompt, registry, sampleEnv));
-  const failing = await opsPerSecond(() => validatePrompt(broken, registry, sampleEnv));
+  const roundTrip = await opsPerSecond(() => JSON.parse(JSON.stringify(prompt)), RATE);
+  const valid = await opsPerSecond(() => validatePrompt(prompt, registry, sampleEnv), RATE);
+  const failing = await opsPerSecond(() => validatePrompt(broken, registry, sampleEnv), RATE);
   const baseline = { name: 'JSON.parse+stringify of the same prompt (ops/s)', value: roundTrip };
   return [
     { name: 'validatePrompt, 50-node workflow', value: valid, unit: 'validations/s', better: 'higher', target: '>= 5000/s', baseline },

@@ -1,6 +1,6 @@
 /**
  * End-to-end tests of the editor in real Chromium (Debian's, driven by playwright-core) against a real USO Studio
- * server process. The first suite uses the image pack and the server's test pack (fast, deterministic nodes with
+ * server process. The first suite adds the server's test pack to the default packs (fast, deterministic nodes with
  * progress, previews and images); the second opens and runs the default USO workflow with the demo models.
  * Screenshots go to the folder printed at the start (test/e2e/screenshots).
  */
@@ -26,7 +26,6 @@ const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
 mkdirSync(SHOTS, { recursive: true });
 console.log(`e2e screenshots: ${SHOTS}`);
 
-const IMAGE_PACK = join(REPO_ROOT, 'nodes/image/src/index.ts');
 const TEST_PACK = join(REPO_ROOT, 'packages/server/src/test-support/test-pack.ts');
 
 // A 2x2 RGB PNG (red, green / blue, white) used as the uploaded input image.
@@ -83,7 +82,7 @@ describe('editor against a real server (test nodes)', () => {
 
   beforeAll(async () => {
     buildEditor();
-    server = await startServerProcess({ extraPacks: [IMAGE_PACK, TEST_PACK] });
+    server = await startServerProcess({ extraPacks: [TEST_PACK] });
     // The input image LoadImage reads.
     const form = new FormData();
     form.append('image', new Blob([INPUT_PNG], { type: 'image/png' }), 'input.png');
@@ -318,7 +317,7 @@ describe('editor against a real server (test nodes)', () => {
     await server.stop();
     await page.waitForSelector('[data-testid="offline-banner"]', { timeout: 10_000 });
     await shot(page, '11-offline');
-    server = await startServerProcess({ dataDir, extraPacks: [IMAGE_PACK, TEST_PACK], args: ['--port', port] });
+    server = await startServerProcess({ dataDir, extraPacks: [TEST_PACK], args: ['--port', port] });
     await page.waitForSelector('[data-testid="connection"][data-state="open"]', { timeout: 20_000 });
     expect(await page.locator('[data-testid="offline-banner"]').count()).toBe(0);
   }, 60_000);
@@ -359,19 +358,28 @@ describe('the default USO workflow with the demo models', () => {
 
   it('queues the default workflow and shows progress and the output image', async () => {
     await page.click('[data-testid="queue-button"]');
+    // Finished, or refused: a refusal (validation, conversion) fails at once instead of waiting out the timeout.
     await page.waitForFunction(() => {
-      const app = (window as unknown as { usoEditor: { app: { execution: { nodeProgress: Record<string, unknown>; lastFinished: unknown } } } }).usoEditor.app;
-      return Object.keys(app.execution.nodeProgress).length > 0 || app.execution.lastFinished !== null;
-    }, null, { timeout: 600_000 });
-    await shot(page, '13-default-running');
-    await page.waitForFunction(() => {
-      const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: unknown } } } }).usoEditor.app;
-      return app.execution.lastFinished !== null;
-    }, null, { timeout: 600_000 });
+      const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: unknown }; validation: unknown; toasts: { kind: string }[] } } }).usoEditor.app;
+      return app.execution.lastFinished !== null || app.validation !== null || app.toasts.some((t) => t.kind === 'error');
+    }, null, { timeout: 600_000, polling: 250 });
+    const validation = await appIn<unknown>(page, 'validation');
+    const toasts = await appIn<{ text: string }[]>(page, 'toasts');
+    expect(validation, JSON.stringify(validation)).toBeNull();
+    expect(toasts.map((t) => t.text)).toEqual([]);
+    await shot(page, '13-default-finished');
+    const counts = await page.evaluate(() => (window as unknown as { usoEditor: { controller: { messageCounts: Record<string, number> } } }).usoEditor.controller.messageCounts);
+    expect(counts.progress ?? 0, 'sampler progress messages').toBeGreaterThan(0);
+    expect(counts.executed ?? 0, 'executed messages').toBeGreaterThan(0);
     const execution = await appIn<{ lastFinished: { status: string }; error: unknown; gallery: unknown[] }>(page, 'execution');
     expect(execution.error).toBeNull();
     expect(execution.lastFinished.status).toBe('success');
     expect(execution.gallery.length).toBeGreaterThan(0);
+    await page.click('[data-testid="panel-gallery"]');
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="gallery-image"]') as HTMLImageElement | null;
+      return !!el && el.complete && el.naturalWidth > 0;
+    }, null, { timeout: 10_000 });
     await shot(page, '14-default-output');
   }, 900_000);
 });

@@ -11,6 +11,7 @@ import { defaultArchitectures, generateDemoModels, Tensor } from '@uso-studio/ru
 import { createModelService, MODEL_SERVICE_KEY, pack as comfyPack, type ModelService } from '@uso-studio/nodes-comfy';
 import { decodeImage, pack as imagePack } from '@uso-studio/nodes-image';
 import { pack as usoPack } from './index.ts';
+import { areaDownscale, channelMeans, distance, luminanceSsim, meanAbsDiff, type RgbImage } from '../../../test/support/image-metrics.ts';
 
 let root: string;
 let env: HostEnvironment;
@@ -83,76 +84,12 @@ async function run(prompt: ApiPrompt, id: string): Promise<Tensor<'float32'>> {
   return (await decodeImage(fs.readFileSync(path.join(env.outputDir, saved.filename)), saved.filename)).image;
 }
 
-async function loadInput(name: string, size?: number): Promise<Tensor<'float32'>> {
+async function loadInput(name: string, size?: number): Promise<RgbImage> {
   const image = (await decodeImage(fs.readFileSync(path.join(env.inputDir, name)), name)).image;
-  if (!size) return image;
-  // Area downscale by an integer factor (the subject is 512 -> 256).
-  const [, h, w, c] = image.shape as [number, number, number, number];
-  const f = h / size;
-  const out = new Float32Array(size * size * c);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let k = 0; k < c; k++) {
-    let s = 0;
-    for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) s += image.data[((y * f + dy) * w + x * f + dx) * c + k]!;
-    out[(y * size + x) * c + k] = s / (f * f);
-  }
-  return Tensor.float32([1, size, size, c], out);
+  return size ? areaDownscale(image, size) : image;
 }
 
-function channelMeans(img: Tensor<'float32'>): number[] {
-  const c = img.shape[3]!;
-  const n = img.size / c;
-  const m = [0, 0, 0];
-  for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) m[k]! += img.data[i * c + k]! / n;
-  return m;
-}
-
-function luminance(img: Tensor<'float32'>): Float64Array {
-  const c = img.shape[3]!;
-  const n = img.size / c;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = 0.299 * img.data[i * c]! + 0.587 * img.data[i * c + 1]! + 0.114 * img.data[i * c + 2]!;
-  return out;
-}
-
-/**
- * Mean SSIM over 8x8 windows (stride 4) of two luminance planes in 0..1 (C1 = 0.01², C2 = 0.03²), counting only the
- * windows where `b` (the subject) has structure (variance > 1e-3): flat windows score near 1 for any flat output,
- * which would let an image without the subject's shapes pass.
- */
-function ssim(a: Float64Array, b: Float64Array, size: number): number {
-  const c1 = 0.01 ** 2;
-  const c2 = 0.03 ** 2;
-  let total = 0;
-  let count = 0;
-  for (let y = 0; y + 8 <= size; y += 4) {
-    for (let x = 0; x + 8 <= size; x += 4) {
-      let ma = 0, mb = 0;
-      for (let dy = 0; dy < 8; dy++) for (let dx = 0; dx < 8; dx++) {
-        ma += a[(y + dy) * size + x + dx]!;
-        mb += b[(y + dy) * size + x + dx]!;
-      }
-      ma /= 64;
-      mb /= 64;
-      let va = 0, vb = 0, cov = 0;
-      for (let dy = 0; dy < 8; dy++) for (let dx = 0; dx < 8; dx++) {
-        const da = a[(y + dy) * size + x + dx]! - ma;
-        const db = b[(y + dy) * size + x + dx]! - mb;
-        va += da * da;
-        vb += db * db;
-        cov += da * db;
-      }
-      va /= 63;
-      vb /= 63;
-      cov /= 63;
-      if (vb <= 1e-3) continue;
-      total += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
-      count++;
-    }
-  }
-  return total / count;
-}
-
-const distance = (a: number[], b: number[]) => Math.hypot(...a.map((v, i) => v - b[i]!));
+const ssim = (a: RgbImage, b: RgbImage) => luminanceSsim(a, b);
 
 describe('USO style + subject through the executor (demo models)', () => {
   it('keeps the subject structure and takes the style colours', async () => {
@@ -175,10 +112,10 @@ describe('USO style + subject through the executor (demo models)', () => {
     // so even a perfect copy of the shapes in the style's palette scores well below 1 (measured: about 0.66);
     // without the subject reference (text + style only) the demo draws a smooth text pattern that scores about
     // 0.01. 0.4 sits between the two with margin on both sides, and the baseline is checked in the same test.
-    const withSubject = ssim(luminance(out), luminance(subject), 256);
+    const withSubject = ssim(out, subject);
     expect(withSubject).toBeGreaterThan(0.4);
     const noSubject = await run(usoPrompt('uso-e2e-nosubject', false), 'e2e-2');
-    const baseline = ssim(luminance(noSubject), luminance(subject), 256);
+    const baseline = ssim(noSubject, subject);
     expect(baseline).toBeLessThan(0.2);
 
     // Without the style, the colours stay the subject's (the style is what moved them).
@@ -204,7 +141,7 @@ describe('USO style + subject through the executor (demo models)', () => {
     const style = await loadInput('uso-demo-style-a.png');
     const subject = await loadInput('uso-demo-subject.png', 256);
     expect(distance(channelMeans(out), channelMeans(style))).toBeLessThan(distance(channelMeans(subject), channelMeans(style)) / 3);
-    expect(ssim(luminance(out), luminance(subject), 256)).toBeGreaterThan(0.4);
+    expect(ssim(out, subject)).toBeGreaterThan(0.4);
   });
 
   it('text to image: prompts and seeds change the picture (demo tokenizers through CLIPTextEncode)', async () => {
@@ -217,11 +154,7 @@ describe('USO style + subject through the executor (demo models)', () => {
     const a = await run(t2i('t2i-a', 'a red apple on a table', 1), 't2i-a');
     const b = await run(t2i('t2i-b', 'a blue lake under the sky', 1), 't2i-b');
     const c = await run(t2i('t2i-c', 'a red apple on a table', 2), 't2i-c');
-    const diff = (x: Tensor<'float32'>, y: Tensor<'float32'>) => {
-      let d = 0;
-      for (let i = 0; i < x.size; i++) d += Math.abs(x.data[i]! - y.data[i]!);
-      return d / x.size;
-    };
+    const diff = meanAbsDiff;
     expect(diff(a, b)).toBeGreaterThan(0.02);
     expect(diff(a, c)).toBeGreaterThan(0);
     // Colour words tint the demo's text pattern: the red prompt is redder than the blue one.

@@ -101,21 +101,11 @@ export function lruCache(maxEntries: number): CachePolicy {
   if (!Number.isInteger(maxEntries) || maxEntries < 0) {
     throw new RangeError(`lruCache(maxEntries): expected a whole number >= 0, got ${maxEntries}`);
   }
-  const store = new EntryStore();
-  return {
-    get: (key) => store.get(key, true),
-    set(key, entry) {
-      if (maxEntries === 0) return;
-      store.set(key, entry);
-      while (store.map.size > maxEntries) store.evictOldest();
-    },
-    beginPrompt() {},
-    endPrompt() {},
-    clear: () => store.clear(),
-    get stats() {
-      return store.stats;
-    },
-  };
+  return recencyPolicy((store, key, entry) => {
+    if (maxEntries === 0) return;
+    store.set(key, entry);
+    while (store.map.size > maxEntries) store.evictOldest();
+  });
 }
 
 /**
@@ -126,17 +116,25 @@ export function ramBudgetCache(maxBytes: number): CachePolicy {
   if (!(maxBytes >= 0) || !Number.isFinite(maxBytes)) {
     throw new RangeError(`ramBudgetCache(maxBytes): expected a finite number of bytes >= 0, got ${maxBytes}`);
   }
+  return recencyPolicy((store, key, entry) => {
+    store.delete(key);
+    if (entry.byteSize > maxBytes) return;
+    while (store.bytes + entry.byteSize > maxBytes && store.evictOldest()) {
+      // evict until the new entry fits
+    }
+    store.set(key, entry);
+  });
+}
+
+/**
+ * A policy that keeps entries across prompts in least-recently-used order (a hit refreshes an entry); `set` alone
+ * decides what to evict to make room.
+ */
+function recencyPolicy(set: (store: EntryStore, key: string, entry: CacheEntry) => void): CachePolicy {
   const store = new EntryStore();
   return {
     get: (key) => store.get(key, true),
-    set(key, entry) {
-      store.delete(key);
-      if (entry.byteSize > maxBytes) return;
-      while (store.bytes + entry.byteSize > maxBytes && store.evictOldest()) {
-        // evict until the new entry fits
-      }
-      store.set(key, entry);
-    },
+    set: (key, entry) => set(store, key, entry),
     beginPrompt() {},
     endPrompt() {},
     clear: () => store.clear(),

@@ -54,8 +54,10 @@ export class EditorController {
   readonly ws: WsClient;
   readonly state: EditorStateSink;
   objectInfo: ObjectInfo = {};
-  /** Binary preview frames seen so far (the status line and tests read it). */
+  /** Binary preview frames seen so far (tests read it). */
   previewFramesReceived = 0;
+  /** Text messages seen so far, by type (tests read it). */
+  readonly messageCounts: Record<string, number> = {};
   #editor: GraphEditor | null = null;
   #autosave: WorkflowAutosave | null;
   #undo = new UndoHistory();
@@ -377,6 +379,7 @@ export class EditorController {
       this.#showPreview(msg.data as PreviewFrame);
       return;
     }
+    this.messageCounts[msg.type] = (this.messageCounts[msg.type] ?? 0) + 1;
     const data = msg.data as Record<string, unknown>;
     const before = this.state.execution;
     const after = reduceExecution(before, { type: msg.type, data }, this.#totals);

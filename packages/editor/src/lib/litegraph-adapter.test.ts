@@ -118,6 +118,25 @@ describe('workflows', () => {
     for (const [id, node] of Object.entries(original)) expect(prompt[id]).toEqual(node);
   });
 
+  it('keeps a saved node\'s socket list and gives unconverted widgets their sockets back', () => {
+    const saved = {
+      last_node_id: 3, last_link_id: 0, version: 0.4, links: [], groups: [], config: {}, extra: {},
+      nodes: [{
+        id: 3, type: 'KSampler', pos: [0, 0], size: [300, 260], flags: {}, order: 0, mode: 0, properties: {},
+        inputs: [{ name: 'model', type: 'MODEL', link: null }, { name: 'positive', type: 'CONDITIONING', link: null }, { name: 'negative', type: 'CONDITIONING', link: null }, { name: 'latent_image', type: 'LATENT', link: null }],
+        outputs: [{ name: 'LATENT', type: 'LATENT', links: [] }],
+        widgets_values: [7, 'fixed', 20, 1, 'euler', 'simple', 1],
+      }],
+    } as unknown as UiWorkflow;
+    editor.load(saved);
+    const node = editor.graph.getNodeById(3)!;
+    const names = node.inputs.map((i) => i.name);
+    expect(names.slice(0, 4)).toEqual(['model', 'positive', 'negative', 'latent_image']);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.sort()).toEqual(['cfg', 'denoise', 'latent_image', 'model', 'negative', 'positive', 'sampler_name', 'scheduler', 'seed', 'steps']);
+    expect(node.widgets!.map((w) => w.value)).toEqual([7, 'fixed', 20, 1, 'euler', 'simple', 1]);
+  });
+
   it('marks nodes of missing types with an error outline', () => {
     const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as UiWorkflow;
     const { USOStyleReference: _, ...without } = info;
@@ -141,6 +160,33 @@ describe('workflows', () => {
     editor.toggleSelectedMode(4);
     expect(editor.serialize().nodes.map((n) => n.mode)).toEqual([4, 4]);
     expect(changes).toBeGreaterThan(0);
+  });
+
+  it('copies and pastes the selection with its internal link', () => {
+    const ckpt = editor.addNode('CheckpointLoaderSimple', [0, 0])!;
+    const decode = editor.addNode('VAEDecode', [300, 0])!;
+    ckpt.connect(2, decode, 1);
+    editor.canvas.selectNodes([ckpt, decode]);
+    editor.copySelected();
+    editor.paste();
+    const wf = editor.serialize();
+    expect(wf.nodes.map((n) => n.type).sort()).toEqual(['CheckpointLoaderSimple', 'CheckpointLoaderSimple', 'VAEDecode', 'VAEDecode']);
+    expect(wf.links.length).toBe(2);
+    editor.deleteSelected();
+    expect(editor.serialize().nodes.length).toBe(2);
+  });
+
+  it('groups the selection', () => {
+    const a = editor.addNode('VAEDecode', [0, 0])!;
+    const b = editor.addNode('VAEEncode', [300, 200])!;
+    editor.canvas.selectNodes([a, b]);
+    editor.addGroup('Decode');
+    const groups = editor.serialize().groups as { title: string; bounding: number[] }[];
+    expect(groups.map((g) => g.title)).toEqual(['Decode']);
+    const [x, y, w, h] = groups[0]!.bounding;
+    expect(x!).toBeLessThanOrEqual(0);
+    expect(x! + w!).toBeGreaterThanOrEqual(300 + b.size[0]);
+    expect(y! + h!).toBeGreaterThanOrEqual(200 + b.size[1]);
   });
 
   it('converts a selection into a subgraph that serialises as a definition', () => {

@@ -113,6 +113,14 @@ export class GraphEditor {
           super(title ?? plan.title, plan.type);
           editor.#build(this, plan);
         }
+
+        // litegraph copies saved slots over the constructed ones index by index, so a file listing fewer inputs
+        // (older ComfyUI saves only converted widget sockets) would keep stale slots; start from the file's list.
+        override configure(info: Parameters<LGraphNode['configure']>[0]): void {
+          if (Array.isArray(info.inputs)) this.inputs = [];
+          if (Array.isArray(info.outputs)) this.outputs = [];
+          super.configure(info);
+        }
       }
       LiteGraph.registerNodeType(plan.type, ComfyNode);
       // Registering overwrites these two from the type name.
@@ -235,6 +243,8 @@ export class GraphEditor {
     const selected = [...this.canvas.selectedItems];
     const graph = this.canvas.graph ?? this.graph;
     graph.add(group);
+    // Bounding boxes are measured while drawing; draw once so freshly added nodes have theirs.
+    this.canvas.draw(true, true);
     if (selected.length) group.resizeTo(selected, 10);
     else {
       const [x, y] = this.toGraphPos(innerWidth / 2, innerHeight / 2);
@@ -453,11 +463,14 @@ export class GraphEditor {
     if (plan.inputs.some((i) => i.widget?.kind === 'combo' && i.widget.imageUpload)) this.#ensureImageRoom(node);
     const editor = this;
     node.onConfigure = function () {
-      // Files from older ComfyUI list only the widget inputs that were converted; give every widget back its socket.
+      // Files from older ComfyUI list only the widget inputs that were converted; give every widget back its socket,
+      // keeping the saved size (adding a slot grows the node to its computed size).
+      const saved: [number, number] = [this.size[0], this.size[1]];
       for (const input of plan.inputs) {
         if (!input.widget || this.inputs.some((i) => i.name === input.name)) continue;
         this.addInput(input.name, input.type, { widget: { name: input.name } });
       }
+      this.size = saved;
       for (const input of plan.inputs) {
         if (input.widget?.kind !== 'combo' || !input.widget.imageUpload) continue;
         const widget = this.widgets?.find((x) => x.name === input.name);

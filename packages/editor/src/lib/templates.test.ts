@@ -7,9 +7,10 @@ describe('templates', () => {
     expect(t.map((x) => x.name)).toEqual(['A uso', 'b']);
   });
 
-  it('picks `default`, then a USO one, then the first', () => {
+  it('picks `default`, then uso-style-subject, then a USO one, then the first', () => {
     const make = (...names: string[]) => names.map((name) => ({ name, workflow: {} }));
     expect(pickDefaultTemplate(make('a', 'default', 'uso'))?.name).toBe('default');
+    expect(pickDefaultTemplate(make('uso-a', 'uso-style-subject', 'uso-z'))?.name).toBe('uso-style-subject');
     expect(pickDefaultTemplate(make('a', 'USO style'))?.name).toBe('USO style');
     expect(pickDefaultTemplate(make('b', 'c'))?.name).toBe('b');
     expect(pickDefaultTemplate([])).toBeUndefined();

@@ -18,12 +18,17 @@ export function templatesFrom(found: Record<string, Record<string, unknown>>): T
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The shipped workflow the editor opens first (style + subject: workflows/build-workflows.ts names it the default). */
+export const DEFAULT_TEMPLATE = 'uso-style-subject';
+
 /**
- * The template to open on first start: one named `default`, else the first whose name mentions USO, else the first.
+ * The template to open on first start: one named `default` or {@link DEFAULT_TEMPLATE}, else the first whose name
+ * mentions USO, else the first.
  */
 export function pickDefaultTemplate(templates: Template[]): Template | undefined {
   return (
     templates.find((t) => t.name.toLowerCase() === 'default') ??
+    templates.find((t) => t.name === DEFAULT_TEMPLATE) ??
     templates.find((t) => /uso/i.test(t.name)) ??
     templates[0]
   );

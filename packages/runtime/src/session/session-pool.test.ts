@@ -51,6 +51,20 @@ describe('SessionPool', () => {
     expect(pool.stats().sessions).toBe(2);
   });
 
+  it('reports the time each run spent inside onnxruntime to onRunTimed', async () => {
+    const pool = newPool();
+    const session = await pool.acquire(scaleModel('timed', 3));
+    const seen: Array<[string, number]> = [];
+    pool.onRunTimed = (s, ms) => seen.push([s.key, ms]);
+    await pool.run(session, { x: x3() });
+    await pool.run(session, { x: x3() });
+    expect(seen.map(([key]) => key)).toEqual([session.key, session.key]);
+    for (const [, ms] of seen) expect(ms).toBeGreaterThanOrEqual(0);
+    pool.onRunTimed = undefined;
+    await pool.run(session, { x: x3() });
+    expect(seen).toHaveLength(2);
+  });
+
   it('shares one creation between concurrent acquires', async () => {
     const pool = newPool();
     const path = scaleModel('concurrent', 3);

@@ -101,6 +101,11 @@ export class SessionPool {
   private readonly log: (line: string) => void;
   private clock = 0;
   private closed = false;
+  /**
+   * Optional timing hook: called after each run with the milliseconds spent inside onnxruntime's own
+   * `session.run` (tensor conversion excluded), so benchmarks can tell inference from the JavaScript around it.
+   */
+  onRunTimed: ((session: PooledSession, milliseconds: number) => void) | undefined;
 
   constructor(options: SessionPoolOptions = {}) {
     this.budget = options.memoryBudgetBytes ?? Number.POSITIVE_INFINITY;
@@ -130,9 +135,11 @@ export class SessionPool {
       entry.lastUsed = ++this.clock;
       const ortFeeds: Record<string, Ort.Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(ort, t);
+      const started = this.onRunTimed ? performance.now() : 0;
       const result = outputs
         ? await entry.session.run(ortFeeds, [...outputs])
         : await entry.session.run(ortFeeds);
+      this.onRunTimed?.(entry.handle, performance.now() - started);
       const out: Record<string, Tensor> = {};
       for (const [name, value] of Object.entries(result)) out[name] = fromOrtTensor(value, name);
       return out;

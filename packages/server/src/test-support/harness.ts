@@ -108,24 +108,21 @@ export class TestClient {
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: returned as text so the test can show it
-  }
-  return { status: res.status, body: parsed };
+  return statusAndBody(res);
 }
 
 export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { headers });
+  return statusAndBody(await fetch(url, { headers }));
+}
+
+/** The status and the parsed JSON body; a body that is not JSON is returned as text so the test can show it. */
+async function statusAndBody(res: Response): Promise<{ status: number; body: any }> {
   const text = await res.text();
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);
   } catch {
-    // not JSON
+    // not JSON: kept as text
   }
   return { status: res.status, body: parsed };
 }

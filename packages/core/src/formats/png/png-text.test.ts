@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   PngFormatError,
+  concatBytes,
   insertPngTextChunks,
   isPng,
   makeChunk,
@@ -134,5 +135,16 @@ describe('insertPngTextChunks', () => {
     expect(() => insertPngTextChunks(png, { 'ключ': 'x' })).toThrow(RangeError);
     expect(() => insertPngTextChunks(png, { k: 'a\0b' })).toThrow(/NUL/);
     expect(() => insertPngTextChunks(new Uint8Array([1, 2, 3]), { k: 'v' })).toThrow(PngFormatError);
+  });
+});
+
+describe('concatBytes', () => {
+  it('joins arrays in order into a new array', () => {
+    const a = new Uint8Array([1, 2]);
+    const joined = concatBytes([a, new Uint8Array(0), new Uint8Array([3])]);
+    expect([...joined]).toEqual([1, 2, 3]);
+    joined[0] = 9;
+    expect(a[0]).toBe(1);
+    expect(concatBytes([]).length).toBe(0);
   });
 });

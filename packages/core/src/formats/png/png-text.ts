@@ -159,7 +159,7 @@ export function insertPngTextChunks(
     if (isTextChunkType(chunk.type) && keywords.has(keywordOf(chunk.data))) continue;
     parts.push(png.subarray(chunk.start, chunk.end));
   }
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 function isTextChunkType(type: string): boolean {
@@ -180,11 +180,11 @@ function encodeTextChunk(keyword: string, text: string, forceItxt: boolean): Uin
   if (text.includes('\0')) throw new RangeError(`PNG text for keyword '${keyword}' must not contain NUL`);
   const keywordBytes = latin1Bytes(keyword);
   if (!forceItxt && isAscii(text)) {
-    return makeChunk('tEXt', concat([keywordBytes, new Uint8Array([0]), latin1Bytes(text)]));
+    return makeChunk('tEXt', concatBytes([keywordBytes, new Uint8Array([0]), latin1Bytes(text)]));
   }
   // flag 0 (uncompressed), method 0, empty language tag, empty translated keyword.
   const header = new Uint8Array([0, 0, 0, 0, 0]);
-  return makeChunk('iTXt', concat([keywordBytes, header, new TextEncoder().encode(text)]));
+  return makeChunk('iTXt', concatBytes([keywordBytes, header, new TextEncoder().encode(text)]));
 }
 
 /** Builds one chunk: length, type, data, CRC over type and data. */
@@ -252,7 +252,8 @@ function latin1Bytes(s: string): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** Concatenates byte arrays into one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) {

@@ -9,7 +9,7 @@ export {
 export { DEMO_CLIP_TOKENIZER, DEMO_T5_TOKENIZER, demoTokenizerConfig, demoTokenizerJson, demoVocabulary, type DemoTokenizerSpec } from './tokenizer.ts';
 export { COLOUR_WORDS, demoWordTokens } from './vocabulary.ts';
 export { demoStyleImageA, demoStyleImageB, demoSubjectImage, type RgbImage } from './images.ts';
-export { crc32, encodePngRgb } from './png.ts';
+export { encodePngRgb } from './png.ts';
 export {
   DEMO_NUMBERS,
   demoClipTensors,

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { inflateSync } from 'node:zlib';
-import { crc32, encodePngRgb } from './png.ts';
+import { crc32, inflateSync } from 'node:zlib';
+import { encodePngRgb } from './png.ts';
 
 /** Splits a PNG into chunks, checking each CRC. */
 function chunks(png: Buffer): { type: string; data: Buffer }[] {
@@ -19,8 +19,11 @@ function chunks(png: Buffer): { type: string; data: Buffer }[] {
 }
 
 describe('PNG writer', () => {
-  it('computes the standard CRC-32 check value', () => {
+  it('checks chunks against the standard CRC-32, and writes the well-known IEND CRC', () => {
+    // The reference the chunk checks use must be PNG's CRC-32 (ISO-HDLC): its standard check value.
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    const png = encodePngRgb(1, 1, new Uint8Array(3));
+    expect(png.readUInt32BE(png.length - 4)).toBe(0xae426082);
   });
 
   it('writes IHDR, one IDAT holding filter-0 rows of the pixels, and IEND', () => {

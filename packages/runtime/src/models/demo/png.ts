@@ -3,24 +3,8 @@
  * write the demo input pictures without an image library.
  */
 
-import { deflateSync } from 'node:zlib';
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (ISO-HDLC, as PNG chunks use). */
-export function crc32(bytes: Uint8Array, seed = 0): number {
-  let c = ~seed >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
+// zlib's crc32 is the CRC-32 (ISO-HDLC) that PNG chunks use; it needs Node >= 20.15 (or >= 22.2).
+import { crc32, deflateSync } from 'node:zlib';
 
 function chunk(type: string, data: Uint8Array): Buffer {
   const head = Buffer.alloc(8);
