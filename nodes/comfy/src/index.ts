@@ -86,10 +86,10 @@ export { listModelFiles, resolveModelFile, isModelFolder, ModelFileError, MODEL_
 export { mapLora, type LoraApplication, type LoraMapping } from './models/lora.ts';
 export * from './models/descriptors.ts';
 export * from './flux/conditioning.ts';
-export { packLatent, unpackLatent, gridIds, tokenLength, comfyReferenceIds, usoReferenceIds, type UsoPlacement, type RefSize } from './flux/packing.ts';
+export { LatentPacking, packLatent, unpackLatent, gridIds, tokenLength, comfyReferenceIds, usoReferenceIds, type UsoPlacement, type RefSize } from './flux/packing.ts';
 export { ditVelocityModel, ditRequest, type DitVelocityOptions, type ReferencePlacer } from './flux/dit-runner.ts';
-export { runKSampler, expectLatent, seedOf, type Latent, type KSamplerInputs } from './flux/sample.ts';
-export { latentPreview, latentPreviewImage } from './flux/preview.ts';
+export { runKSampler, easyCacheOptions, expectLatent, seedOf, type Latent, type KSamplerInputs } from './flux/sample.ts';
+export { latentPreview, latentPreviewImage, offerLatentPreview } from './flux/preview.ts';
 export { encodePrompt, REFERENCE_LATENTS_METHODS } from './nodes/conditioning.ts';
 export { clipVisionPreprocess, antialiasBicubicTaps, SIGLIP_SIZE, type ClipVisionOutput } from './nodes/clip-vision.ts';
 export { vaeInput, vaeOutputToImage } from './nodes/latent.ts';

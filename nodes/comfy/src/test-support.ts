@@ -274,6 +274,7 @@ export function recordingContext(env: HostEnvironment): ExecutionContext & { pro
     log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     progress: (v, m) => void progressCalls.push([v, m]),
     preview: (p) => void previews.push(p),
+    previewWanted: () => true,
     progressCalls,
     previews,
     lines,

@@ -38,6 +38,7 @@ export function fakeContext(env: HostEnvironment): ExecutionContext {
     signal: new AbortController().signal,
     log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     progress: quiet,
+    previewWanted: () => false,
     preview: quiet,
   };
 }

@@ -18,11 +18,13 @@ import {
 } from '@uso-studio/runtime';
 import {
   ditVelocityModel,
+  easyCacheOptions,
   expectConditioning,
   expectDescriptor,
   expectLatent,
   getModelService,
-  latentPreview,
+  LatentPacking,
+  offerLatentPreview,
   seedOf,
   usoReferenceIds,
   type Conditioning,
@@ -61,6 +63,8 @@ export async function runUsoSampler(inputs: UsoSamplerInputs, context: Execution
   const noise = prepareNoise(shape, inputs.seed, inputs.latent.batch_index);
   if (inputs.positive.length === 0) throw new Error('USOSampler: the positive conditioning is an empty list');
 
+  // Sampling runs on packed tokens: USO's loop is elementwise, so the latent is packed once and unpacked once.
+  const packing = new LatentPacking(shape[0]!, shape[1]!, shape[2]!, shape[3]!);
   let ditRuns = 0;
   const models = await Promise.all(
     inputs.positive.map((entry) =>
@@ -72,6 +76,7 @@ export async function runUsoSampler(inputs: UsoSamplerInputs, context: Execution
         guidance: inputs.guidance,
         placeReferences: (target, refs) => usoReferenceIds(target, refs, inputs.placement),
         onRun: () => ditRuns++,
+        tokenSpace: true,
       }),
     ),
   );
@@ -86,29 +91,19 @@ export async function runUsoSampler(inputs: UsoSamplerInputs, context: Execution
           }
           return out;
         };
-  const cache = model.easyCache
-    ? withEasyCache(velocity, {
-        shape,
-        reuseThreshold: model.easyCache.reuseThreshold,
-        startPercent: model.easyCache.startPercent,
-        endPercent: model.easyCache.endPercent,
-        shift: model.shift,
-      })
-    : null;
+  const cache = model.easyCache ? withEasyCache(velocity, easyCacheOptions(model.easyCache, model.shift, shape, packing)) : null;
   if (cache) velocity = cache.model;
 
   const total = timesteps.length - 1;
-  const out = await sampleUso(velocity, noise.data, timesteps, {
-    signal: context.signal,
-    callback: async (step) => {
-      context.progress(step.i + 1, total);
-      try {
-        context.preview(await latentPreview(step.denoised, shape));
-      } catch (error) {
-        context.log.debug(`preview failed: ${(error as Error).message}`);
-      }
-    },
-  });
+  const out = packing.unpack(
+    await sampleUso(velocity, packing.pack(noise.data), timesteps, {
+      signal: context.signal,
+      callback: async (step) => {
+        context.progress(step.i + 1, total);
+        await offerLatentPreview(context, () => packing.unpack(step.denoised), shape);
+      },
+    }),
+  );
   if (cache) context.log.info(`EasyCache: skipped ${cache.stats().skipped} of ${cache.stats().total} DiT evaluations`);
   return { latent: { ...inputs.latent, samples: Tensor.float32(shape, processLatentOut(out)) }, ditRuns };
 }

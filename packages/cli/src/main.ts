@@ -66,6 +66,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           for (const [id, node] of Object.entries(prompt)) classes.set(id, node.class_type);
         },
         onEvent: (event) => printer.onEvent(event),
+        previews: false, // a terminal or a JSON log shows no pictures; skip making them
       });
       printer.finish();
       if (mode === 'json') process.stdout.write(JSON.stringify({ type: 'result', data: { prompt_id: result.promptId, outputs: result.outputs, files: result.files } }) + '\n');

@@ -13,6 +13,7 @@ import {
   type NodeErrors,
   type NodeRegistry,
   type PackServices,
+  type RunOptions,
   type RunOutcome,
   type ValidationError,
 } from '@uso-studio/core';
@@ -31,6 +32,8 @@ export interface RunWorkflowOptions {
   /** Node pack module specifiers (default: the server's default packs). */
   packs?: readonly string[];
   onEvent?: ExecutionEventListener;
+  /** Step previews: on by default when `onEvent` is given (see the Executor's RunOptions). */
+  previews?: RunOptions['previews'];
   /** Called with the validated prompt just before it runs (the CLI names node classes from it). */
   onPrepared?: (prompt: ApiPrompt) => void;
   signal?: AbortSignal;
@@ -98,6 +101,7 @@ export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions
       outputs: validation.outputs,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.previews !== undefined ? { previews: options.previews } : {}),
     });
     if (outcome.status === 'error' && outcome.error) {
       const e = outcome.error;

@@ -89,6 +89,11 @@ export interface ExecutionContext {
   /** Reports progress; throws an InterruptedError when the prompt was interrupted. */
   progress(value: number, max: number): void;
   preview(image: PreviewImage): void;
+  /**
+   * True when a preview sent now would reach someone (previews are on for this run and the host's minimum interval
+   * has passed). Making a preview costs time, so nodes ask first and skip the work when nobody would see it.
+   */
+  previewWanted(): boolean;
 }
 
 /** Inputs as a node sees them: constants and upstream values, keyed by input name, hidden inputs included. */

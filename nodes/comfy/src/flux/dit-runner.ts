@@ -9,7 +9,7 @@ import { Tensor, processLatentIn, type VelocityModel } from '@uso-studio/runtime
 import type { ModelDescriptor } from '../models/descriptors.ts';
 import type { GraphRequest, ModelService } from '../models/model-service.ts';
 import { DEFAULT_FLUX_GUIDANCE, type ConditioningEntry } from './conditioning.ts';
-import { gridIds, packLatent, tokenLength, unpackLatent, type RefSize } from './packing.ts';
+import { gridIds, LatentPacking, packLatent, tokenLength, type RefSize } from './packing.ts';
 
 /** Places reference latents in id space: one ids array [tokens * 3] per reference. */
 export type ReferencePlacer = (target: RefSize, refs: readonly RefSize[]) => Float32Array[];
@@ -31,6 +31,11 @@ export interface DitVelocityOptions {
   guidance?: number;
   /** Counts DiT runs (for logs and tests). */
   onRun?: () => void;
+  /**
+   * The sampler works on packed tokens [B, N, 64] (see LatentPacking) instead of the latent [B, 16, h, w]: x goes to
+   * the DiT as it is and the velocity comes back packed, so no step pays for packing.
+   */
+  tokenSpace?: boolean;
 }
 
 /** Repeats a [1, ...] array `b` times along a new leading batch axis. */
@@ -67,7 +72,8 @@ async function ditHidden(service: ModelService, model: ModelDescriptor): Promise
 }
 
 /**
- * A velocity model for one conditioning entry: x [B, 16, h, w] flat (model space) and sigma in, velocity out.
+ * A velocity model for one conditioning entry: x [B, 16, h, w] flat (model space; or packed tokens with `tokenSpace`)
+ * and sigma in, velocity out in the same layout.
  * Everything but the latent and the timestep is prepared once here.
  */
 export async function ditVelocityModel(options: DitVelocityOptions): Promise<VelocityModel> {
@@ -142,13 +148,14 @@ export async function ditVelocityModel(options: DitVelocityOptions): Promise<Vel
     y,
   };
 
+  const packing = options.tokenSpace ? undefined : new LatentPacking(b, c, h, w);
   return async (x, sigma) => {
-    const img = new Tensor('float32', [b, n, c * 4], packLatent(x, b, c, h, w));
+    const img = new Tensor('float32', [b, n, c * 4], packing ? packing.pack(x) : x);
     const timesteps = new Tensor('float32', [b], new Float32Array(b).fill(sigma));
     options.onRun?.();
     const out = await service.run(request, { ...constant, img, timesteps }, ['velocity']);
     const v = out.velocity;
     if (!v) throw new Error(`${model.name}: the DiT graph gave no 'velocity' output`);
-    return unpackLatent(v.data as Float32Array, b, c, h, w);
+    return packing ? packing.unpack(v.data as Float32Array) : (v.data as Float32Array);
   };
 }

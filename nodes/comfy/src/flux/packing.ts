@@ -9,54 +9,78 @@ import type { ReferenceLatentsMethod } from './conditioning.ts';
 
 const PATCH = 2;
 
-/** Packs [B, C, h, w] into [B, N, C*4] with N = ceil(h/2)*ceil(w/2). */
-export function packLatent(x: Float32Array, b: number, c: number, h: number, w: number): Float32Array {
-  const hp = Math.ceil(h / PATCH);
-  const wp = Math.ceil(w / PATCH);
-  const feat = c * PATCH * PATCH;
-  const out = new Float32Array(b * hp * wp * feat); // [B, hp*wp, C*4]
-  for (let n = 0; n < b; n++) {
-    for (let ti = 0; ti < hp; ti++) {
-      for (let tj = 0; tj < wp; tj++) {
-        const base = ((n * hp + ti) * wp + tj) * feat;
-        for (let ch = 0; ch < c; ch++) {
-          for (let dy = 0; dy < PATCH; dy++) {
-            // Circular padding: row h wraps to row 0.
-            const y = (ti * PATCH + dy) % h;
-            for (let dx = 0; dx < PATCH; dx++) {
-              const xx = (tj * PATCH + dx) % w;
-              out[base + ch * 4 + dy * 2 + dx] = x[((n * c + ch) * h + y) * w + xx]!;
+/**
+ * Index tables for one latent shape: the sampler packs and unpacks the same shape every step, so the index arithmetic
+ * (including the circular padding) is done once and each step is a plain gather.
+ */
+export class LatentPacking {
+  /** For each packed value [B, N, C*4], the latent index [B, C, h, w] it comes from. */
+  readonly #gather: Int32Array;
+  /** For each latent value, the packed index it goes back to (padding rows/cols are dropped). */
+  readonly #scatter: Int32Array;
+
+  constructor(b: number, c: number, h: number, w: number) {
+    const hp = Math.ceil(h / PATCH);
+    const wp = Math.ceil(w / PATCH);
+    const feat = c * PATCH * PATCH;
+    this.#gather = new Int32Array(b * hp * wp * feat);
+    this.#scatter = new Int32Array(b * c * h * w);
+    for (let n = 0; n < b; n++) {
+      for (let ti = 0; ti < hp; ti++) {
+        for (let tj = 0; tj < wp; tj++) {
+          const base = ((n * hp + ti) * wp + tj) * feat;
+          for (let ch = 0; ch < c; ch++) {
+            for (let dy = 0; dy < PATCH; dy++) {
+              // Circular padding: row h wraps to row 0 (ComfyUI's pad_to_patch_size).
+              const y = (ti * PATCH + dy) % h;
+              for (let dx = 0; dx < PATCH; dx++) {
+                const xx = (tj * PATCH + dx) % w;
+                const packed = base + ch * 4 + dy * 2 + dx;
+                const latent = ((n * c + ch) * h + y) * w + xx;
+                this.#gather[packed] = latent;
+                if (ti * PATCH + dy < h && tj * PATCH + dx < w) this.#scatter[latent] = packed;
+              }
             }
           }
         }
       }
     }
   }
-  return out;
+
+  /** Where a latent value (row-major [B, C, h, w] index) sits among the packed values. */
+  packedIndex(latentIndex: number): number {
+    return this.#scatter[latentIndex]!;
+  }
+
+  /** [B, C, h, w] -> [B, N, C*4]. */
+  pack(x: Float32Array): Float32Array {
+    const gather = this.#gather;
+    if (x.length !== this.#scatter.length) throw new RangeError(`LatentPacking.pack: expected ${this.#scatter.length} values, got ${x.length}`);
+    const out = new Float32Array(gather.length);
+    for (let i = 0; i < gather.length; i++) out[i] = x[gather[i]!]!;
+    return out;
+  }
+
+  /** [B, N, C*4] -> [B, C, h, w]. */
+  unpack(tokens: Float32Array): Float32Array {
+    const scatter = this.#scatter;
+    if (tokens.length !== this.#gather.length) {
+      throw new RangeError(`unpackLatent: ${tokens.length} values do not make the ${this.#gather.length} packed values expected`);
+    }
+    const out = new Float32Array(scatter.length);
+    for (let j = 0; j < scatter.length; j++) out[j] = tokens[scatter[j]!]!;
+    return out;
+  }
+}
+
+/** Packs [B, C, h, w] into [B, N, C*4] with N = ceil(h/2)*ceil(w/2). */
+export function packLatent(x: Float32Array, b: number, c: number, h: number, w: number): Float32Array {
+  return new LatentPacking(b, c, h, w).pack(x);
 }
 
 /** Unpacks [B, N, C*4] back to [B, C, h, w], dropping padding rows/cols. */
 export function unpackLatent(tokens: Float32Array, b: number, c: number, h: number, w: number): Float32Array {
-  const hp = Math.ceil(h / PATCH);
-  const wp = Math.ceil(w / PATCH);
-  const feat = c * PATCH * PATCH;
-  if (tokens.length !== b * hp * wp * feat) {
-    throw new RangeError(`unpackLatent: ${tokens.length} values do not make [${b}, ${hp * wp}, ${feat}] tokens`);
-  }
-  const out = new Float32Array(b * c * h * w);
-  for (let n = 0; n < b; n++) {
-    for (let ch = 0; ch < c; ch++) {
-      for (let y = 0; y < h; y++) {
-        const ti = y >> 1;
-        const dy = y & 1;
-        for (let xx = 0; xx < w; xx++) {
-          const t = (n * hp + ti) * wp + (xx >> 1);
-          out[((n * c + ch) * h + y) * w + xx] = tokens[t * feat + ch * 4 + dy * 2 + (xx & 1)]!;
-        }
-      }
-    }
-  }
-  return out;
+  return new LatentPacking(b, c, h, w).unpack(tokens);
 }
 
 /** Token grid size of a latent side: (n + 1) // 2. */

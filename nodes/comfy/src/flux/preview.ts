@@ -5,7 +5,7 @@
 
 import { Tensor } from '@uso-studio/runtime';
 import { encodePng } from '@uso-studio/nodes-image';
-import type { PreviewImage } from '@uso-studio/core';
+import type { ExecutionContext, PreviewImage } from '@uso-studio/core';
 
 /** FLUX latent -> RGB factors [16][3] and bias [3] (ComfyUI's Flux latent format). */
 const FLUX_RGB: readonly (readonly [number, number, number])[] = [
@@ -46,4 +46,17 @@ export function latentPreviewImage(latent: Float32Array, shape: readonly number[
 /** A PNG preview of a latent. */
 export async function latentPreview(latent: Float32Array, shape: readonly number[]): Promise<PreviewImage> {
   return { format: 'PNG', bytes: await encodePng(latentPreviewImage(latent, shape), 0, { compressionLevel: 1 }) };
+}
+
+/**
+ * Sends a step preview of a latent [B, 16, h, w] when the host wants one now; a failed preview is logged, never fatal.
+ * The latent comes from a thunk, so a sampler on packed tokens unpacks only when someone will see the result.
+ */
+export async function offerLatentPreview(context: ExecutionContext, latent: () => Float32Array, shape: readonly number[]): Promise<void> {
+  if (!context.previewWanted()) return;
+  try {
+    context.preview(await latentPreview(latent(), shape));
+  } catch (error) {
+    context.log.debug(`preview failed: ${(error as Error).message}`);
+  }
 }

@@ -7,6 +7,7 @@
 
 import {
   Tensor,
+  defaultNoiseSampler,
   fixEmptyLatentChannels,
   ksample,
   ksamplerSigmas,
@@ -14,6 +15,7 @@ import {
   prepareNoise,
   withEasyCache,
   type EasyCachedModel,
+  type EasyCacheOptions,
   type SchedulerName,
   type VelocityModel,
 } from '@uso-studio/runtime';
@@ -22,8 +24,8 @@ import type { ModelDescriptor } from '../models/descriptors.ts';
 import { getModelService } from '../models/model-service.ts';
 import type { Conditioning } from './conditioning.ts';
 import { ditVelocityModel } from './dit-runner.ts';
-import { comfyReferenceIds } from './packing.ts';
-import { latentPreview } from './preview.ts';
+import { comfyReferenceIds, LatentPacking } from './packing.ts';
+import { offerLatentPreview } from './preview.ts';
 
 /** LATENT values: samples [B, C, h, w] plus ComfyUI's optional keys. */
 export interface Latent {
@@ -101,7 +103,8 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
   });
   if (sigmas.length === 0) return { latent: { ...inputs.latent, samples: latent }, ditRuns: 0, skipped: 0 };
 
-  // 3. Velocity models per conditioning stream.
+  // 3. Velocity models per conditioning stream, on packed tokens (see step 5).
+  const packing = new LatentPacking(shape[0]!, shape[1]!, shape[2]!, shape[3]!);
   let ditRuns = 0;
   const caches: EasyCachedModel[] = [];
   const stream = async (conditioning: Conditioning): Promise<VelocityModel> => {
@@ -115,18 +118,13 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
           entry,
           placeReferences: (target, refs) => comfyReferenceIds(target, refs, entry.reference_latents_method ?? 'offset'),
           onRun: () => ditRuns++,
+          tokenSpace: true,
         }),
       ),
     );
     const combined = averaged(models, conditioning.map((e) => e.strength ?? 1));
     if (!model.easyCache) return combined;
-    const cached = withEasyCache(combined, {
-      shape,
-      reuseThreshold: model.easyCache.reuseThreshold,
-      startPercent: model.easyCache.startPercent,
-      endPercent: model.easyCache.endPercent,
-      shift: model.shift,
-    });
+    const cached = withEasyCache(combined, easyCacheOptions(model.easyCache, model.shift, shape, packing));
     caches.push(cached);
     return cached.model;
   };
@@ -152,24 +150,25 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
     return out;
   };
 
-  // 5. Sample with progress and previews.
+  // 5. Sample with progress and previews, on packed tokens: every step of the math is elementwise, except the
+  // ancestral samplers' fresh noise, which is drawn in the latent layout and packed like the rest.
   const total = sigmas.length - 1;
-  const samples = await ksample(denoiser, {
-    sampler: inputs.samplerName,
-    sigmas,
-    latent: latent.data,
-    noise: noise.data,
-    seed: inputs.seed,
-    signal: context.signal,
-    callback: async (step) => {
-      context.progress(step.i + 1, total);
-      try {
-        context.preview(await latentPreview(step.denoised, shape));
-      } catch (error) {
-        context.log.debug(`preview failed: ${(error as Error).message}`);
-      }
-    },
-  });
+  const latentNoise = defaultNoiseSampler(inputs.seed);
+  const samples = packing.unpack(
+    await ksample(denoiser, {
+      sampler: inputs.samplerName,
+      sigmas,
+      latent: packing.pack(latent.data),
+      noise: packing.pack(noise.data),
+      seed: inputs.seed,
+      noiseSampler: (sigma, sigmaNext, length) => packing.pack(latentNoise(sigma, sigmaNext, length)),
+      signal: context.signal,
+      callback: async (step) => {
+        context.progress(step.i + 1, total);
+        await offerLatentPreview(context, () => packing.unpack(step.denoised), shape);
+      },
+    }),
+  );
   const skipped = caches.reduce((sum, c) => sum + c.stats().skipped, 0);
   if (model.easyCache) {
     const calls = caches.reduce((sum, c) => sum + c.stats().total, 0);
@@ -177,4 +176,21 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
     context.log.info(line);
   }
   return { latent: { ...inputs.latent, samples: Tensor.float32(shape, samples) }, ditRuns, skipped };
+}
+
+/** EasyCache settings of a MODEL for a sampler working on packed tokens: subsampled where ComfyUI subsamples. */
+export function easyCacheOptions(
+  settings: NonNullable<ModelDescriptor['easyCache']>,
+  shift: number,
+  shape: readonly number[],
+  packing: LatentPacking,
+): EasyCacheOptions {
+  return {
+    shape,
+    reuseThreshold: settings.reuseThreshold,
+    startPercent: settings.startPercent,
+    endPercent: settings.endPercent,
+    shift,
+    layout: (index) => packing.packedIndex(index),
+  };
 }

@@ -282,3 +282,46 @@ describe('Executor inputs', () => {
     expect((await executor.run(simple, { promptId: 's2' })).executed).toEqual(['1', '2']);
   });
 });
+
+describe('Executor previews', () => {
+  const previewRegistry = new NodeRegistry([
+    defineNode({
+      name: 'Stepper',
+      category: 't',
+      outputNode: true,
+      inputs: { required: { steps: { type: 'INT' }, pause: { type: 'INT' } } },
+      outputs: [],
+      execute: async (inputs, context) => {
+        const wanted: boolean[] = [];
+        for (let i = 0; i < Number(inputs['steps']); i++) {
+          if (Number(inputs['pause']) > 0) await new Promise((r) => setTimeout(r, Number(inputs['pause'])));
+          const want = context.previewWanted();
+          wanted.push(want);
+          if (want) context.preview({ format: 'PNG', bytes: new Uint8Array([i]) });
+        }
+        return { ui: { wanted } };
+      },
+    }),
+  ]);
+  const stepper = (steps: number, pause: number): ApiPrompt => ({ '1': { class_type: 'Stepper', inputs: { steps, pause } } });
+
+  it('asks for every preview when a listener is attached, and none in a headless run', async () => {
+    const executor = new Executor({ registry: previewRegistry, env, logger });
+    const events: ExecutionEvent[] = [];
+    const listened = await executor.run(stepper(3, 0), { promptId: 'a', onEvent: (e) => events.push(e) });
+    expect(listened.outputs['1']).toEqual({ wanted: [true, true, true] });
+    expect(events.filter((e) => e.type === 'preview')).toHaveLength(3);
+    const headless = await executor.run(stepper(4, 0), { promptId: 'b' });
+    expect(headless.outputs['1']).toEqual({ wanted: [false, false, false, false] });
+    const off = await executor.run(stepper(2, 0), { promptId: 'c', onEvent: () => {}, previews: false });
+    expect(off.outputs['1']).toEqual({ wanted: [false, false] });
+  });
+
+  it('spaces previews by the minimum interval', async () => {
+    const executor = new Executor({ registry: previewRegistry, env, logger });
+    const fast = await executor.run(stepper(5, 0), { promptId: 'd', onEvent: () => {}, previews: { minIntervalMs: 10_000 } });
+    expect(fast.outputs['1']).toEqual({ wanted: [true, false, false, false, false] });
+    const slow = await executor.run(stepper(3, 30), { promptId: 'e', onEvent: () => {}, previews: { minIntervalMs: 20 } });
+    expect(slow.outputs['1']).toEqual({ wanted: [true, true, true] });
+  });
+});

@@ -48,6 +48,11 @@ export interface RunOptions {
   outputs?: readonly string[];
   signal?: AbortSignal;
   onEvent?: ExecutionEventListener;
+  /**
+   * Whether nodes should make step previews, and how often at most: `false` (headless runs that show none), `true`
+   * (every time a node offers one; the default when `onEvent` is given), or a minimum interval per node in ms.
+   */
+  previews?: boolean | { minIntervalMs: number };
 }
 
 export interface RunOutcome {
@@ -208,6 +213,9 @@ class PromptRun implements ContextHost {
   #detachSignal: (() => void) | undefined;
   /** Mirrors the run's signal (read per node; cheaper than the getter). */
   #stopped = false;
+  /** Minimum ms between a node's previews; undefined when this run makes none. */
+  readonly #previewIntervalMs: number | undefined;
+  readonly #lastPreviewAt = new Map<string, number>();
 
   constructor(setup: RunSetup) {
     this.#setup = setup;
@@ -215,6 +223,8 @@ class PromptRun implements ContextHost {
     const extra = setup.options.extraData;
     this.#extraData = extra && typeof extra === 'object' ? extra : {};
     this.#listener = setup.options.onEvent;
+    const previews = setup.options.previews ?? this.#listener !== undefined;
+    this.#previewIntervalMs = previews === false ? undefined : previews === true ? 0 : Math.max(0, previews.minIntervalMs);
     this.#controller.signal.addEventListener('abort', () => (this.#stopped = true), { once: true });
     const outer = setup.options.signal;
     if (outer) {
@@ -582,10 +592,18 @@ class PromptRun implements ContextHost {
 
   /** Called by a node's context: a preview image for the UI. */
   reportPreview(id: string, image: PreviewImage): void {
+    this.#lastPreviewAt.set(id, performance.now());
     this.#emit({
       type: 'preview',
       data: { prompt_id: this.#promptId, node_id: id, display_node_id: displayNodeOf(id), format: image.format, bytes: image.bytes },
     });
+  }
+
+  /** Called by a node's context before it makes a preview. */
+  previewWanted(id: string): boolean {
+    if (this.#previewIntervalMs === undefined) return false;
+    const last = this.#lastPreviewAt.get(id);
+    return last === undefined || performance.now() - last >= this.#previewIntervalMs;
   }
 
   get promptId(): string {

@@ -21,6 +21,7 @@ function fakeHost() {
     displayNodeOf: (id) => `shown-${id}`,
     reportProgress: (...args) => void calls.push(['progress', ...args]),
     reportPreview: (...args) => void calls.push(['preview', ...args]),
+    previewWanted: (id) => id === '3',
   };
   return { host, calls, lines };
 }
@@ -48,6 +49,8 @@ describe('NodeContext', () => {
       ['progress', '3', 2, 5],
       ['preview', '3', image],
     ]);
+    expect(context.previewWanted()).toBe(true);
+    expect(new NodeContext(host, '4', 'X').previewWanted()).toBe(false);
   });
 
   it('prefixes log lines with the class and node id', () => {

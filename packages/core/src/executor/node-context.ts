@@ -15,6 +15,7 @@ export interface ContextHost {
   /** Reports progress; throws InterruptedError once the prompt is interrupted. */
   reportProgress(nodeId: string, value: number, max: number): void;
   reportPreview(nodeId: string, image: PreviewImage): void;
+  previewWanted(nodeId: string): boolean;
 }
 
 /** What a node sees while it runs. A class rather than closures: one object per node, nothing re-created per call. */
@@ -58,6 +59,10 @@ export class NodeContext implements ExecutionContext {
 
   preview(image: PreviewImage): void {
     this.#run.reportPreview(this.nodeId, image);
+  }
+
+  previewWanted(): boolean {
+    return this.#run.previewWanted(this.nodeId);
   }
 }
 

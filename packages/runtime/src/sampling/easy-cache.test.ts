@@ -85,6 +85,27 @@ describe('withEasyCache', () => {
     expect(cached.stats()).toEqual({ skipped: 0, total: 0 });
   });
 
+  it('makes the same decisions when the sampler works in a permuted layout', async () => {
+    const numel = shape.reduce((a, b) => a * b, 1);
+    // A fixed permutation (reversal): element i of the row-major latent sits at numel - 1 - i.
+    const where = (i: number) => numel - 1 - i;
+    const permute = (x: Float32Array) => x.map((_, i) => x[numel - 1 - i]!);
+    const plainCalls: number[] = [];
+    const plain = withEasyCache(smoothModel(plainCalls), { shape });
+    const reference = await run(plain.model);
+    const permutedCalls: number[] = [];
+    const inner = smoothModel(permutedCalls);
+    // The same model seen through the permutation: it receives permuted x and answers in that layout.
+    const permutedModel: VelocityModel = async (x, sigma) => permute(await inner(permute(x), sigma));
+    const permuted = withEasyCache(permutedModel, { shape, layout: where });
+    const sigmas = ksamplerSigmas({ scheduler: 'simple', steps: 20 });
+    const out = permute(await sampleEuler(denoiserFromVelocity(permuted.model), permute(torchRandn(1, shape)), sigmas));
+    expect(permuted.stats()).toEqual(plain.stats());
+    expect(plain.stats().skipped).toBeGreaterThan(0);
+    expect(permutedCalls).toEqual(plainCalls);
+    expect(Array.from(out)).toEqual(Array.from(reference));
+  });
+
   it('checks its options', () => {
     const m: VelocityModel = async (x) => x;
     expect(() => withEasyCache(m, { shape: [4] })).toThrow(/\[1, 16, 128, 128\]/);

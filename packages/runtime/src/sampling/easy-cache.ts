@@ -34,6 +34,11 @@ export interface EasyCacheOptions {
   subsampleFactor?: number;
   /** Model sampling shift for percent_to_sigma. Default 1.15 (FLUX.1-dev). */
   shift?: number;
+  /**
+   * Where the element at a row-major index of `shape` sits in the x the model actually receives, when the sampler
+   * works in another layout (e.g. packed FLUX tokens). Keeps the subsampled positions those of ComfyUI. Default: same.
+   */
+  layout?: (index: number) => number;
 }
 
 /** Counters of a cached model: model calls skipped, and calls made to the wrapper. */
@@ -66,6 +71,7 @@ export function withEasyCache(model: VelocityModel, options: EasyCacheOptions): 
     endPercent = 0.95,
     subsampleFactor = 8,
     shift = FLUX_DEV_SHIFT,
+    layout,
   } = options;
   // Options first, with what to pass instead.
   if (shape.length < 2 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
@@ -85,6 +91,7 @@ export function withEasyCache(model: VelocityModel, options: EasyCacheOptions): 
   const startSigma = Math.fround(percentToSigma(startPercent, shift));
   const endSigma = Math.fround(percentToSigma(endPercent, shift));
   const subIndex = subsampleIndices(shape, subsampleFactor);
+  if (layout) for (let i = 0; i < subIndex.length; i++) subIndex[i] = layout(subIndex[i]!);
 
   let xPrevSub: Float32Array | null = null;
   let outPrevSub: Float32Array | null = null;
