@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { decodeImage } from '@uso-studio/nodes-image';
 import { latentPreview, latentPreviewImage } from './preview.ts';
 
 describe('latent previews', () => {
@@ -14,5 +15,10 @@ describe('latent previews', () => {
     const png = await latentPreview(one, [1, 16, 2, 2]);
     expect(png.format).toBe('PNG');
     expect(Array.from(png.bytes.subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    // The PNG decodes to the preview image, rounded to 8 bits.
+    const { image } = await decodeImage(png.bytes, 'preview.png');
+    expect(image.shape).toEqual([1, 2, 2, 3]);
+    const expected = latentPreviewImage(one, [1, 16, 2, 2]);
+    for (let i = 0; i < image.size; i++) expect(Math.round(image.data[i]! * 255)).toBe(Math.round(expected.data[i]! * 255));
   });
 });

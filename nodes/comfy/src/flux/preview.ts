@@ -3,8 +3,7 @@
  * and bias, comfy/latent_formats.py), one pixel per latent pixel, encoded as a small PNG. No VAE run.
  */
 
-import { Tensor } from '@uso-studio/runtime';
-import { encodePng } from '@uso-studio/nodes-image';
+import { encodePngRgb, Tensor } from '@uso-studio/runtime';
 import type { ExecutionContext, PreviewImage } from '@uso-studio/core';
 
 /** FLUX latent -> RGB factors [16][3] and bias [3] (ComfyUI's Flux latent format). */
@@ -43,9 +42,13 @@ export function latentPreviewImage(latent: Float32Array, shape: readonly number[
   return Tensor.float32([1, h, w, 3], out);
 }
 
-/** A PNG preview of a latent. */
+/** A PNG preview of a latent (fast zlib level: previews are sent every step and thrown away). */
 export async function latentPreview(latent: Float32Array, shape: readonly number[]): Promise<PreviewImage> {
-  return { format: 'PNG', bytes: await encodePng(latentPreviewImage(latent, shape), 0, { compressionLevel: 1 }) };
+  const image = latentPreviewImage(latent, shape);
+  const [, h, w] = image.shape as [number, number, number, number];
+  const rgb = new Uint8Array(image.size);
+  for (let i = 0; i < rgb.length; i++) rgb[i] = Math.round(image.data[i]! * 255);
+  return { format: 'PNG', bytes: encodePngRgb(w, h, rgb, { level: 1 }) };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * A minimal PNG writer (8-bit RGB, no interlace, filter 0 on every row, one zlib IDAT chunk), so the runtime can
- * write the demo input pictures without an image library.
+ * write the demo input pictures without an image library, and samplers can send step previews without the per-call
+ * cost of an image library's pipeline.
  */
 
 // zlib's crc32 is the CRC-32 (ISO-HDLC) that PNG chunks use; it needs Node >= 20.15 (or >= 22.2).
@@ -21,7 +22,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
  * @example
  * const png = encodePngRgb(2, 1, new Uint8Array([255, 0, 0, 0, 0, 255])); // a red and a blue pixel
  */
-export function encodePngRgb(width: number, height: number, rgb: Uint8Array): Buffer {
+export function encodePngRgb(width: number, height: number, rgb: Uint8Array, options: { level?: number } = {}): Buffer {
   if (rgb.length !== width * height * 3) throw new Error(`encodePngRgb: ${width}x${height} RGB needs ${width * height * 3} bytes, got ${rgb.length}`);
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
@@ -37,7 +38,7 @@ export function encodePngRgb(width: number, height: number, rgb: Uint8Array): Bu
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IDAT', deflateSync(raw, { level: options.level ?? 9 })),
     chunk('IEND', new Uint8Array(0)),
   ]);
 }
