@@ -52,26 +52,11 @@ export const pack: NodePack = {
   },
 };
 
-export {
-  checkpointLoaderSimple,
-  unetLoader,
-  dualClipLoader,
-  vaeLoader,
-  clipVisionLoader,
-  loraLoaderModelOnly,
-  clipTextEncode,
-  conditioningZeroOut,
-  fluxGuidance,
-  referenceLatent,
-  fluxKontextMultiReferenceLatentMethod,
-  clipVisionEncode,
-  emptyLatentImage,
-  emptySD3LatentImage,
-  vaeEncode,
-  vaeDecode,
-  kSampler,
-  easyCache,
-};
+export * from './nodes/loaders.ts';
+export * from './nodes/conditioning.ts';
+export * from './nodes/latent.ts';
+export * from './nodes/clip-vision.ts';
+export * from './nodes/sampling.ts';
 export {
   createModelService,
   getModelService,
@@ -90,9 +75,5 @@ export { LatentPacking, packLatent, unpackLatent, gridIds, tokenLength, comfyRef
 export { ditVelocityModel, ditRequest, type DitVelocityOptions, type ReferencePlacer } from './flux/dit-runner.ts';
 export { runKSampler, easyCacheOptions, expectLatent, seedOf, type Latent, type KSamplerInputs } from './flux/sample.ts';
 export { latentPreview, latentPreviewImage, offerLatentPreview } from './flux/preview.ts';
-export { encodePrompt, REFERENCE_LATENTS_METHODS } from './nodes/conditioning.ts';
-export { clipVisionPreprocess, antialiasBicubicTaps, SIGLIP_SIZE, type ClipVisionOutput } from './nodes/clip-vision.ts';
-export { vaeInput, vaeOutputToImage } from './nodes/latent.ts';
 export { parsePromptWeights } from './text/prompt-weights.ts';
 export { loadTokenizer, tokenizeT5, tokenizeClipFirstChunk, findTokenizer } from './text/tokenizers.ts';
-export { KSAMPLER_NAMES } from './nodes/sampling.ts';
