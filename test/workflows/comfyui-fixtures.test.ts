@@ -60,8 +60,8 @@ describe('ComfyUI USO workflows run headless', () => {
     expect(files).toHaveLength(7);
   });
 
-/** Runs a workflow expecting a validation failure; returns its message and the model files it lists. */
-async function missingFiles(workflow: unknown): Promise<{ message: string; listed: string[] }> {
+/** Runs a workflow expecting a validation failure; returns its message and the model files and input images it lists. */
+async function missingFiles(workflow: unknown): Promise<{ message: string; listed: string[]; images: string[] }> {
   const error = await runWorkflow(workflow, { dataDir: root }).then(
     () => undefined,
     (e: unknown) => e,
@@ -69,11 +69,13 @@ async function missingFiles(workflow: unknown): Promise<{ message: string; liste
   expect(error).toBeInstanceOf(WorkflowRunError);
   const message = (error as Error).message;
   const [, list = ''] = message.split('Model files it needs that are not in the models folder:\n');
-  return { message, listed: list.split('\n').map((l) => l.trim()) };
+  const [, images = ''] = message.split(/Input images it needs that are not in the input folder[^\n]*\n/);
+  const section = (text: string) => text.split('\n').filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('  '))).map((l) => l.trim());
+  return { message, listed: section(list), images: section(images) };
 }
 
   it.each(files)('%s without its models fails naming the files it needs', async (file) => {
-    const { message, listed } = await missingFiles(readFixture(file));
+    const { message, listed, images } = await missingFiles(readFixture(file));
     // Like ComfyUI, only what the outputs depend on is validated: example1, example3 and the template (whose style
     // subgraphs are bypassed) have a projector and SigLIP loader that nothing uses, so they need only two files.
     const { prompt } = uiToApi(readFixture(file), objectInfo, { random: () => 0 });
@@ -82,6 +84,9 @@ async function missingFiles(workflow: unknown): Promise<{ message: string; liste
     // Readable: one line per problem, each naming the node, the input and the value.
     for (const line of message.split('\n')) expect(line.length, line).toBeLessThan(240);
     expect(message).toMatch(/node \d+(:\d+)* \(CheckpointLoaderSimple\): Value not in list — ckpt_name: 'flux1-dev-fp8.safetensors'/);
+    // The input pictures it needs are listed too, each one a LoadImage error above.
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(message).toContain(`(LoadImage): Value not in list — image: '${image}'`);
   });
 
   it("the template with its style subgraph switched on needs all four files", async () => {

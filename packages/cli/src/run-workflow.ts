@@ -129,33 +129,41 @@ function outputFiles(outputs: RunOutcome['outputs'], env: HostEnvironment): stri
   return files;
 }
 
-/** One readable block: the prompt-level error, each node's errors, and the model files that are missing. */
+/** One readable block: the prompt-level error, each node's errors, and the model files and input images that are missing. */
 export function formatValidationFailure(error: ValidationError | undefined, nodeErrors: NodeErrors, registry: NodeRegistry): string {
   const lines: string[] = [];
   if (error && error.type !== 'prompt_outputs_failed_validation') lines.push(`${error.message}${error.details ? `: ${error.details}` : ''}`);
   else lines.push('The workflow failed validation:');
   const missingModels = new Set<string>();
+  const missingImages = new Set<string>();
   for (const [id, entry] of Object.entries(nodeErrors)) {
     for (const e of entry.errors) {
       lines.push(`  node ${id} (${entry.class_type}): ${e.message}${e.details ? ` — ${e.details}` : ''}`);
-      const model = missingModelFile(registry, entry.class_type, e);
-      if (model) missingModels.add(model);
+      const missing = missingFile(registry, entry.class_type, e);
+      if (missing?.kind === 'model') missingModels.add(missing.path);
+      if (missing?.kind === 'image') missingImages.add(missing.path);
     }
   }
   if (missingModels.size > 0) {
     lines.push('Model files it needs that are not in the models folder:');
     for (const m of [...missingModels].sort()) lines.push(`  models/${m}`);
   }
+  if (missingImages.size > 0) {
+    lines.push('Input images it needs that are not in the input folder (pass --input DIR or --set <node>.image=<file>):');
+    for (const m of [...missingImages].sort()) lines.push(`  ${m}`);
+  }
   return lines.join('\n');
 }
 
-/** `<folder>/<name>` when a value_not_in_list error is on an input backed by a model folder. */
-function missingModelFile(registry: NodeRegistry, classType: string, error: ValidationError): string | undefined {
+/** The file a value_not_in_list error is about, when the input lists model files or uploadable images. */
+function missingFile(registry: NodeRegistry, classType: string, error: ValidationError): { kind: 'model' | 'image'; path: string } | undefined {
   if (error.type !== 'value_not_in_list') return undefined;
   const inputName = error.extra_info.input_name;
   const value = error.extra_info.received_value;
   if (typeof inputName !== 'string' || typeof value !== 'string') return undefined;
   const def = registry.get(classType);
   const input = def?.inputs.required?.[inputName] ?? def?.inputs.optional?.[inputName];
-  return input?.modelFolder ? `${input.modelFolder}/${value}` : undefined;
+  if (input?.modelFolder) return { kind: 'model', path: `${input.modelFolder}/${value}` };
+  if (input?.image_upload) return { kind: 'image', path: value };
+  return undefined;
 }
