@@ -1,5 +1,5 @@
 /**
- * The seven ComfyUI-saved USO workflows (/work/shared/fixtures/comfyui-uso, read in place) through the CLI's
+ * The seven ComfyUI-saved USO workflows (shared/fixtures/comfyui-uso beside the repository, read in place) through the CLI's
  * runWorkflow: with their own model names they fail with a message that lists the model files they need under their
  * folders; with the demo files swapped in through overrides (and small sizes and few steps) each one runs.
  */
@@ -7,6 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { uiToApi, type ObjectInfoEntry } from '../../packages/core/src/index.ts';
 import { generateDemoModels } from '../../packages/runtime/src/index.ts';
 import { DEFAULT_PACKS, loadRegistry } from '../../packages/server/src/index.ts';
@@ -14,7 +15,8 @@ import { runWorkflow, WorkflowRunError } from '../../packages/cli/src/index.ts';
 import { decodeImage } from '../../nodes/image/src/index.ts';
 import { channelStds } from '../support/image-metrics.ts';
 
-const FIXTURES = '/work/shared/fixtures/comfyui-uso';
+// shared/ sits beside the repository (CI lays a copy there); tests read it in place.
+const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/comfyui-uso', import.meta.url));
 const files = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort();
 let root: string;
 let objectInfo: Record<string, ObjectInfoEntry>;

@@ -7,12 +7,14 @@ import { describe, it, expect, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NodeRegistry, uiToApi, validatePrompt, type HostEnvironment } from '@uso-studio/core';
 import { pack as comfyPack } from '@uso-studio/nodes-comfy';
 import { pack as imagePack } from '@uso-studio/nodes-image';
 import { pack as usoPack } from './index.ts';
 
-const FIXTURES = '/work/shared/fixtures/comfyui-uso';
+// shared/ sits beside the repository (CI lays a copy there); tests read it in place.
+const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/comfyui-uso', import.meta.url));
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-fixtures-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const env: HostEnvironment = { inputDir: root, outputDir: root, tempDir: root, modelsDir: root };
