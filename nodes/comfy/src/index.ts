@@ -48,7 +48,7 @@ export const pack: NodePack = {
       modelsDir: env.modelsDir,
       cacheDir: join(env.cacheDir ?? join(dirname(env.modelsDir), 'cache'), 'graphs'),
     });
-    return { services: { [MODEL_SERVICE_KEY]: models }, dispose: () => models.close() };
+    return { services: { [MODEL_SERVICE_KEY]: models }, dispose: () => models.close(), unloadModels: () => models.pool.releaseAll() };
   },
 };
 

@@ -170,4 +170,6 @@ export interface NodePack {
 export interface PackServices {
   services: Record<string, unknown>;
   dispose(): void | Promise<void>;
+  /** Drops loaded models (sessions, weights) to give memory back; they load again on next use (/free unload_models). */
+  unloadModels?(): void | Promise<void>;
 }

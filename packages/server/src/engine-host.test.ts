@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ExecutionEvent } from '@uso-studio/core';
 import { EngineHost } from './engine-host.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { TEST_PACK, tempDataDir } from './test-support/harness.ts';
+import { ORT_RUN_LOG } from './test-support/ort-pack.ts';
 
 let host: EngineHost;
 beforeAll(async () => {
@@ -54,4 +59,84 @@ describe('EngineHost', () => {
     expect(next.status).toBe('success');
     await host.free(true, true);
   });
+});
+
+describe('EngineHost.free', () => {
+  it('releases the packs\' onnxruntime sessions on unload_models, and they load again on next use', async () => {
+    const d = prepareDataDir(tempDataDir());
+    const ortPack = fileURLToPath(new URL('./test-support/ort-pack.ts', import.meta.url));
+    const ortHost = new EngineHost({ packs: [ortPack], env: { inputDir: d.inputDir, outputDir: d.outputDir, tempDir: d.tempDir, modelsDir: d.modelsDir } });
+    await ortHost.start();
+    const matmul = { '1': { class_type: 'SrvOrtMatMul', inputs: { size: 8, depth: 2 } } };
+    const calls = () =>
+      readFileSync(join(d.tempDir, ORT_RUN_LOG), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; call: string }).filter((c) => c.event === 'end').map((c) => c.call);
+    try {
+      expect((await ortHost.run(job('o1', matmul), () => {})).status).toBe('success');
+      expect(calls()).toEqual(['create', 'run']);
+      await ortHost.free(false, true); // free_memory alone keeps models loaded
+      expect(calls()).toEqual(['create', 'run']);
+      await ortHost.free(true, false);
+      expect(calls()).toEqual(['create', 'run', 'release']);
+      expect((await ortHost.run(job('o2', matmul), () => {})).status).toBe('success');
+      expect(calls()).toEqual(['create', 'run', 'release', 'create', 'run']);
+    } finally {
+      await ortHost.close();
+      rmSync(d.root, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
+describe('EngineHost.close', () => {
+  // In a child process: terminate() inside onnxruntime (a run, or a session's creation) would abort the whole process
+  // (exit 134), which no in-process assertion could observe.
+  it.each([
+    ['a run', 'run'],
+    ['a session creation', 'create'],
+  ] as const)('waits for %s inside onnxruntime past the grace period, then stops the worker without aborting the process', async (_, mode) => {
+    const dataDir = tempDataDir();
+    const script = fileURLToPath(new URL('./test-support/close-during-inference.ts', import.meta.url));
+    const graceMs = 100;
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir, String(graceMs), mode], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    rmSync(dataDir, { recursive: true, force: true });
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const [json, last] = stdout.trim().split('\n');
+    expect(last).toBe('survived');
+    const report = JSON.parse(json!) as { closeStarted: number; closeEnded: number; calls: { event: string; call: string; at: number }[] };
+    const start = report.calls.find((c) => c.event === 'start' && c.call === mode)!;
+    const end = report.calls.find((c) => c.event === 'end' && c.call === mode)!;
+    expect(end).toBeDefined();
+    // close() began inside the call, the call outlasted the grace period, and close() returned only after it ended.
+    expect(start.at).toBeLessThanOrEqual(report.closeStarted);
+    expect(end.at).toBeGreaterThan(report.closeStarted + graceMs);
+    expect(report.closeEnded).toBeGreaterThanOrEqual(end.at);
+    // Every native call that started also ended: the worker was never cut off inside onnxruntime.
+    expect(report.calls.filter((c) => c.event === 'end')).toHaveLength(report.calls.filter((c) => c.event === 'start').length);
+  }, 60_000);
+
+  it('still terminates a node that hangs in JavaScript once the grace period is over', async () => {
+    const d = prepareDataDir(tempDataDir());
+    const hung = new EngineHost({ packs: [TEST_PACK], env: { inputDir: d.inputDir, outputDir: d.outputDir, tempDir: d.tempDir, modelsDir: d.modelsDir } });
+    await hung.start();
+    let executing = false;
+    // One 60 s step blocks the thread without a progress call, so neither the flag nor the message reaches it.
+    const running = hung.run(job('hang', { '1': { class_type: 'SrvSleep', inputs: { ms: 60_000, steps: 1, mode: 'block' } } }), (e) => {
+      if (e.type === 'executing' && e.data.node === '1') executing = true;
+    });
+    while (!executing) await new Promise((r) => setTimeout(r, 5));
+    expect(hung.inNativeCode).toBe(false);
+    const started = Date.now();
+    await hung.close(100);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const result = await running;
+    expect(result.error?.type).toBe('WorkerCrashed');
+    rmSync(d.root, { recursive: true, force: true });
+  }, 20_000);
 });

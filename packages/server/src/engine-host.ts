@@ -7,6 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ApiPrompt, ExecutionEvent } from '@uso-studio/core';
 import type { FromWorker, RunResult, ToWorker, WorkerInit } from './worker-protocol.ts';
+import { claimForTermination, inNativeCode } from './native-activity.ts';
+
+/** How often close() looks again whether a worker past its grace period has left native inference. */
+const NATIVE_POLL_MS = 50;
 
 export interface EngineJob {
   promptId: string;
@@ -40,6 +44,8 @@ export class EngineHost {
   readonly #options: EngineHostOptions;
   readonly #flag = new Int32Array(new SharedArrayBuffer(4));
   #worker: Worker | undefined;
+  /** The live worker's native-activity counter (a fresh one per worker: a claimed counter stays claimed). */
+  #native = new Int32Array(new SharedArrayBuffer(4));
   #ready: Promise<Worker> | undefined;
   #running: Running | undefined;
   #seq = 0;
@@ -61,6 +67,11 @@ export class EngineHost {
 
   get busy(): boolean {
     return this.#running !== undefined;
+  }
+
+  /** True while the worker is inside a blocking onnxruntime call (creation, run, release): it must not be terminated then. */
+  get inNativeCode(): boolean {
+    return this.#worker !== undefined && inNativeCode(this.#native);
   }
 
   get runningPromptId(): string | undefined {
@@ -109,19 +120,29 @@ export class EngineHost {
   }
 
   /**
-   * Stops the worker. A running prompt is interrupted and given `graceMs` to return, because terminating a thread
-   * inside onnxruntime's run() aborts the whole process.
+   * Stops the worker. A running prompt is interrupted and the worker asked to release its sessions and exit. After
+   * `graceMs` a worker still alive is terminated, but never while it is inside a blocking onnxruntime call:
+   * terminating a thread inside run() or session creation aborts the whole process, so close() then waits for that
+   * call to return (however long it takes). A node that hangs in JavaScript is terminated after the grace period.
    */
   async close(graceMs = 5000): Promise<void> {
     this.#closing = true;
     const worker = this.#worker;
+    const native = this.#native;
     if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    let gone = false;
+    const exited = new Promise<'exited'>((resolve) =>
+      worker.once('exit', () => {
+        gone = true;
+        resolve('exited');
+      }),
+    );
     if (this.#running) this.interrupt();
     worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
-    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
-    if ((await Promise.race([exited, timer])) === 'timeout') {
-      await worker.terminate();
+    if ((await Promise.race([exited, delay(graceMs)])) === 'timeout') {
+      // Claiming the counter also stops the worker from entering a new native call before terminate() lands.
+      while (!gone && !claimForTermination(native)) await Promise.race([exited, delay(NATIVE_POLL_MS)]);
+      if (!gone) await worker.terminate();
     }
     this.#worker = undefined;
   }
@@ -133,7 +154,13 @@ export class EngineHost {
   }
 
   #spawn(): Promise<Worker> {
-    const init: WorkerInit = { packs: this.#options.packs, env: this.#options.env, interruptFlag: this.#flag.buffer as SharedArrayBuffer };
+    this.#native = new Int32Array(new SharedArrayBuffer(4));
+    const init: WorkerInit = {
+      packs: this.#options.packs,
+      env: this.#options.env,
+      interruptFlag: this.#flag.buffer as SharedArrayBuffer,
+      nativeActivity: this.#native.buffer as SharedArrayBuffer,
+    };
     const worker = new Worker(bootstrap, { eval: true, workerData: init });
     this.#worker = worker;
     return new Promise<Worker>((resolve, reject) => {
@@ -199,6 +226,10 @@ export class EngineHost {
     Atomics.store(this.#flag, 0, 0);
     r.resolve(result);
   }
+}
+
+function delay(ms: number): Promise<'timeout'> {
+  return new Promise((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
 }
 
 function describe(error: unknown): string {

@@ -7,6 +7,7 @@ import { Executor, InterruptedError, NodeRegistry } from '@uso-studio/core';
 import type { ExecutionContext, ExecutionEvent, HostEnvironment, NodeDefinition, NodeLogger, PackServices } from '@uso-studio/core';
 import { buildRegistry, loadPacks } from './packs.ts';
 import { toCloneable } from './cloneable.ts';
+import { nativeActivityTracker, wireNativeActivity } from './native-activity.ts';
 import type { FromWorker, RunResult, ToWorker, WorkerInit } from './worker-protocol.ts';
 
 if (!parentPort) throw new Error('engine-worker.ts must run in a worker thread');
@@ -61,11 +62,15 @@ const packs = await loadPacks(init.packs);
 const registry = new NodeRegistry([...buildRegistry(packs).definitions()].map(withInterruptChecks));
 // Only the executing host creates pack services (onnxruntime session pools...): validation on the main thread never does.
 const packServices: PackServices[] = [];
+// The main thread must never terminate this thread inside a blocking onnxruntime call: every session pool (and any
+// service with nativeActivity()) reports its native calls, from as soon as its pack has created it.
+const nativeTracker = nativeActivityTracker(new Int32Array(init.nativeActivity));
 for (const pack of packs) {
   if (!pack.createServices) continue;
   const created = await pack.createServices(env);
   packServices.push(created);
   Object.assign(env.services!, created.services);
+  wireNativeActivity(created.services, nativeTracker);
 }
 const executor = new Executor({ registry, env, logger });
 
@@ -144,9 +149,21 @@ port.on('message', (msg: ToWorker) => {
       if (current?.seq === msg.seq) current.controller.abort(new InterruptedError());
       break;
     case 'free':
-      // Dropping cached values releases the tensors and model descriptors they hold.
+      // Dropping cached values releases the tensors and model descriptors they hold; unloading also releases the packs'
+      // onnxruntime sessions (a pool waits for runs in flight before releasing).
       if (msg.unloadModels || msg.freeMemory) executor.clearCache();
-      post({ type: 'freed' });
+      void (async () => {
+        if (msg.unloadModels) {
+          for (const s of packServices) {
+            try {
+              await s.unloadModels?.();
+            } catch (error) {
+              logger.warn(`unloading models failed: ${(error as Error).message}`);
+            }
+          }
+        }
+        post({ type: 'freed' });
+      })();
       break;
     case 'shutdown':
       shuttingDown = true;

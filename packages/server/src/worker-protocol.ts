@@ -13,6 +13,12 @@ export interface WorkerInit {
    * reads it at every progress call, so an interrupt lands even while a node keeps the worker's event loop busy.
    */
   interruptFlag: SharedArrayBuffer;
+  /**
+   * Int32Array over a SharedArrayBuffer: how many blocking onnxruntime calls (session creation, run, release) the
+   * worker is inside, or -1 once the main thread has claimed it for terminate() (protocol in native-activity.ts).
+   * terminate() inside such a call aborts the whole process, so the main thread waits while this is above 0.
+   */
+  nativeActivity: SharedArrayBuffer;
 }
 
 export type ToWorker =

@@ -8,5 +8,6 @@ export {
   type ProviderUse,
   type SessionOptions,
   type SessionPoolOptions,
+  type NativeCall,
 } from './session-pool.ts';
 export { spawnTsWorker } from './ts-worker.ts';

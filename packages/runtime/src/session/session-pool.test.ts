@@ -65,6 +65,47 @@ describe('SessionPool', () => {
     expect(seen).toHaveLength(2);
   });
 
+  it('calls onNativeStart and onNativeEnd around session creation, each run and release, also when onnxruntime throws', async () => {
+    const pool = newPool();
+    const calls: string[] = [];
+    pool.onNativeStart = (call, model) => calls.push(`start ${call} ${model.path.endsWith('hooked.onnx')}`);
+    pool.onRunTimed = () => calls.push('timed');
+    pool.onNativeEnd = (call) => calls.push(`end ${call}`);
+    const session = await pool.acquire(scaleModel('hooked', 2));
+    await pool.run(session, { x: x3() });
+    expect(calls).toEqual(['start create true', 'end create', 'start run true', 'timed', 'end run']);
+    calls.length = 0;
+    // Rank 2 where the graph declares rank 1: onnxruntime itself rejects the run.
+    await expect(pool.run(session, { x: Tensor.float32([3, 1], new Float32Array(3)) })).rejects.toThrow();
+    await pool.release(session);
+    expect(calls).toEqual(['start run true', 'end run', 'start release true', 'end release']);
+    calls.length = 0;
+    const garbage = join(root, 'hooked-garbage.onnx');
+    writeFileSync(garbage, 'not a model');
+    await expect(pool.acquire(garbage)).rejects.toThrow(/Cannot load model/);
+    expect(calls).toEqual(['start create false', 'end create']);
+  });
+
+  it('keeps a call out of onnxruntime when onNativeStart throws', async () => {
+    const pool = newPool();
+    const session = await pool.acquire(scaleModel('refused', 2));
+    let ended = 0;
+    let timed = 0;
+    pool.onNativeStart = () => {
+      throw new Error('stopping');
+    };
+    pool.onNativeEnd = () => ended++;
+    pool.onRunTimed = () => timed++;
+    await expect(pool.run(session, { x: x3() })).rejects.toThrow('stopping');
+    await expect(pool.acquire(scaleModel('refused-new', 2))).rejects.toThrow(/stopping/);
+    expect([ended, timed, pool.stats().sessions]).toEqual([0, 0, 1]);
+    // The queue is not wedged: the next run goes through once the hook allows it.
+    pool.onNativeStart = undefined;
+    const { y } = await pool.run(session, { x: x3() });
+    expect([...(y!.data as Float32Array)]).toEqual([2, 4, 6]);
+    expect([ended, timed]).toEqual([1, 1]);
+  });
+
   it('shares one creation between concurrent acquires', async () => {
     const pool = newPool();
     const path = scaleModel('concurrent', 3);

@@ -65,6 +65,9 @@ export interface ProviderUse {
   readonly fallbackReason?: string;
 }
 
+/** A blocking call into onnxruntime, as reported to SessionPool's onNativeStart/onNativeEnd hooks. */
+export type NativeCall = 'create' | 'run' | 'release';
+
 export interface SessionPoolOptions {
   /** Estimated bytes of live sessions above which the least recently used idle ones are released. Default: no limit. */
   readonly memoryBudgetBytes?: number;
@@ -106,6 +109,15 @@ export class SessionPool {
    * `session.run` (tensor conversion excluded), so benchmarks can tell inference from the JavaScript around it.
    */
   onRunTimed: ((session: PooledSession, milliseconds: number) => void) | undefined;
+  /**
+   * Optional hooks around every call into onnxruntime that blocks this thread: session creation, `session.run` and
+   * session release. Called on the pool's thread right before onnxruntime is entered and right after it returns or
+   * throws (onNativeEnd always follows an onNativeStart that returned). A host uses them to know when the thread must
+   * not be terminated (terminate() inside any of these aborts the process). An onNativeStart that throws keeps that
+   * call out of onnxruntime: the acquire/run rejects with its error (a release is skipped and logged).
+   */
+  onNativeStart: ((call: NativeCall, model: ModelRef) => void) | undefined = undefined;
+  onNativeEnd: ((call: NativeCall, model: ModelRef) => void) | undefined = undefined;
 
   constructor(options: SessionPoolOptions = {}) {
     this.budget = options.memoryBudgetBytes ?? Number.POSITIVE_INFINITY;
@@ -135,11 +147,12 @@ export class SessionPool {
       entry.lastUsed = ++this.clock;
       const ortFeeds: Record<string, Ort.Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(ort, t);
-      const started = this.onRunTimed ? performance.now() : 0;
-      const result = outputs
-        ? await entry.session.run(ortFeeds, [...outputs])
-        : await entry.session.run(ortFeeds);
-      this.onRunTimed?.(entry.handle, performance.now() - started);
+      const result = await this.native('run', entry.handle.model, async () => {
+        const started = this.onRunTimed ? performance.now() : 0;
+        const r = outputs ? await entry.session.run(ortFeeds, [...outputs]) : await entry.session.run(ortFeeds);
+        this.onRunTimed?.(entry.handle, performance.now() - started);
+        return r;
+      });
       const out: Record<string, Tensor> = {};
       for (const [name, value] of Object.entries(result)) out[name] = fromOrtTensor(value, name);
       return out;
@@ -188,6 +201,16 @@ export class SessionPool {
     return { sessions: this.entries.size, estimatedBytes: bytes, budgetBytes: this.budget };
   }
 
+  /** Runs one blocking onnxruntime call between the onNativeStart/onNativeEnd hooks. */
+  private async native<T>(call: NativeCall, model: ModelRef, fn: () => Promise<T>): Promise<T> {
+    this.onNativeStart?.(call, model);
+    try {
+      return await fn();
+    } finally {
+      this.onNativeEnd?.(call, model);
+    }
+  }
+
   private async entryFor(model: ModelRef, options: SessionOptions): Promise<Entry> {
     if (this.closed) throw new Error('SessionPool is closed');
     const key = sessionKey(model, options);
@@ -211,14 +234,14 @@ export class SessionPool {
     let fallbackReason: string | undefined;
     let session: Ort.InferenceSession;
     try {
-      session = await createSession(ort, model, options, requested);
+      session = await this.native('create', model, () => createSession(ort, model, options, requested));
     } catch (error) {
       if (requested === 'cpu') throw new Error(`Cannot load model ${model.path}: ${firstLine(error)}`);
       fallbackReason = firstLine(error);
       this.log(`[session] ${requested} provider unavailable for ${model.path} (${fallbackReason}); using cpu`);
       provider = 'cpu';
       try {
-        session = await createSession(ort, model, options, 'cpu');
+        session = await this.native('create', model, () => createSession(ort, model, options, 'cpu'));
       } catch (cpuError) {
         throw new Error(`Cannot load model ${model.path}: ${firstLine(cpuError)}`);
       }
@@ -255,7 +278,7 @@ export class SessionPool {
   private drop(key: string, entry: Entry): Promise<void> {
     if (this.entries.get(key) === entry) this.entries.delete(key);
     const released = entry.queue
-      .then(() => entry.session.release())
+      .then(() => this.native('release', entry.handle.model, () => entry.session.release()))
       .catch((error: unknown) => this.log(`[session] releasing ${entry.handle.model.path} failed: ${firstLine(error)}`));
     entry.queue = released;
     return released;
