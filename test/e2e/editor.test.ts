@@ -5,6 +5,7 @@
  * Screenshots go to the folder printed at the start (test/e2e/screenshots).
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,17 @@ interface EditorHandle {
     serialize(): { nodes: { id: number; type: string; mode: number; widgets_values?: unknown[]; inputs?: { name: string; link: number | null }[] }[]; links: unknown[] };
   };
   app: Record<string, unknown>;
+}
+
+/** Dispatches a drop of `files` (base64 bytes) on the canvas host at a page position, as a dragged file would land. */
+async function dropFiles(page: Page, files: { b64: string; name: string; type: string }[], at: [number, number]): Promise<void> {
+  await page.evaluate(({ list, x, y }) => {
+    const dt = new DataTransfer();
+    for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
+    const target = document.querySelector('[data-testid="graph-canvas"]')!.parentElement!;
+    target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true, clientX: x, clientY: y }));
+    target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true, clientX: x, clientY: y }));
+  }, { list: files, x: at[0], y: at[1] });
 }
 
 /** A comparable digest of a workflow: node ids, types, modes, widget values and links (not positions or view). */
@@ -253,6 +265,152 @@ describe('editor against a real server (test nodes)', () => {
     await shot(page, '08-dropped-png');
   }, 30_000);
 
+  it('uploads a plain image dropped on empty canvas into a new LoadImage, and one dropped on it into that node', async () => {
+    // sharp (the image pack's) writes a real JPEG: the server checks what it stores.
+    type Sharp = (input: { create: { width: number; height: number; channels: 3; background: object } }) => { jpeg(): { toBuffer(): Promise<Buffer> } };
+    const sharp = createRequire(join(REPO_ROOT, 'nodes/image/package.json'))('sharp') as Sharp;
+    const jpeg = await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 200, g: 40, b: 90 } } }).jpeg().toBuffer();
+    await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      editor.clear();
+      editor.canvas.ds.scale = 1;
+      editor.canvas.ds.offset[0] = 0;
+      editor.canvas.ds.offset[1] = 0;
+    });
+    const rect = await page.evaluate(() => {
+      const r = document.querySelector('[data-testid="graph-canvas"]')!.getBoundingClientRect();
+      return [r.left, r.top];
+    });
+    // INPUT_PNG has no workflow chunk: it is an image to upload, not a graph to open.
+    await dropFiles(page, [{ b64: INPUT_PNG.toString('base64'), name: 'dropped-plain.png', type: 'image/png' }], [rect[0]! + 300, rect[1]! + 200]);
+    await page.waitForFunction(() => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.serialize().nodes.length === 1, null, { timeout: 10_000 });
+    let wf = await serializeIn(page);
+    expect(wf.nodes.map((n) => n.type)).toEqual(['LoadImage']);
+    expect(wf.nodes[0]!.widgets_values?.[0]).toBe('dropped-plain.png');
+    expect((wf.nodes[0] as unknown as { pos: number[] }).pos).toEqual([300, 200]);
+    // Dropped on that node (its body, below the title), a JPEG replaces its image.
+    await dropFiles(page, [{ b64: jpeg.toString('base64'), name: 'dropped-photo.jpg', type: 'image/jpeg' }], [rect[0]! + 360, rect[1]! + 260]);
+    await page.waitForFunction(() => (window as unknown as { usoEditor: EditorHandle }).usoEditor.editor.serialize().nodes[0]?.widgets_values?.[0] === 'dropped-photo.jpg', null, { timeout: 10_000 });
+    wf = await serializeIn(page);
+    expect(wf.nodes.map((n) => n.type)).toEqual(['LoadImage']);
+    // Both files reached the server's input folder.
+    for (const [name, bytes] of [['dropped-plain.png', INPUT_PNG], ['dropped-photo.jpg', jpeg]] as const) {
+      const res = await fetch(`${server.url}/api/view?filename=${name}&type=input&subfolder=`);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+    }
+    // The node shows the uploaded image once it has loaded.
+    await page.waitForFunction(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      const node = editor.graph.nodes[0];
+      const decor = Object.getOwnPropertySymbols(node).map((k) => node[k]).find((v: any) => v && Array.isArray(v.images));
+      return !!decor && decor.images.some((img: HTMLImageElement) => img.complete && img.naturalWidth > 0);
+    }, null, { timeout: 10_000 });
+    await shot(page, '08b-dropped-image');
+  }, 30_000);
+
+  it('offers a Primitive for a link dragged out of a widget socket, and queues its value into every widget it feeds', async () => {
+    const start = await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      editor.clear();
+      editor.canvas.ds.scale = 1;
+      editor.canvas.ds.offset[0] = 0;
+      editor.canvas.ds.offset[1] = 0;
+      const add = editor.addNode('SrvAdd', [500, 120]);
+      const other = editor.addNode('SrvAdd', [500, 420]);
+      const save = editor.addNode('SrvSaveImage', [850, 120]);
+      add.connect(0, other, other.inputs.findIndex((i: any) => i.name === 'a'));
+      other.connect(0, save, save.inputs.findIndex((i: any) => i.name === 'value'));
+      editor.canvas.deselectAll();
+      editor.canvas.draw(true, true);
+      const [x, y] = add.getConnectionPos(true, add.inputs.findIndex((i: any) => i.name === 'b'));
+      const rect = editor.canvas.canvas.getBoundingClientRect();
+      return { x: x + rect.left, y: y + rect.top, add: add.id, other: other.id };
+    });
+    await page.mouse.move(start.x, start.y);
+    await page.mouse.down();
+    await page.mouse.move(start.x - 150, start.y + 100, { steps: 8 });
+    await page.mouse.move(start.x - 300, start.y + 150, { steps: 8 });
+    await page.mouse.up();
+    const input = page.locator('[data-testid="node-search"] input');
+    await input.waitFor();
+    const listed = await page.locator('[data-testid="node-search"] li button span').allTextContents();
+    expect(listed).toContain('Primitive');
+    await page.keyboard.type('primitive');
+    await page.keyboard.press('Enter');
+    const made = await page.evaluate((ids) => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      const primitive = editor.graph.nodes.find((n: any) => n.type === 'PrimitiveNode');
+      const add = editor.graph.getNodeById(ids.add);
+      const other = editor.graph.getNodeById(ids.other);
+      // The link released over the canvas connected the picked Primitive to the socket it came from.
+      const first = editor.graph._links.get(primitive.outputs[0].links[0]);
+      if (first?.target_id !== add.id) throw new Error('the Primitive is not linked to the dragged widget socket');
+      // A second target: the other SrvAdd's b.
+      primitive.connect(0, other, other.inputs.findIndex((i: any) => i.name === 'b'));
+      primitive.widgets[0].value = 21;
+      primitive.widgets[0].callback(21);
+      const bOf = (n: any) => n.widgets.find((w: any) => w.name === 'b').value;
+      return { widgets: primitive.widgets.map((w: any) => w.name), output: primitive.outputs[0].type, b: [bOf(add), bOf(other)] };
+    }, { add: start.add, other: start.other });
+    expect(made).toEqual({ widgets: ['value', 'control_after_generate'], output: 'INT', b: [21, 21] });
+    await shot(page, '08c-primitive');
+    const saved = (await serializeIn(page)).nodes.find((n) => n.type === 'PrimitiveNode') as unknown as { widgets_values: unknown[]; outputs: { widget?: { name: string } }[] };
+    expect(saved.widgets_values).toEqual([21, 'fixed']);
+    expect(saved.outputs[0]!.widget).toEqual({ name: 'b' });
+    const before = Object.keys((await (await fetch(`${server.url}/api/history`)).json()) as object);
+    await page.click('canvas', { position: { x: 700, y: 800 } });
+    await page.keyboard.press('Control+Enter');
+    await page.waitForFunction(() => {
+      const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: { status: string } | null; error: unknown } } } }).usoEditor.app;
+      return app.execution.lastFinished?.status === 'success';
+    }, null, { timeout: 20_000 });
+    type Entry = { prompt: [number, string, Record<string, { class_type: string; inputs: Record<string, unknown> }>] };
+    const history = (await (await fetch(`${server.url}/api/history`)).json()) as Record<string, Entry>;
+    const ran = Object.entries(history).find(([id]) => !before.includes(id))![1].prompt[2];
+    expect(Object.values(ran).map((n) => n.class_type).sort()).toEqual(['SrvAdd', 'SrvAdd', 'SrvSaveImage']);
+    for (const node of Object.values(ran).filter((n) => n.class_type === 'SrvAdd')) expect(node.inputs.b).toBe(21);
+  }, 60_000);
+
+  it('draws at devicePixelRatio 2 with a backing store twice the CSS size, and a click still selects a node', async () => {
+    const hiDpi = await browser.newPage({ viewport: { width: 1200, height: 800 }, deviceScaleFactor: 2 });
+    try {
+      await hiDpi.goto(server.url);
+      await waitForEditor(hiDpi);
+      const sizes = await hiDpi.evaluate(() => {
+        const el = document.querySelector('[data-testid="graph-canvas"]') as any;
+        return { ratio: window.devicePixelRatio, width: el.width, height: el.height, cssWidth: el.clientWidth, cssHeight: el.clientHeight };
+      });
+      expect(sizes.ratio).toBe(2);
+      expect(sizes.cssWidth).toBeGreaterThan(100);
+      expect(sizes.width).toBe(sizes.cssWidth * 2);
+      expect(sizes.height).toBe(sizes.cssHeight * 2);
+      const target = await hiDpi.evaluate(() => {
+        const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+        editor.clear();
+        editor.canvas.ds.scale = 1;
+        editor.canvas.ds.offset[0] = 0;
+        editor.canvas.ds.offset[1] = 0;
+        editor.addNode('SrvAdd', [100, 100]);
+        const far = editor.addNode('SrvAdd', [500, 400]);
+        editor.canvas.deselectAll();
+        editor.canvas.setDirty(true, true);
+        const rect = editor.canvas.canvas.getBoundingClientRect();
+        // The middle of the far node's title bar, in page (CSS) pixels.
+        return { id: far.id, x: rect.left + far.pos[0] + far.size[0] / 2, y: rect.top + far.pos[1] - 15 };
+      });
+      await hiDpi.waitForTimeout(100);
+      await hiDpi.mouse.click(target.x, target.y);
+      const selected = await hiDpi.evaluate(() => Object.keys((window as unknown as { usoEditor: { editor: any } }).usoEditor.editor.canvas.selected_nodes).map(Number));
+      expect(selected).toEqual([target.id]);
+      // The frame really is drawn at device resolution: the screenshot has twice the viewport's pixels.
+      const png = await hiDpi.screenshot({ path: join(SHOTS, '08d-hidpi.png') });
+      expect(png.readUInt32BE(16)).toBe(2400);
+    } finally {
+      await hiDpi.close();
+    }
+  }, 60_000);
+
   it('outlines a node that fails validation and shows its message on it', async () => {
     await page.evaluate(() => {
       const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
@@ -383,3 +541,4 @@ describe('the default USO workflow with the demo models', () => {
     await shot(page, '14-default-output');
   }, 900_000);
 });
+

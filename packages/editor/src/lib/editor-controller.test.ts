@@ -1,4 +1,5 @@
 // @vitest-environment jsdom
+import { Blob as NodeBlob, File as NodeFile } from 'node:buffer';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,10 +7,11 @@ import { ApiClient } from './api-client.ts';
 import { EditorController, type EditorStateSink } from './editor-controller.ts';
 import { initialExecutionState } from './execution-state.ts';
 import { GraphEditor } from './litegraph-adapter.ts';
-import { stubCanvasContext, testObjectInfo } from './test-support.ts';
+import { pngWithText, stubCanvasContext, testObjectInfo } from './test-support.ts';
 import type { SocketLike } from './ws-client.ts';
 
 // A loopback server in ComfyUI's shapes: /object_info, and /prompt that rejects prompts whose KSampler has steps 0.
+const uploads: { filename: string; bytes: number }[] = [];
 const prompts: { prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>; extra_data: { extra_pnginfo: { workflow: unknown } } }[] = [];
 let server: Server;
 let base = '';
@@ -38,6 +40,12 @@ beforeAll(async () => {
       prompts.push(body);
       return json(200, { prompt_id: `p${prompts.length}`, number: prompts.length, node_errors: {} });
     }
+    if (url.pathname === '/api/upload/image' && req.method === 'POST') {
+      const body = Buffer.concat(chunks);
+      const filename = /filename="([^"]+)"/.exec(body.toString('latin1'))?.[1] ?? 'unnamed';
+      uploads.push({ filename, bytes: body.length });
+      return json(200, { name: filename, subfolder: '', type: 'input' });
+    }
     if (url.pathname === '/api/queue') return json(200, { queue_running: [], queue_pending: [] });
     if (url.pathname === '/api/history') return json(200, {});
     return json(404, {});
@@ -47,6 +55,31 @@ beforeAll(async () => {
 });
 
 const editors: GraphEditor[] = [];
+
+/** jsdom's Blob has no stream(), which core's PNG writer and reader use: PNGs and dropped files use Node's. */
+async function png(text: Record<string, string>): Promise<Uint8Array> {
+  const jsdomBlob = globalThis.Blob;
+  globalThis.Blob = NodeBlob as unknown as typeof Blob;
+  try {
+    return await pngWithText(text);
+  } finally {
+    globalThis.Blob = jsdomBlob;
+  }
+}
+const dropped = (bytes: Uint8Array, name: string, type: string) => new NodeFile([bytes], name, { type }) as unknown as File;
+
+/** Runs `fn` with Node's FormData (jsdom's refuses Node's files, and Node's fetch cannot send jsdom's). */
+async function withNodeFormData(fn: () => Promise<void>): Promise<void> {
+  // jsdom hides Node's FormData; Node's Response still makes one.
+  const NodeFormData = (await new Response(new URLSearchParams('a=1')).formData()).constructor as typeof FormData;
+  const jsdomFormData = globalThis.FormData;
+  globalThis.FormData = NodeFormData;
+  try {
+    await fn();
+  } finally {
+    globalThis.FormData = jsdomFormData;
+  }
+}
 
 afterAll(async () => {
   for (const e of editors) e.destroy();
@@ -183,5 +216,43 @@ describe('EditorController', () => {
     editors.push(editor);
     await again.attach(editor);
     expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage']);
+  });
+
+  it('uploads a plain image dropped on the canvas into a new LoadImage there, or into the LoadImage it lands on', () => withNodeFormData(async () => {
+    const { controller, editor, state } = await setup();
+    editor.clear();
+    uploads.length = 0;
+    const plain = await png({});
+    await controller.dropFile(dropped(plain, 'cat.png', 'image/png'), [120, 90]);
+    expect(uploads.map((u) => u.filename)).toEqual(['cat.png']);
+    let nodes = editor.serialize().nodes;
+    expect(nodes.map((n) => n.type)).toEqual(['LoadImage']);
+    expect(nodes[0]!.pos).toEqual([120, 90]);
+    expect(nodes[0]!.widgets_values).toEqual(['cat.png', 'image']);
+    // A JPEG dropped onto that node replaces its image; no node is added.
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
+    await controller.dropFile(dropped(jpeg, 'dog.jpg', 'image/jpeg'), [140, 120]);
+    expect(uploads.map((u) => u.filename)).toEqual(['cat.png', 'dog.jpg']);
+    nodes = editor.serialize().nodes;
+    expect(nodes.map((n) => n.type)).toEqual(['LoadImage']);
+    expect(nodes[0]!.widgets_values).toEqual(['dog.jpg', 'image']);
+    // An image dropped on another kind of node gets its own LoadImage.
+    editor.addNode('VAEDecode', [600, 0]);
+    await controller.dropFile(dropped(plain, 'bird.png', 'image/png'), [620, 20]);
+    nodes = editor.serialize().nodes;
+    expect(nodes.map((n) => n.type)).toEqual(['LoadImage', 'VAEDecode', 'LoadImage']);
+    expect(nodes[2]!.widgets_values).toEqual(['bird.png', 'image']);
+    expect(state.toasts.filter((t) => t.kind === 'error')).toEqual([]);
+  }));
+
+  it('restores the graph from a dropped PNG that carries a workflow, without uploading it', async () => {
+    const { controller, editor } = await setup();
+    uploads.length = 0;
+    const workflow = { last_node_id: 5, last_link_id: 0, version: 0.4, links: [], groups: [], config: {}, extra: {},
+      nodes: [{ id: 5, type: 'SaveImage', pos: [0, 0], size: [200, 100], flags: {}, order: 0, mode: 0, properties: {}, widgets_values: ['kept'] }] };
+    const bytes = await png({ workflow: JSON.stringify(workflow) });
+    await controller.dropFile(dropped(bytes, 'output.png', 'image/png'), [10, 10]);
+    expect(uploads).toEqual([]);
+    expect(editor.serialize().nodes.map((n) => [n.id, n.type, n.widgets_values])).toEqual([[5, 'SaveImage', ['kept']]]);
   });
 });

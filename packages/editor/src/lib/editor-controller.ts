@@ -10,7 +10,7 @@ import type { ObjectInfo } from './object-info.ts';
 import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
 import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
 import { UndoHistory } from './undo-history.ts';
-import { downloadJson, fileNameFor, pickFile, readWorkflowFile, WorkflowAutosave, type StorageLike } from './workflow-files.ts';
+import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, WorkflowAutosave, type StorageLike } from './workflow-files.ts';
 import { WsClient, type ConnectionState, type ServerMessage, type SocketFactory } from './ws-client.ts';
 import type { PreviewFrame } from './binary-frames.ts';
 import type { QueueItem } from './api-client.ts';
@@ -144,6 +144,26 @@ export class EditorController {
       else this.loadWorkflow(apiToUi(opened.prompt as never, this.objectInfo), opened.name);
     } catch (e) {
       this.toast('error', (e as Error).message);
+    }
+  }
+
+  /**
+   * A file dropped on the canvas at a page position. Workflow files (JSON, a PNG with a workflow or prompt) open as
+   * `openFile` does; a plain image (PNG without them, JPEG, WebP) is uploaded (POST /upload/image) and shown on the
+   * LoadImage node it was dropped on, or on a new LoadImage node at the drop point, as in ComfyUI.
+   */
+  async dropFile(file: File, clientPos?: [number, number] | null): Promise<void> {
+    if ((await dropKindOf(file)) === 'workflow') {
+      await this.openFile(file);
+      return;
+    }
+    try {
+      const name = await this.uploadImage(file);
+      const node = this.editor.placeInputImage(name, clientPos);
+      if (!node) this.toast('error', `Uploaded ${name}, but there is no LoadImage node type to show it`);
+      this.checkpoint();
+    } catch (e) {
+      this.toast('error', `Could not upload ${file.name}: ${(e as Error).message}`);
     }
   }
 

@@ -17,7 +17,10 @@ import {
 } from '@comfyorg/litegraph';
 import type { IBaseWidget } from '@comfyorg/litegraph/dist/types/widgets';
 import '@comfyorg/litegraph/style.css';
-import { CONTROL_MODES, normaliseNumber, planNode, type NodePlan, type ObjectInfo, type PlannedWidget } from './object-info.ts';
+import { CONTROL_MODES, normaliseNumber, planNode, type NodePlan, type ObjectInfo, type PlannedWidget, type WidgetSpec } from './object-info.ts';
+import {
+  mergeTarget, nextComboValue, planPrimitive, PRIMITIVE_IDLE_OUTPUT, PRIMITIVE_REPLACE_PROPERTY, PRIMITIVE_TYPE,
+} from './primitive-node.ts';
 import { nextSeed } from './seed-control.ts';
 import { slotColor } from './slot-colors.ts';
 
@@ -70,9 +73,14 @@ interface NodeDecor {
 }
 
 const SEED_CONTROL = 'control_after_generate';
+const CONTROL_FILTER = 'control_filter_list';
 const DECOR = Symbol('decor');
 const PLAN = Symbol('plan');
-type DecoratedNode = LGraphNode & { [DECOR]?: NodeDecor; [PLAN]?: NodePlan };
+/** A connected primitive's value spec (narrowed as further targets join). */
+const PRIMITIVE_SPEC = Symbol('primitive-spec');
+/** A primitive's output names the widget it feeds (litegraph serialises `widget.name` on outputs). */
+type WidgetOutput = LGraphNode['outputs'][number] & { widget?: { name: string } };
+type DecoratedNode = LGraphNode & { [DECOR]?: NodeDecor; [PLAN]?: NodePlan; [PRIMITIVE_SPEC]?: WidgetSpec };
 
 /** The editor's canvas: a litegraph graph and canvas plus our behaviour on top. */
 export class GraphEditor {
@@ -160,6 +168,7 @@ export class GraphEditor {
     this.#loading = true;
     try {
       this.graph.configure(structuredClone(workflow));
+      this.#settlePrimitives();
     } finally {
       this.#loading = false;
     }
@@ -189,12 +198,35 @@ export class GraphEditor {
     this.#changed();
   }
 
-  /** Sets the canvas's size in CSS pixels and redraws. (Drawn at one canvas pixel per CSS pixel, so overlays line up.) */
+  /**
+   * Sets the canvas's size in CSS pixels and redraws. The backing store is `devicePixelRatio` times larger and the
+   * context is scaled to match, so lines and text are sharp on high-DPI screens while everything litegraph measures
+   * (pointer positions, the view's offset and scale, overlays) stays in CSS pixels. litegraph itself reads
+   * `window.devicePixelRatio` for the background layer and for fitting the view, so that is the ratio used here;
+   * call again when it changes (browser zoom, another screen).
+   */
   resize(width: number, height: number): void {
+    const ratio = pixelRatio();
+    const cssWidth = Math.max(1, Math.round(width));
+    const cssHeight = Math.max(1, Math.round(height));
     const el = this.canvas.canvas;
-    el.width = Math.max(1, Math.round(width));
-    el.height = Math.max(1, Math.round(height));
+    el.style.width = `${cssWidth}px`;
+    el.style.height = `${cssHeight}px`;
+    el.width = Math.max(1, Math.round(cssWidth * ratio));
+    el.height = Math.max(1, Math.round(cssHeight * ratio));
+    // The background layer is drawn at the same resolution and copied back at CSS size.
+    this.canvas.bgcanvas.width = el.width;
+    this.canvas.bgcanvas.height = el.height;
+    // Resizing resets the context, so the scale is set afresh each time.
+    this.canvas.ctx?.setTransform(ratio, 0, 0, ratio, 0, 0);
     this.canvas.setDirty(true, true);
+  }
+
+  /** The device pixels per CSS pixel the canvas is drawn at (the last `resize`). */
+  get pixelRatio(): number {
+    const el = this.canvas.canvas;
+    const css = parseFloat(el.style.width);
+    return css > 0 ? el.width / css : 1;
   }
 
   /** Draws one frame now and returns how long it took in ms (the benchmark's measure). */
@@ -235,6 +267,42 @@ export class GraphEditor {
     const rect = this.canvas.canvas.getBoundingClientRect();
     const p = this.canvas.ds.convertCanvasToOffset([clientX - rect.left, clientY - rect.top]);
     return [p[0], p[1]];
+  }
+
+  /**
+   * Puts an uploaded input image (its stored name) where a file was dropped: on the node under `clientPos` when it
+   * has an image upload widget (LoadImage), else on a new LoadImage node created there, as ComfyUI does. Without a
+   * position the view's centre is used. Returns the node that shows the image, or null when LoadImage is unknown.
+   */
+  placeInputImage(name: string, clientPos?: [number, number] | null): LGraphNode | null {
+    const graph = this.canvas.graph ?? this.graph;
+    const rect = this.canvas.canvas.getBoundingClientRect();
+    const pos = this.toGraphPos(...(clientPos ?? [rect.left + rect.width / 2, rect.top + rect.height / 2]));
+    // Bounds are measured while drawing; measure now so a node added since the last frame counts too.
+    const ctx = this.canvas.ctx;
+    if (ctx) for (const node of graph.nodes) node.updateArea(ctx);
+    const under = graph.getNodeOnPos(pos[0], pos[1]);
+    const target = under && this.#imageWidgetName(under) ? under : this.addNode('LoadImage', pos);
+    if (!target || !this.setInputImage(target, name)) return null;
+    return target;
+  }
+
+  /** Sets a node's image upload widget (LoadImage's `image`) to an uploaded name and shows it; false without one. */
+  setInputImage(node: LGraphNode, name: string): boolean {
+    const widgetName = this.#imageWidgetName(node);
+    const widget = widgetName ? node.widgets?.find((w) => w.name === widgetName) : undefined;
+    if (!widget) return false;
+    const values = (widget.options as { values: string[] }).values;
+    if (!values.includes(name)) values.push(name);
+    widget.value = name;
+    this.#showInputImage(node, name);
+    this.#changed();
+    return true;
+  }
+
+  #imageWidgetName(node: LGraphNode): string | undefined {
+    const plan = (node as DecoratedNode)[PLAN];
+    return plan?.inputs.find((i) => i.widget?.kind === 'combo' && i.widget.imageUpload)?.name;
   }
 
   /** Adds an empty group around the selection, or at the view's centre. */
@@ -333,23 +401,170 @@ export class GraphEditor {
 
   // ---- seeds -------------------------------------------------------------------------------------------------
 
-  /** Moves every seed widget on by its `control_after_generate` mode; ComfyUI does this after each queue. */
+  /**
+   * Moves every widget with a `control_after_generate` on by its mode, as ComfyUI does after each queue: seeds and
+   * other numbers step or randomise, combos step through (or pick from) their list filtered by `control_filter_list`.
+   * Widgets fed by a link stay; primitives push their new value to the widgets they feed.
+   */
   applyControlAfterGenerate(random: () => number = Math.random): void {
     for (const node of this.#allNodes()) {
       const widgets = node.widgets ?? [];
+      let moved = false;
       for (let i = 0; i < widgets.length; i++) {
         const control = widgets[i];
-        const seed = widgets[i - 1];
-        if (!control || !seed || control.name !== SEED_CONTROL || seed.type !== 'number') continue;
-        if (node.getSlotFromWidget(seed)?.link != null || node.mode === 2) continue;
-        const opts = seed.options as { min?: number; max?: number; step2?: number };
-        seed.value = nextSeed(Number(seed.value), String(control.value), {
-          min: opts.min ?? 0, max: opts.max ?? Number.MAX_SAFE_INTEGER, step: opts.step2 ?? 1,
-        }, random);
+        const target = widgets[i - 1];
+        if (!control || !target || control.name !== SEED_CONTROL) continue;
+        if (node.getSlotFromWidget(target)?.link != null || node.mode === 2) continue;
+        if (target.type === 'number') {
+          const opts = target.options as { min?: number; max?: number; step2?: number };
+          target.value = nextSeed(Number(target.value), String(control.value), {
+            min: opts.min ?? 0, max: opts.max ?? Number.MAX_SAFE_INTEGER, step: opts.step2 ?? 1,
+          }, random);
+        } else if (target.type === 'combo') {
+          const filter = widgets[i + 1]?.name === CONTROL_FILTER ? String(widgets[i + 1]!.value ?? '') : '';
+          const values = (target.options as { values?: unknown }).values;
+          if (!Array.isArray(values)) continue;
+          target.value = nextComboValue(values.map(String), String(target.value), String(control.value), filter, random);
+        } else continue;
+        moved = true;
       }
+      if (moved && node.type === PRIMITIVE_TYPE) this.#pushPrimitive(node);
     }
     this.canvas.setDirty(true, false);
     this.#changed();
+  }
+
+  // ---- primitives --------------------------------------------------------------------------------------------
+
+  /**
+   * The widget a primitive's output would feed through `input` of `target`: the target's widget spec and whether it
+   * has a seed control. Null when the input backs no widget (a plain socket, or a node without a plan).
+   */
+  #widgetTarget(target: LGraphNode, widgetName: string | undefined): { spec: WidgetSpec; seed: boolean } | null {
+    const plan = (target as DecoratedNode)[PLAN];
+    const input = widgetName ? plan?.inputs.find((i) => i.name === widgetName) : undefined;
+    if (!plan || !input?.widget) return null;
+    return { spec: input.widget, seed: plan.widgets.some((w) => w.kind === 'control' && w.of === widgetName) };
+  }
+
+  /** litegraph asks before linking a primitive's output: only widget inputs, and further ones must fit the first. */
+  #primitiveAccepts(node: LGraphNode, input: unknown, target: unknown): boolean {
+    const widgetName = (input as INodeInputSlot | undefined)?.widget?.name;
+    if (!(target instanceof LGraphNode) || !widgetName) return false;
+    const wanted = this.#widgetTarget(target, widgetName);
+    if (!wanted) return false;
+    const current = (node as DecoratedNode)[PRIMITIVE_SPEC];
+    if (!current || !node.outputs[0]?.links?.length) return true;
+    const merged = mergeTarget(current, wanted.spec);
+    if (!merged) return false;
+    if (merged !== current && merged.kind === 'number' && current.kind === 'number') {
+      // Narrow the shown widget in place: its callback normalises against this same spec object.
+      current.min = merged.min;
+      current.max = merged.max;
+      const widget = node.widgets?.[0];
+      if (widget) {
+        Object.assign(widget.options as object, { min: merged.min, max: merged.max });
+        widget.value = Math.min(merged.max, Math.max(merged.min, Number(widget.value)));
+      }
+    }
+    return true;
+  }
+
+  /** A primitive's links changed: build its widgets on the first, drop them after the last, else push the value. */
+  #primitiveLinksChanged(node: LGraphNode, connected: boolean): void {
+    const links = node.outputs[0]?.links ?? [];
+    if (links.length && !node.widgets?.length) this.#buildPrimitive(node);
+    else if (!links.length && node.widgets?.length) this.#resetPrimitive(node);
+    else if (connected && !this.#loading) this.#pushPrimitive(node);
+  }
+
+  /** Shows the widget of the first target on a primitive (ComfyUI's first connection). */
+  #buildPrimitive(node: LGraphNode): boolean {
+    const output = node.outputs[0] as WidgetOutput | undefined;
+    const graph = node.graph;
+    const linkId = output?.links?.[0];
+    if (!output || !graph || linkId == null) return false;
+    const link = graph._links.get(linkId);
+    const target = link ? graph.getNodeById(link.target_id) : null;
+    if (!link || !target) return false;
+    // A saved output names its widget; while a file loads, the target's slots may not be configured yet.
+    const widgetName = output.widget?.name ?? (this.#loading ? undefined : target.inputs[link.target_slot]?.widget?.name);
+    const wanted = this.#widgetTarget(target, widgetName);
+    if (!wanted || !widgetName) return false;
+    const current = target.widgets?.find((w) => w.name === widgetName)?.value;
+    const plan = planPrimitive(wanted.spec, wanted.seed, current);
+    output.type = plan.outputType;
+    output.name = plan.outputType;
+    output.widget = { name: widgetName };
+    (node as DecoratedNode)[PRIMITIVE_SPEC] = plan.spec;
+    const push = () => this.#pushPrimitive(node);
+    this.#addWidget(node, { kind: 'input', spec: plan.spec }, push);
+    const changed = () => {
+      push();
+      this.#changed();
+    };
+    if (plan.control) node.addWidget('combo', SEED_CONTROL, plan.control, changed, { values: [...CONTROL_MODES] });
+    if (plan.filter) node.addWidget('text', CONTROL_FILTER, '', changed, {});
+    const size = node.computeSize();
+    node.setSize([Math.max(node.size[0], size[0] ?? 0, 220), Math.max(node.size[1], size[1] ?? 0)]);
+    this.canvas.setDirty(true, true);
+    return true;
+  }
+
+  /** Back to an unconnected primitive: a `*` output and no widgets. */
+  #resetPrimitive(node: LGraphNode): void {
+    const output = node.outputs[0] as WidgetOutput | undefined;
+    if (output) {
+      output.type = '*';
+      output.name = PRIMITIVE_IDLE_OUTPUT;
+      delete output.widget;
+    }
+    for (const widget of node.widgets ?? []) {
+      const area = this.#textAreas.get(widget);
+      area?.el.remove();
+      this.#textAreas.delete(widget);
+    }
+    node.widgets = [];
+    delete (node as DecoratedNode)[PRIMITIVE_SPEC];
+    this.canvas.setDirty(true, true);
+  }
+
+  /** Copies a primitive's value into every widget it feeds (ComfyUI's `applyToGraph`), through their callbacks. */
+  #pushPrimitive(node: LGraphNode): void {
+    const graph = node.graph;
+    const value = node.widgets?.[0]?.value;
+    if (!graph || value === undefined) return;
+    for (const linkId of node.outputs[0]?.links ?? []) {
+      const link = graph._links.get(linkId);
+      const target = link ? graph.getNodeById(link.target_id) : null;
+      const name = link ? target?.inputs[link.target_slot]?.widget?.name : undefined;
+      const widget = name ? target?.widgets?.find((w) => w.name === name) : undefined;
+      if (!widget) continue;
+      widget.value = value;
+      widget.callback?.(value);
+    }
+    this.canvas.setDirty(true, false);
+  }
+
+  /**
+   * After a file loads: primitives whose saved output did not name its widget get theirs now that every node is
+   * configured (their saved values restored), and every primitive pushes its value to its targets.
+   */
+  #settlePrimitives(): void {
+    for (const node of this.#allNodes()) {
+      if (node.type !== PRIMITIVE_TYPE) continue;
+      if (node.outputs[0]?.links?.length && !node.widgets?.length) {
+        const saved = (node as { widgets_values?: unknown[] }).widgets_values;
+        this.#loading = false;
+        try {
+          this.#buildPrimitive(node);
+        } finally {
+          this.#loading = true;
+        }
+        if (Array.isArray(saved)) saved.forEach((v, i) => { if (node.widgets?.[i]) node.widgets[i]!.value = v as never; });
+      }
+      this.#pushPrimitive(node);
+    }
   }
 
   // ---- execution display -------------------------------------------------------------------------------------
@@ -485,8 +700,12 @@ export class GraphEditor {
     };
   }
 
-  #addWidget(node: LGraphNode, item: PlannedWidget): void {
-    const changed = () => this.#changed();
+  /** Adds one planned widget; `onValue` runs on each change before the graph-change hook (primitives push there). */
+  #addWidget(node: LGraphNode, item: PlannedWidget, onValue?: () => void): void {
+    const changed = () => {
+      onValue?.();
+      this.#changed();
+    };
     if (item.kind === 'control') {
       node.addWidget('combo', SEED_CONTROL, 'randomize', changed, { values: [...CONTROL_MODES] });
       return;
@@ -522,7 +741,7 @@ export class GraphEditor {
         node.addWidget('toggle', spec.name, spec.value, changed, { on: spec.labelOn ?? 'true', off: spec.labelOff ?? 'false' });
         return;
       case 'text':
-        if (spec.multiline) this.#addTextArea(node, spec.name, spec.value, spec.placeholder);
+        if (spec.multiline) this.#addTextArea(node, spec.name, spec.value, spec.placeholder, onValue);
         else node.addWidget('text', spec.name, spec.value, changed, {});
         return;
     }
@@ -532,7 +751,7 @@ export class GraphEditor {
    * A multiline STRING: a tall widget on the canvas with a real textarea laid over it while it is on screen,
    * as ComfyUI's prompt boxes are.
    */
-  #addTextArea(node: LGraphNode, name: string, value: string, placeholder?: string): IBaseWidget {
+  #addTextArea(node: LGraphNode, name: string, value: string, placeholder?: string, onValue?: () => void): IBaseWidget {
     const editor = this;
     const widget: IBaseWidget = {
       name, type: 'customtext', value, y: 0, options: { multiline: true }, serialize: true,
@@ -552,7 +771,10 @@ export class GraphEditor {
         area.seen = true;
         editor.#placeTextArea(area.el, n, y, width, height);
       },
-      callback: () => editor.#changed(),
+      callback: () => {
+        onValue?.();
+        editor.#changed();
+      },
     };
     return node.addCustomWidget(widget);
   }
@@ -568,7 +790,7 @@ export class GraphEditor {
       el.value = String(widget.value ?? '');
       el.addEventListener('input', () => {
         widget.value = el.value;
-        this.#changed();
+        widget.callback?.(el.value);
       });
       el.addEventListener('keydown', (e) => e.stopPropagation());
       this.#overlay.appendChild(el);
@@ -606,13 +828,7 @@ export class GraphEditor {
       const file = input.files?.[0];
       if (!file) return;
       const name = await upload(file);
-      const widget = node.widgets?.find((w) => w.name === widgetName);
-      if (!widget) return;
-      const values = (widget.options as { values: string[] }).values;
-      if (!values.includes(name)) values.push(name);
-      widget.value = name;
-      this.#showInputImage(node, name);
-      this.#changed();
+      if (node.widgets?.some((w) => w.name === widgetName)) this.setInputImage(node, name);
     };
     input.click();
   }
@@ -706,12 +922,28 @@ export class GraphEditor {
         this.size = [75, 26];
       }
     }
-    for (const [type, cls, category] of [
-      ['Note', NoteNode, 'utils'], ['MarkdownNote', MarkdownNoteNode, 'utils'], ['Reroute', RerouteNode, 'utils'],
+    // ComfyUI's PrimitiveNode: a virtual node whose output feeds widget inputs; once linked it shows the first
+    // target's widget and pushes its value to every target.
+    class PrimitiveNode extends LGraphNode {
+      constructor(title?: string) {
+        super(title ?? 'Primitive', PRIMITIVE_TYPE);
+        this.addOutput(PRIMITIVE_IDLE_OUTPUT, '*');
+        this.serialize_widgets = true;
+        this.isVirtualNode = true;
+        this.properties[PRIMITIVE_REPLACE_PROPERTY] = false;
+        this.onConnectOutput = (_slot, _type, input, target) => editor.#primitiveAccepts(this, input, target);
+        this.onConnectionsChange = (type, _index, connected) => {
+          if (type === LiteGraph.OUTPUT) editor.#primitiveLinksChanged(this, connected);
+        };
+      }
+    }
+    for (const [type, cls, category, title] of [
+      ['Note', NoteNode, 'utils', 'Note'], ['MarkdownNote', MarkdownNoteNode, 'utils', 'MarkdownNote'],
+      ['Reroute', RerouteNode, 'utils', 'Reroute'], [PRIMITIVE_TYPE, PrimitiveNode, 'utils', 'Primitive'],
     ] as const) {
-      if (type in LiteGraph.registered_node_types) continue;
+      // Registered again by each editor (as the /object_info classes are): the classes call back into their editor.
       LiteGraph.registerNodeType(type, cls);
-      cls.title = type;
+      cls.title = title;
       (cls as unknown as { category: string }).category = category;
     }
   }
@@ -836,6 +1068,12 @@ export class GraphEditor {
     const first = parts[0]!;
     return this.graph.getNodeById(first) ?? this.graph.getNodeById(Number(first));
   }
+}
+
+/** The screen's device pixels per CSS pixel, as litegraph reads it (1 where there is no window). */
+function pixelRatio(): number {
+  const ratio = globalThis.devicePixelRatio;
+  return typeof ratio === 'number' && ratio > 0 && Number.isFinite(ratio) ? ratio : 1;
 }
 
 function decorOf(node: LGraphNode): NodeDecor {

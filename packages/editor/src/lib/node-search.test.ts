@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { searchNodes } from './node-search.ts';
+import { FRONTEND_SEARCH_ENTRIES, searchNodes } from './node-search.ts';
 import { testObjectInfo } from './test-support.ts';
 
 const info = testObjectInfo();
@@ -22,6 +22,15 @@ describe('searchNodes', () => {
     expect(takingLatent).not.toContain('VAEEncode');
     const givingVae = searchNodes(info, '', { outputType: 'VAE' }).map((h) => h.type);
     expect(givingVae).toEqual(['CheckpointLoaderSimple']);
+  });
+
+  it('offers the front end\'s Primitive for links out of widget sockets only', () => {
+    const all = { ...FRONTEND_SEARCH_ENTRIES, ...info };
+    expect(searchNodes(all, 'primitive')[0]).toMatchObject({ type: 'PrimitiveNode', title: 'Primitive' });
+    expect(searchNodes(all, '', { outputType: 'INT' }).map((h) => h.type)).toContain('PrimitiveNode');
+    expect(searchNodes(all, '', { outputType: 'COMBO' }).map((h) => h.type)).toContain('PrimitiveNode');
+    expect(searchNodes(all, '', { outputType: 'IMAGE' }).map((h) => h.type)).not.toContain('PrimitiveNode');
+    expect(searchNodes(all, '', { inputType: 'INT' }).map((h) => h.type)).not.toContain('PrimitiveNode');
   });
 
   it('respects the limit', () => expect(searchNodes(info, '', {}, 3)).toHaveLength(3));

@@ -62,3 +62,25 @@ function fuzzy(text: string, word: string): boolean {
   for (const ch of text) if (ch === word[i]) i++;
   return i === word.length;
 }
+
+/**
+ * Front-end node types the search offers beside the server's classes: ComfyUI's Primitive. Its real output is `*` but
+ * feeds only widget inputs, so for the type filter it is listed as the widget types: a link dragged out of an INT
+ * socket offers it, one out of an IMAGE socket does not. Merge before searching:
+ * `searchNodes({ ...FRONTEND_SEARCH_ENTRIES, ...objectInfo }, query)`.
+ */
+export const FRONTEND_SEARCH_ENTRIES: ObjectInfo = {
+  PrimitiveNode: {
+    input: { required: {} },
+    input_order: { required: [] },
+    output: ['INT,FLOAT,STRING,BOOLEAN,COMBO'],
+    output_is_list: [false],
+    output_name: ['connect to widget input'],
+    name: 'PrimitiveNode',
+    display_name: 'Primitive',
+    description: 'Feeds one value to the widget inputs it is linked to.',
+    category: 'utils',
+    output_node: false,
+    python_module: 'frontend',
+  },
+};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pngWithText } from './test-support.ts';
-import { classify, fileNameFor, NotAWorkflowError, readWorkflowFile, WorkflowAutosave } from './workflow-files.ts';
+import { classify, dropKindOf, fileNameFor, imageFormatOf, NotAWorkflowError, readWorkflowFile, WorkflowAutosave } from './workflow-files.ts';
 
 const ui = { last_node_id: 1, last_link_id: 0, nodes: [{ id: 1, type: 'SaveImage' }], links: [], version: 0.4 };
 const api = { '1': { class_type: 'SaveImage', inputs: { filename_prefix: 'x' } } };
@@ -24,6 +24,28 @@ describe('readWorkflowFile', () => {
     await expect(readWorkflowFile(file(await pngWithText({ parameters: 'a1111' }), 'x.png'))).rejects.toThrow(NotAWorkflowError);
     await expect(readWorkflowFile(file('{"hello": 1}', 'x.json'))).rejects.toThrow(/not a ComfyUI workflow/);
     await expect(readWorkflowFile(file('not json', 'x.txt'))).rejects.toThrow(/neither JSON nor a PNG/);
+  });
+});
+
+describe('dropped files', () => {
+  const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0]);
+  const webp = new Uint8Array([...new TextEncoder().encode('RIFF'), 30, 0, 0, 0, ...new TextEncoder().encode('WEBPVP8 ')]);
+
+  it('tells PNG, JPEG and WebP apart by their first bytes', async () => {
+    expect(imageFormatOf(await pngWithText({}))).toBe('png');
+    expect(imageFormatOf(jpeg)).toBe('jpeg');
+    expect(imageFormatOf(webp)).toBe('webp');
+    expect(imageFormatOf(new TextEncoder().encode('{"nodes": []}'))).toBeNull();
+  });
+
+  it('restores a PNG with a workflow or prompt chunk and uploads other images', async () => {
+    await expect(dropKindOf(file(await pngWithText({ workflow: JSON.stringify(ui) }), 'a.png'))).resolves.toBe('workflow');
+    await expect(dropKindOf(file(await pngWithText({ prompt: JSON.stringify(api) }), 'a.png'))).resolves.toBe('workflow');
+    await expect(dropKindOf(file(await pngWithText({}), 'plain.png'))).resolves.toBe('image');
+    await expect(dropKindOf(file(await pngWithText({ parameters: 'a1111 text' }), 'other-tool.png'))).resolves.toBe('image');
+    await expect(dropKindOf(file(jpeg, 'photo.jpg'))).resolves.toBe('image');
+    await expect(dropKindOf(file(webp, 'photo.webp'))).resolves.toBe('image');
+    await expect(dropKindOf(file(JSON.stringify(ui), 'flow.json'))).resolves.toBe('workflow');
   });
 });
 

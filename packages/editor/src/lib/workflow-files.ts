@@ -49,6 +49,37 @@ function isPngBytes(bytes: Uint8Array): boolean {
   return bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
 }
 
+/** The image formats LoadImage takes from a drop: PNG, JPEG and WebP, told apart by their magic bytes. */
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+
+/** The format of an image by its first bytes, or null for anything else. */
+export function imageFormatOf(bytes: Uint8Array): ImageFormat | null {
+  if (isPngBytes(bytes)) return 'png';
+  if (bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes.length > 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  return null;
+}
+
+/**
+ * What a file dropped on the canvas is for: `workflow` (JSON, or a PNG whose `workflow` or `prompt` text chunk holds
+ * a ComfyUI workflow or API prompt, which restores its graph) or `image` (any other PNG, a JPEG or a WebP, which goes
+ * to a LoadImage node). The chunks are looked at first, so an output PNG always restores its graph, as in ComfyUI.
+ */
+export async function dropKindOf(file: Blob): Promise<'workflow' | 'image'> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const format = imageFormatOf(bytes);
+  if (format === null) return 'workflow';
+  if (format !== 'png') return 'image';
+  try {
+    const meta = await readPngWorkflow(bytes);
+    return classify(meta.workflow) || classify(meta.prompt) ? 'workflow' : 'image';
+  } catch {
+    // A text chunk that does not inflate holds no readable workflow; the pixels may still be fine.
+    return 'image';
+  }
+}
+
 /** A file name for a download: the workflow's name with `.json` (and `_api` for API exports). */
 export function fileNameFor(name: string, api = false): string {
   const base = (name.trim() || 'workflow').replace(/[\\/:*?"<>|]+/g, '_').replace(/\.json$/i, '');
