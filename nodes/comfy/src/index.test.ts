@@ -1,6 +1,10 @@
 import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { NodeRegistry } from '@uso-studio/core';
-import { pack } from './index.ts';
+import { generateDemoModels } from '@uso-studio/runtime';
+import { getModelService, pack } from './index.ts';
 
 describe('comfy pack', () => {
   it("registers ComfyUI's generic FLUX nodes under their ComfyUI names", () => {
@@ -15,5 +19,32 @@ describe('comfy pack', () => {
     const info = new NodeRegistry(pack.nodes).objectInfo({ inputDir: '/nonexistent', outputDir: '/nonexistent', tempDir: '/nonexistent', modelsDir: '/nonexistent' });
     expect(info.CheckpointLoaderSimple!.input.required.ckpt_name).toEqual([[], { tooltip: 'The name of the checkpoint (model) to load.' }]);
     expect(info.FluxGuidance!.python_module).toBe('comfy_extras.nodes_flux');
+  });
+});
+
+describe('comfy pack services', () => {
+  it("create the model service with the host's execution provider, falling back to the CPU, and unload sessions", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'comfy-pack-'));
+    const modelsDir = path.join(root, 'models');
+    await generateDemoModels(modelsDir);
+    const dir = (n: string) => path.join(root, n);
+    const env = { inputDir: dir('input'), outputDir: dir('output'), tempDir: dir('temp'), modelsDir, cacheDir: dir('cache'), executionProvider: 'webgpu' as const };
+    const created = await pack.createServices!(env);
+    const service = getModelService({ services: created.services });
+    try {
+      // This machine has no GPU: webgpu is asked for, the session runs on the CPU, and the fallback is reported.
+      const file = service.resolveFile('vae', 'uso-demo-ae.safetensors');
+      const session = await service.session({ file, role: 'vae_encoder' });
+      expect(session.requestedProvider).toBe('webgpu');
+      expect(session.provider).toBe('cpu');
+      expect(service.providersInUse()).toEqual([expect.objectContaining({ requested: 'webgpu', actual: 'cpu', fallbackReason: expect.any(String) })]);
+      // Graphs are cached under the host's cache folder.
+      expect(fs.readdirSync(path.join(root, 'cache', 'graphs')).some((f) => f.endsWith('.onnx'))).toBe(true);
+      await created.unloadModels!();
+      expect(service.pool.stats().sessions).toBe(0);
+    } finally {
+      await created.dispose();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -47,6 +47,7 @@ export const pack: NodePack = {
     const models = createModelService({
       modelsDir: env.modelsDir,
       cacheDir: join(env.cacheDir ?? join(dirname(env.modelsDir), 'cache'), 'graphs'),
+      ...(env.executionProvider ? { provider: env.executionProvider } : {}),
     });
     return { services: { [MODEL_SERVICE_KEY]: models }, dispose: () => models.close(), unloadModels: () => models.pool.releaseAll() };
   },

@@ -66,6 +66,14 @@ describe('uso-studio run (process)', () => {
     expect(verbose.stderr).toMatch(/\n\s+at /);
   });
 
+  it('refuses an unknown --execution-provider', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'p.json'), JSON.stringify(prompt));
+    const { code, stderr } = cli(['run', join(dir, 'p.json'), '--data', dir, '--execution-provider', 'tpu', ...packArgs]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("--execution-provider must be one of cpu, cuda, webgpu, got 'tpu'");
+  });
+
   it('exits non-zero on a bad --set', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'p.json'), JSON.stringify(prompt));

@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { createEventPrinter, type PrintMode } from './progress-printer.ts';
+import { parseExecutionProvider, parseServeArgs, startServer } from '@uso-studio/server';
 import { runWorkflow } from './run-workflow.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -28,8 +29,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--max-queue <n>', 'queue length limit')
     .option('--max-upload-mb <n>', 'upload size limit in MB')
     .option('--requeue-interrupted', 're-queue a prompt that was running when the server died, instead of failing it')
+    .option('--allowed-origins <origins>', 'comma-separated extra origins allowed to make state-changing requests')
+    .option('--execution-provider <cpu|cuda|webgpu>', 'accelerator for model sessions; falls back to the CPU when it fails')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
-      const { startServer, parseServeArgs } = await import('@uso-studio/server');
       const args: string[] = [];
       for (const [key, value] of Object.entries(opts)) {
         const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -50,8 +52,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--out <dir>', 'folder to write outputs to')
     .option('--data <dir>', 'data directory')
     .option('--json', 'print events as JSON lines')
+    .option('--execution-provider <cpu|cuda|webgpu>', 'accelerator for model sessions; falls back to the CPU when it fails')
     .addOption(new Option('--pack <spec...>', 'node pack modules to load instead of the defaults').hideHelp())
-    .action(async (file: string, opts: { set: string[]; input?: string; models?: string; out?: string; data?: string; json?: boolean; pack?: string[] }) => {
+    .action(async (file: string, opts: { set: string[]; input?: string; models?: string; out?: string; data?: string; json?: boolean; pack?: string[]; executionProvider?: string }) => {
       const mode: PrintMode = opts.json ? 'json' : process.stdout.isTTY ? 'tty' : 'plain';
       const classes = new Map<string, string>();
       const printer = createEventPrinter(mode, (t) => process.stdout.write(t), (id) => classes.get(id) ?? '');
@@ -62,6 +65,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(opts.out ? { outputDir: opts.out } : {}),
         ...(opts.data ? { dataDir: opts.data } : {}),
         ...(opts.pack ? { packs: opts.pack } : {}),
+        ...(opts.executionProvider ? { executionProvider: parseExecutionProvider(opts.executionProvider) } : {}),
         onPrepared: (prompt) => {
           for (const [id, node] of Object.entries(prompt)) classes.set(id, node.class_type);
         },

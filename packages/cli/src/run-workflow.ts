@@ -29,6 +29,8 @@ export interface RunWorkflowOptions {
   modelsDir?: string;
   /** `<node>.<input>=<value>` strings or parsed overrides. */
   overrides?: readonly (string | Override)[];
+  /** Accelerator for model sessions (default cpu); a provider that fails falls back to the CPU with a log line. */
+  executionProvider?: HostEnvironment['executionProvider'];
   /** Node pack module specifiers (default: the server's default packs). */
   packs?: readonly string[];
   onEvent?: ExecutionEventListener;
@@ -69,6 +71,8 @@ export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions
     outputDir: resolve(options.outputDir ?? dirs.outputDir),
     tempDir: dirs.tempDir,
     modelsDir: resolve(options.modelsDir ?? dirs.modelsDir),
+    cacheDir: dirs.cacheDir,
+    ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     services: {},
   };
   const packs = await loadPacks(options.packs ?? DEFAULT_PACKS);

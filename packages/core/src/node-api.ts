@@ -15,6 +15,8 @@ export interface HostEnvironment {
   modelsDir: string;
   /** Where packs may keep rebuildable caches (built ONNX graphs); defaults to a folder beside the models. */
   cacheDir?: string;
+  /** The accelerator model packs should ask for first ('cpu' when absent); they fall back to the CPU when it fails. */
+  executionProvider?: 'cpu' | 'cuda' | 'webgpu';
   /** Host-provided services keyed by name (the onnxruntime session pool, for instance). */
   services?: Record<string, unknown>;
 }

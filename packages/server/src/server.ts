@@ -41,6 +41,8 @@ export interface ServerOptions {
   maxHistory?: number;
   /** Re-queue a prompt that was running when the server died instead of recording it failed. */
   requeueInterrupted?: boolean;
+  /** Accelerator for model sessions: cpu (default), cuda or webgpu; a provider that fails falls back to the CPU. */
+  executionProvider?: 'cpu' | 'cuda' | 'webgpu';
   /** Accept prompts but do not start running them (benchmarks, maintenance); `server.queue.resume()` starts. */
   executionPaused?: boolean;
   /** The editor's static build; default packages/editor/dist; false to serve none. */
@@ -107,7 +109,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const log = options.log ?? ((m: string) => console.error(`[uso-studio] ${m}`));
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
-  const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, cacheDir: dirs.cacheDir };
+  const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, cacheDir: dirs.cacheDir,
+    ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
+  };
   const packs = [...(options.packs ?? DEFAULT_PACKS), ...(options.extraPacks ?? [])];
 
   const registry = await loadRegistry(packs);

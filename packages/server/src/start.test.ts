@@ -9,11 +9,13 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs([])).toEqual({});
     expect(parseServeArgs(['--auth-token-file', '/t'])).toEqual({ authTokenFile: '/t' });
     expect(parseServeArgs(['--allowed-origins', 'http://localhost:5173'])).toEqual({ allowedOrigins: ['http://localhost:5173'] });
+    expect(parseServeArgs(['--execution-provider', 'cuda'])).toEqual({ executionProvider: 'cuda' });
   });
 
   it('refuses bad values and unknown flags with a message', () => {
     expect(() => parseServeArgs(['--port', '70000'])).toThrow(/--port must be an integer/);
     expect(() => parseServeArgs(['--port', 'abc'])).toThrow(/--port/);
     expect(() => parseServeArgs(['--bogus'])).toThrow();
+    expect(() => parseServeArgs(['--execution-provider', 'tpu'])).toThrow(/--execution-provider must be one of cpu, cuda, webgpu, got 'tpu'/);
   });
 });

@@ -61,6 +61,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'max-queue': { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'requeue-interrupted': { type: 'boolean' },
+      'execution-provider': { type: 'string' },
       'allowed-origins': { type: 'string' },
     },
     strict: true,
@@ -84,6 +85,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(maxQueue !== undefined ? { maxQueue } : {}),
     ...(maxUploadMb !== undefined ? { maxUploadBytes: maxUploadMb * 1024 * 1024 } : {}),
     ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
+    ...(values['execution-provider'] !== undefined ? { executionProvider: parseExecutionProvider(values['execution-provider']) } : {}),
     ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };
 }
@@ -91,4 +93,13 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
 /** True when a folder holds no files at any depth (ComfyUI's empty subfolders still count as empty). */
 function isEmptyFolder(dir: string): boolean {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).every((entry) => !entry.isFile());
+}
+
+const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
+
+/** Checks an --execution-provider value (serve and run share it). */
+export function parseExecutionProvider(value: string): (typeof EXECUTION_PROVIDERS)[number] {
+  const found = EXECUTION_PROVIDERS.find((p) => p === value);
+  if (!found) throw new Error(`--execution-provider must be one of ${EXECUTION_PROVIDERS.join(', ')}, got '${value}'`);
+  return found;
 }
