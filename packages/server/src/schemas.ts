@@ -5,14 +5,6 @@ import { z } from 'zod';
 
 const id = z.string().min(1).max(256);
 
-export const apiNodeSchema = z.object({
-  class_type: z.string().min(1).max(256),
-  inputs: z.record(z.string(), z.unknown()).default({}),
-  _meta: z.object({ title: z.string().optional() }).loose().optional(),
-}).loose();
-
-export const apiPromptSchema = z.record(z.string().min(1).max(256), apiNodeSchema);
-
 export const promptBodySchema = z.object({
   prompt: z.unknown().optional(),
   // eslint-disable-next-line no-control-regex

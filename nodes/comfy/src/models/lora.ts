@@ -7,7 +7,7 @@
  */
 
 import { realpathSync } from 'node:fs';
-import { readSafetensorsHeader, readTensorFloat32, type SafetensorsHeader, type WeightPatch } from '@uso-studio/runtime';
+import { readTensorFloat32, type SafetensorsHeader, type WeightPatch } from '@uso-studio/runtime';
 
 /** One LoRA file applied with a strength. */
 export interface LoraApplication {
@@ -169,9 +169,4 @@ export function mapLora(
     patches.set(target.key, list);
   }
   return { patches, unmatched, patched: patches.size };
-}
-
-/** Reads a LoRA file's header (errors name the file). */
-export function readLoraHeader(file: string): SafetensorsHeader {
-  return readSafetensorsHeader(file);
 }

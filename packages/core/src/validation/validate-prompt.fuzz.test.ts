@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defineNode, type ApiPrompt, type NodeDefinition } from '../node-api.ts';
+import { defineNode, type NodeDefinition } from '../node-api.ts';
 import { NodeRegistry } from '../registry.ts';
 import { sampleEnv, sampleNodes, sampleWorkflow } from './sample-graph.ts';
 import { validatePrompt, type ValidationResult } from './validate-prompt.ts';

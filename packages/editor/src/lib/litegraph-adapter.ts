@@ -61,9 +61,6 @@ export interface GraphEditorHooks {
   onSelectionChange?(count: number): void;
 }
 
-/** Node types the front end provides itself; they are never sent to the server. */
-export const FRONTEND_NODE_TYPES = ['Note', 'MarkdownNote', 'Reroute', 'PrimitiveNode'] as const;
-
 interface NodeDecor {
   running: boolean;
   progress: number | null;

@@ -8,7 +8,7 @@ import { demoMetadata } from '../demo/generate.ts';
 import { demoProjectorTensors, demoVisionTensors } from '../demo/weights.ts';
 import { demoStyleImageA, demoStyleImageB } from '../demo/images.ts';
 import { projectorRef } from './demo-reference.ts';
-import { normalisedError, runGraph, seededNormal, tempDir, valuesOf, withPrefix, writeAndLoad } from './test-support.ts';
+import { normalisedError, runGraph, seededNormal, tempDir, withPrefix, writeAndLoad } from './test-support.ts';
 
 const pool = new SessionPool();
 afterAll(() => pool.releaseAll());
