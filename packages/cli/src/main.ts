@@ -70,6 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           for (const [id, node] of Object.entries(prompt)) classes.set(id, node.class_type);
         },
         onEvent: (event) => printer.onEvent(event),
+        onNotice: (line) => process.stderr.write(`${line}\n`),
         previews: false, // a terminal or a JSON log shows no pictures; skip making them
       });
       printer.finish();

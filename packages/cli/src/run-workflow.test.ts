@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,19 @@ describe('runWorkflow', () => {
     expect(types[0]).toBe('execution_start');
     expect(types).toContain('executed');
     expect(types.indexOf('execution_success')).toBeGreaterThan(types.indexOf('executed'));
+  });
+
+  it('writes the demo model set into an empty models folder first, and says so', async () => {
+    const dir = dataDir();
+    const notices: string[] = [];
+    await runWorkflow(apiPrompt, { dataDir: dir, packs, onNotice: (l) => notices.push(l) });
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/models\/ was empty: wrote the demo model set \(\d+ files, no learned weights\)/);
+    expect(readdirSync(join(dir, 'models', 'checkpoints'))).toContain('uso-demo-flux-checkpoint.safetensors');
+    // Not again once models/ holds files.
+    const again: string[] = [];
+    await runWorkflow(apiPrompt, { dataDir: dir, packs, onNotice: (l) => again.push(l) });
+    expect(again).toEqual([]);
   });
 
   it('applies --set overrides by id, title and class', async () => {

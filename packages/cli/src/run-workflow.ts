@@ -17,7 +17,7 @@ import {
   type RunOutcome,
   type ValidationError,
 } from '@uso-studio/core';
-import { buildRegistry, DEFAULT_PACKS, defaultDataDir, loadPacks, prepareDataDir } from '@uso-studio/server';
+import { buildRegistry, DEFAULT_PACKS, defaultDataDir, ensureDemoModels, loadPacks, prepareDataDir } from '@uso-studio/server';
 import { applyOverrides, parseOverride, type Override } from './overrides.ts';
 import { readWorkflowFile, toApiPrompt } from './load-workflow.ts';
 
@@ -36,6 +36,8 @@ export interface RunWorkflowOptions {
   onEvent?: ExecutionEventListener;
   /** Step previews: on by default when `onEvent` is given (see the Executor's RunOptions). */
   previews?: RunOptions['previews'];
+  /** Receives notices for a person (e.g. that the demo model set was written into an empty models folder). */
+  onNotice?: (line: string) => void;
   /** Called with the validated prompt just before it runs (the CLI names node classes from it). */
   onPrepared?: (prompt: ApiPrompt) => void;
   signal?: AbortSignal;
@@ -75,6 +77,8 @@ export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions
     ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     services: {},
   };
+  // Like the server's first start: a bare machine gets the demo set, so the runner produces a picture at once.
+  await ensureDemoModels(env.modelsDir, env.inputDir, options.onNotice ?? (() => {}));
   const packs = await loadPacks(options.packs ?? DEFAULT_PACKS);
   const registry = buildRegistry(packs);
   const loaded = toApiPrompt(json, registry.objectInfo(env));

@@ -1,6 +1,6 @@
 export { createServer, resolveAuthToken, UnsafeListenError, DEFAULT_PORT, DEFAULT_MAX_UPLOAD_BYTES } from './server.ts';
 export type { ServerOptions, RunningServer } from './server.ts';
-export { startServer, parseServeArgs, parseExecutionProvider } from './start.ts';
+export { startServer, parseServeArgs, parseExecutionProvider, ensureDemoModels } from './start.ts';
 export type { StartServerOptions } from './start.ts';
 export { defaultDataDir, prepareDataDir } from './data-dir.ts';
 export type { DataDirs } from './data-dir.ts';

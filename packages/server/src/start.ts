@@ -23,10 +23,7 @@ export type StartServerOptions = ServerOptions & {
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
   const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
-  if (isEmptyFolder(dirs.modelsDir)) {
-    const { written } = await generateDemoModels(dirs.modelsDir, dirs.inputDir);
-    print(`models/ was empty: wrote the demo model set (${written.length} files, no learned weights) to ${dirs.modelsDir}`);
-  }
+  await ensureDemoModels(dirs.modelsDir, dirs.inputDir, print);
   const server = await createServer({ ...options, dataDir: dirs.root });
   print(`USO Studio listening on ${server.url} (data: ${server.dirs.root})`);
   if (options.handleSignals ?? true) {
@@ -90,9 +87,16 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
   };
 }
 
-/** True when a folder holds no files at any depth (ComfyUI's empty subfolders still count as empty). */
-function isEmptyFolder(dir: string): boolean {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).every((entry) => !entry.isFile());
+/**
+ * Writes the demo model set (and its input pictures) when the models folder holds no file at all, so a bare machine
+ * produces pictures at once; says so through `print`. Returns the files written.
+ */
+export async function ensureDemoModels(modelsDir: string, inputDir: string, print: (line: string) => void): Promise<string[]> {
+  const empty = readdirSync(modelsDir, { recursive: true, withFileTypes: true }).every((entry) => !entry.isFile());
+  if (!empty) return [];
+  const { written } = await generateDemoModels(modelsDir, inputDir);
+  print(`models/ was empty: wrote the demo model set (${written.length} files, no learned weights) to ${modelsDir}`);
+  return written;
 }
 
 const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
