@@ -418,8 +418,8 @@ function templateWorkflow(objectInfo: Record<string, ObjectInfoEntry>): UiWorkfl
       'USO style + subject with the demo model set. Open the **USO Style + Subject** node to see the loaders, the sampler and two nested subgraphs: ' +
         '**USO Style Reference** (CLIPVisionEncode + USOStyleReference, `crop` promoted) and **USO Reference Conditioning** ' +
         '(ReferenceLatent, reference method, FluxGuidance, `guidance` promoted). Prompt, width and height are promoted onto the node; ' +
-        "the seed is listed as a proxy widget, which ComfyUI's newer front end shows on the node; here, open the node to " +
-        'change it, or run headless with `--set 25:20.seed=<n>`.',
+        "the sampler's seed and its control_after_generate are shown on the node as proxy widgets (ComfyUI's `proxyWidgets`): " +
+        'edit them there or inside the node, or run headless with `--set 25:20.seed=<n>`.',
     ],
     color: '#432',
     bgcolor: '#653',

@@ -540,5 +540,51 @@ describe('the default USO workflow with the demo models', () => {
     }, null, { timeout: 10_000 });
     await shot(page, '14-default-output');
   }, 900_000);
+
+  it('shows the seed proxied from inside a subgraph on its node, queues an edit of it and steps it after the queue', async () => {
+    const workflow = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/uso-template-subgraphs.json'), 'utf8')) as unknown;
+    const shown = await page.evaluate((wf) => {
+      const { controller, editor } = (window as unknown as { usoEditor: { controller: any; editor: any } }).usoEditor;
+      controller.loadWorkflow(wf, 'uso-template-subgraphs');
+      const node = editor.graph.getNodeById(25);
+      const seed = node.widgets.find((w: any) => w.name === 'seed');
+      const control = node.widgets.find((w: any) => w.name === 'control_after_generate');
+      const before = seed.value;
+      // As the canvas widgets do on an edit: set the value, then call back.
+      seed.value = 4242;
+      seed.callback(4242);
+      control.value = 'increment';
+      control.callback('increment');
+      editor.fitView();
+      return { names: node.widgets.map((w: any) => w.name), before };
+    }, workflow);
+    expect(shown.names).toEqual(['text', 'width', 'height', 'seed', 'control_after_generate']);
+    expect(shown.before).toBe(1058487910949722);
+    await shot(page, '15-proxy-seed');
+    const request = page.waitForRequest((r) => r.url().endsWith('/api/prompt') && r.method() === 'POST');
+    await page.click('[data-testid="queue-button"]');
+    const sent = await request;
+    const body = sent.postDataJSON() as { prompt: Record<string, { inputs: { seed?: unknown } }> };
+    // core's uiToApi read the inner KSampler's widget, which the proxy wrote.
+    expect(body.prompt['25:20']?.inputs.seed).toBe(4242);
+    const promptId = ((await (await sent.response())!.json()) as { prompt_id: string }).prompt_id;
+    await page.waitForFunction((id) => {
+      const app = (window as unknown as { usoEditor: { app: { execution: { lastFinished: { promptId: string } | null } } } }).usoEditor.app;
+      return app.execution.lastFinished?.promptId === id;
+    }, promptId, { timeout: 600_000, polling: 250 });
+    const execution = await appIn<{ lastFinished: { status: string } }>(page, 'execution');
+    expect(execution.lastFinished.status).toBe('success');
+    // The proxied control stepped the inner seed once after the queue; the node shows it.
+    const after = await page.evaluate(() => {
+      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+      const seed = editor.graph.getNodeById(25).widgets.find((w: any) => w.name === 'seed').value;
+      const saved = editor.serialize();
+      const inner = saved.definitions.subgraphs.flatMap((s: any) => s.nodes).find((n: any) => n.type === 'KSampler');
+      return { seed, inner: inner.widgets_values[0], proxyWidgets: saved.nodes.find((n: any) => n.id === 25).properties.proxyWidgets };
+    });
+    expect(after.seed).toBe(4243);
+    expect(after.inner).toBe(4243);
+    expect(after.proxyWidgets).toEqual((workflow as { nodes: { id: number; properties?: { proxyWidgets?: unknown } }[] }).nodes.find((n) => n.id === 25)!.properties!.proxyWidgets);
+  }, 900_000);
 });
 

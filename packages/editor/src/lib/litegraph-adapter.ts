@@ -21,6 +21,7 @@ import { CONTROL_MODES, normaliseNumber, planNode, type NodePlan, type ObjectInf
 import {
   mergeTarget, nextComboValue, planPrimitive, PRIMITIVE_IDLE_OUTPUT, PRIMITIVE_REPLACE_PROPERTY, PRIMITIVE_TYPE,
 } from './primitive-node.ts';
+import { proxyWidgetRefs, type ProxyWidgetRef } from './proxy-widgets.ts';
 import { nextSeed } from './seed-control.ts';
 import { slotColor } from './slot-colors.ts';
 
@@ -78,6 +79,11 @@ const PRIMITIVE_SPEC = Symbol('primitive-spec');
 /** A primitive's output names the widget it feeds (litegraph serialises `widget.name` on outputs). */
 type WidgetOutput = LGraphNode['outputs'][number] & { widget?: { name: string } };
 type DecoratedNode = LGraphNode & { [DECOR]?: NodeDecor; [PLAN]?: NodePlan; [PRIMITIVE_SPEC]?: WidgetSpec };
+/** Marks a widget on a subgraph instance that mirrors an inner node's widget (`properties.proxyWidgets`). */
+const PROXY = Symbol('proxy-widget');
+type ProxyWidget = IBaseWidget & { [PROXY]?: ProxyWidgetRef };
+/** The widget kinds a proxy can mirror: litegraph's own, and our multiline text area. */
+const PROXIED_TYPES = new Set(['number', 'combo', 'toggle', 'text', 'customtext']);
 
 /** The editor's canvas: a litegraph graph and canvas plus our behaviour on top. */
 export class GraphEditor {
@@ -166,6 +172,7 @@ export class GraphEditor {
     try {
       this.graph.configure(structuredClone(workflow));
       this.#settlePrimitives();
+      this.#settleProxyWidgets();
     } finally {
       this.#loading = false;
     }
@@ -411,6 +418,8 @@ export class GraphEditor {
         const control = widgets[i];
         const target = widgets[i - 1];
         if (!control || !target || control.name !== SEED_CONTROL) continue;
+        // A proxy shows an inner node's widgets, which step on that node (once, however many instances show them).
+        if ((control as ProxyWidget)[PROXY] || (target as ProxyWidget)[PROXY]) continue;
         if (node.getSlotFromWidget(target)?.link != null || node.mode === 2) continue;
         if (target.type === 'number') {
           const opts = target.options as { min?: number; max?: number; step2?: number };
@@ -562,6 +571,82 @@ export class GraphEditor {
       }
       this.#pushPrimitive(node);
     }
+  }
+
+  // ---- proxy widgets -----------------------------------------------------------------------------------------
+
+  /**
+   * After a file loads: every subgraph instance shows its proxied widgets again, now that every subgraph definition
+   * (nested ones included, which litegraph may configure after their first instance) has its nodes and widgets.
+   */
+  #settleProxyWidgets(): void {
+    for (const node of this.#allNodes()) if (node instanceof SubgraphNode) this.#attachProxyWidgets(node);
+  }
+
+  /**
+   * Shows on a subgraph instance the inner widgets its `properties.proxyWidgets` lists (ComfyUI's newer front end
+   * does the same), after the widgets litegraph promotes through subgraph inputs. Each mirrors the inner widget's
+   * type and options and reads and writes the inner widget's value, so core's `uiToApi`, which reads the inner node's
+   * `widgets_values`, sees every change. They are not serialised: the instance's `widgets_values` keep only the
+   * promoted inputs' values, and `proxyWidgets` stays as it was loaded. Entries whose widget cannot be found are
+   * left out (and kept in the property).
+   */
+  #attachProxyWidgets(node: SubgraphNode): void {
+    // Configuring empties the list in place; earlier proxies still there (a second settle) are replaced.
+    for (const widget of node.widgets) {
+      if (!(widget as ProxyWidget)[PROXY]) continue;
+      this.#textAreas.get(widget)?.el.remove();
+      this.#textAreas.delete(widget);
+    }
+    const kept = node.widgets.filter((w) => !(w as ProxyWidget)[PROXY]);
+    node.widgets.length = 0;
+    node.widgets.push(...kept);
+    let added = 0;
+    for (const ref of proxyWidgetRefs(node.properties?.['proxyWidgets'])) {
+      const inner = resolveProxied(node, ref);
+      if (!inner || !PROXIED_TYPES.has(String(inner.type))) continue;
+      this.#addProxyWidget(node, ref, inner);
+      added++;
+    }
+    if (!added) return;
+    const size = node.computeSize();
+    node.setSize([Math.max(node.size[0], size[0] ?? 0), Math.max(node.size[1], size[1] ?? 0)]);
+    this.canvas.setDirty(true, true);
+  }
+
+  #addProxyWidget(node: SubgraphNode, ref: ProxyWidgetRef, inner: IBaseWidget): void {
+    // Looked up on each use: undo and paste replace inner nodes, and the widget shown must follow.
+    const source = () => resolveProxied(node, ref);
+    let last = inner.value;
+    const onChange = () => {
+      const target = source();
+      // The inner widget's own callback normalises numbers, shows a picked image and reports the change.
+      if (target?.callback) target.callback(target.value);
+      else this.#changed();
+      this.canvas.setDirty(true, false);
+    };
+    const widget: IBaseWidget = inner.type === 'customtext'
+      ? this.#addTextArea(node, ref.widgetName, String(inner.value ?? ''), (inner.options as { placeholder?: string }).placeholder)
+      // The options object is shared, so refreshed combo lists reach the proxy too.
+      : node.addWidget(inner.type as 'number', ref.widgetName, inner.value as number, onChange, inner.options as object);
+    widget.callback = onChange;
+    widget.serialize = false;
+    if (inner.label) widget.label = inner.label;
+    Object.defineProperty(widget, 'value', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const target = source();
+        if (target) last = target.value;
+        return last;
+      },
+      set: (value: IBaseWidget['value']) => {
+        const target = source();
+        if (target) target.value = value;
+        last = value;
+      },
+    });
+    (widget as ProxyWidget)[PROXY] = ref;
   }
 
   // ---- execution display -------------------------------------------------------------------------------------
@@ -951,11 +1036,17 @@ export class GraphEditor {
     const onSubgraph = (e: CustomEvent<{ subgraph: Subgraph }>) => {
       const { subgraph } = e.detail;
       const root = this.graph;
+      const editor = this;
       class SubgraphInstance extends SubgraphNode {
         constructor() {
           super(root, subgraph, {
             id: -1, type: subgraph.id, pos: [0, 0], size: [200, 100], inputs: [], outputs: [], flags: {}, order: 0, mode: 0,
           } as unknown as ConstructorParameters<typeof SubgraphNode>[2]);
+          // ComfyUI saves the promoted inputs' values in the instance's widgets_values (core reads them there);
+          // litegraph's SubgraphNode would leave them out.
+          this.serialize_widgets = true;
+          // Each configure (load, paste, undo) rebuilds the promoted widgets; the proxied ones follow them.
+          this.onConfigure = () => editor.#attachProxyWidgets(this);
         }
       }
       LiteGraph.registerNodeType(subgraph.id, SubgraphInstance as unknown as typeof LGraphNode);
@@ -1071,6 +1162,24 @@ export class GraphEditor {
 function pixelRatio(): number {
   const ratio = globalThis.devicePixelRatio;
   return typeof ratio === 'number' && ratio > 0 && Number.isFinite(ratio) ? ratio : 1;
+}
+
+/**
+ * The inner widget a proxy names: the node at `ref.nodePath` inside the instance's subgraph (through nested instances
+ * for `a:b` paths) and its widget of that name.
+ */
+function resolveProxied(node: SubgraphNode, ref: ProxyWidgetRef): IBaseWidget | undefined {
+  let graph: LGraph | Subgraph = node.subgraph;
+  let inner: LGraphNode | null = null;
+  for (const [i, id] of ref.nodePath.entries()) {
+    inner = graph.getNodeById(id) ?? graph.getNodeById(Number(id));
+    if (!inner) return undefined;
+    if (i < ref.nodePath.length - 1) {
+      if (!(inner instanceof SubgraphNode)) return undefined;
+      graph = inner.subgraph;
+    }
+  }
+  return inner?.widgets?.find((w) => w.name === ref.widgetName);
 }
 
 function decorOf(node: LGraphNode): NodeDecor {
