@@ -38,6 +38,8 @@ describe('comfy pack services', () => {
       expect(session.requestedProvider).toBe('webgpu');
       expect(session.provider).toBe('cpu');
       expect(service.providersInUse()).toEqual([expect.objectContaining({ requested: 'webgpu', actual: 'cpu', fallbackReason: expect.any(String) })]);
+      // Idle sessions are kept within a RAM budget (60% of the machine's memory).
+      expect(service.pool.stats().budgetBytes).toBe(Math.floor(os.totalmem() * 0.6));
       // Graphs are cached under the host's cache folder.
       expect(fs.readdirSync(path.join(root, 'cache', 'graphs')).some((f) => f.endsWith('.onnx'))).toBe(true);
       await created.unloadModels!();

@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { NodePack } from '@uso-studio/core';
 import { createModelService, MODEL_SERVICE_KEY } from './models/model-service.ts';
@@ -48,6 +49,8 @@ export const pack: NodePack = {
       modelsDir: env.modelsDir,
       cacheDir: join(env.cacheDir ?? join(dirname(env.modelsDir), 'cache'), 'graphs'),
       ...(env.executionProvider ? { provider: env.executionProvider } : {}),
+      // Idle sessions beyond this are released, least recently used first, so switching models cannot exhaust RAM.
+      memoryBudgetBytes: Math.floor(totalmem() * 0.6),
     });
     return { services: { [MODEL_SERVICE_KEY]: models }, dispose: () => models.close(), unloadModels: () => models.pool.releaseAll() };
   },

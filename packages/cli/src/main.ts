@@ -30,6 +30,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--max-upload-mb <n>', 'upload size limit in MB')
     .option('--requeue-interrupted', 're-queue a prompt that was running when the server died, instead of failing it')
     .option('--allowed-origins <origins>', 'comma-separated extra origins allowed to make state-changing requests')
+    .option('--cache-lru <n>', 'keep up to N node results across prompts (default: only the last prompt\'s)')
+    .option('--cache-ram-mb <n>', 'keep node results across prompts within a RAM budget')
     .option('--execution-provider <cpu|cuda|webgpu>', 'accelerator for model sessions; falls back to the CPU when it fails')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const args: string[] = [];

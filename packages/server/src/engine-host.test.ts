@@ -61,6 +61,28 @@ describe('EngineHost', () => {
   });
 });
 
+describe('EngineHost cache setting', () => {
+  it("keeps results across prompts by the server's cache policy", async () => {
+    const add = (b: number) => ({ '1': { class_type: 'SrvAdd', inputs: { b } } });
+    const cachedOnThirdRun = async (cache?: { policy: 'lru'; maxEntries: number }) => {
+      const d = prepareDataDir(tempDataDir());
+      const h = new EngineHost({ packs: [TEST_PACK], env: { inputDir: d.inputDir, outputDir: d.outputDir, tempDir: d.tempDir, modelsDir: d.modelsDir }, ...(cache ? { cache } : {}) });
+      try {
+        await h.run(job('a1', add(2)), () => {});
+        await h.run(job('b1', add(3)), () => {});
+        const third = await h.run(job('a2', add(2)), () => {});
+        return (third.messages.find(([type]) => type === 'execution_cached')?.[1] as { nodes: string[] }).nodes;
+      } finally {
+        await h.close();
+        rmSync(d.root, { recursive: true, force: true });
+      }
+    };
+    // ComfyUI's default keeps only the last prompt's results; an LRU keeps older ones.
+    expect(await cachedOnThirdRun()).toEqual([]);
+    expect(await cachedOnThirdRun({ policy: 'lru', maxEntries: 10 })).toEqual(['1']);
+  }, 30_000);
+});
+
 describe('EngineHost.free', () => {
   it('releases the packs\' onnxruntime sessions on unload_models, and they load again on next use', async () => {
     const d = prepareDataDir(tempDataDir());

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ApiPrompt, ExecutionEvent } from '@uso-studio/core';
-import type { FromWorker, RunResult, ToWorker, WorkerInit } from './worker-protocol.ts';
+import type { CacheSetting, FromWorker, RunResult, ToWorker, WorkerInit } from './worker-protocol.ts';
 import { claimForTermination, inNativeCode } from './native-activity.ts';
 
 /** How often close() looks again whether a worker past its grace period has left native inference. */
@@ -22,6 +22,7 @@ export interface EngineJob {
 export interface EngineHostOptions {
   packs: string[];
   env: WorkerInit['env'];
+  cache?: CacheSetting;
   /** Logs worker deaths and restarts. */
   log?: (message: string) => void;
 }
@@ -158,6 +159,7 @@ export class EngineHost {
     const init: WorkerInit = {
       packs: this.#options.packs,
       env: this.#options.env,
+      ...(this.#options.cache ? { cache: this.#options.cache } : {}),
       interruptFlag: this.#flag.buffer as SharedArrayBuffer,
       nativeActivity: this.#native.buffer as SharedArrayBuffer,
     };

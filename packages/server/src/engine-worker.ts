@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Executor, InterruptedError, NodeRegistry } from '@uso-studio/core';
 import type { ExecutionContext, ExecutionEvent, HostEnvironment, NodeDefinition, NodeLogger, PackServices } from '@uso-studio/core';
 import { buildRegistry, loadPacks } from './packs.ts';
+import { cachePolicyFor } from './cache-setting.ts';
 import { toCloneable } from './cloneable.ts';
 import { nativeActivityTracker, wireNativeActivity } from './native-activity.ts';
 import type { FromWorker, RunResult, ToWorker, WorkerInit } from './worker-protocol.ts';
@@ -72,7 +73,7 @@ for (const pack of packs) {
   Object.assign(env.services!, created.services);
   wireNativeActivity(created.services, nativeTracker);
 }
-const executor = new Executor({ registry, env, logger });
+const executor = new Executor({ registry, env, logger, cache: cachePolicyFor(init.cache) });
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   try {

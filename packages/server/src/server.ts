@@ -15,6 +15,7 @@ import { PromptQueue } from './prompt-queue.ts';
 import { Security, isLoopbackAddress } from './security.ts';
 import { Store } from './store.ts';
 import { WsHub } from './ws-hub.ts';
+import type { CacheSetting } from './worker-protocol.ts';
 
 export interface ServerOptions {
   /** Address to bind; default 127.0.0.1. Anything but loopback needs an auth token. */
@@ -41,6 +42,8 @@ export interface ServerOptions {
   maxHistory?: number;
   /** Re-queue a prompt that was running when the server died instead of recording it failed. */
   requeueInterrupted?: boolean;
+  /** How the engine keeps results between prompts (default: the last prompt's, as ComfyUI does). */
+  cache?: CacheSetting;
   /** Accelerator for model sessions: cpu (default), cuda or webgpu; a provider that fails falls back to the CPU. */
   executionProvider?: 'cpu' | 'cuda' | 'webgpu';
   /** Accept prompts but do not start running them (benchmarks, maintenance); `server.queue.resume()` starts. */
@@ -116,7 +119,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
 
   const registry = await loadRegistry(packs);
   const store = new Store(dirs.databaseFile, options.maxHistory !== undefined ? { maxHistory: options.maxHistory } : {});
-  const engine = new EngineHost({ packs, env, log });
+  const engine = new EngineHost({ packs, env, log, ...(options.cache ? { cache: options.cache } : {}) });
   const security = new Security({ ...(token !== undefined ? { token } : {}), loopback, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
   let queue: PromptQueue | undefined;
   const hub = new WsHub({

@@ -10,12 +10,16 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs(['--auth-token-file', '/t'])).toEqual({ authTokenFile: '/t' });
     expect(parseServeArgs(['--allowed-origins', 'http://localhost:5173'])).toEqual({ allowedOrigins: ['http://localhost:5173'] });
     expect(parseServeArgs(['--execution-provider', 'cuda'])).toEqual({ executionProvider: 'cuda' });
+    expect(parseServeArgs(['--cache-lru', '50'])).toEqual({ cache: { policy: 'lru', maxEntries: 50 } });
+    expect(parseServeArgs(['--cache-ram-mb', '2048'])).toEqual({ cache: { policy: 'ram', maxBytes: 2048 * 1024 * 1024 } });
   });
 
   it('refuses bad values and unknown flags with a message', () => {
     expect(() => parseServeArgs(['--port', '70000'])).toThrow(/--port must be an integer/);
     expect(() => parseServeArgs(['--port', 'abc'])).toThrow(/--port/);
     expect(() => parseServeArgs(['--bogus'])).toThrow();
+    expect(() => parseServeArgs(['--cache-lru', '5', '--cache-ram-mb', '5'])).toThrow(/either --cache-lru or --cache-ram-mb/);
+    expect(() => parseServeArgs(['--cache-lru', '0'])).toThrow(/--cache-lru must be an integer/);
     expect(() => parseServeArgs(['--execution-provider', 'tpu'])).toThrow(/--execution-provider must be one of cpu, cuda, webgpu, got 'tpu'/);
   });
 });

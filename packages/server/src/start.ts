@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { generateDemoModels } from '@uso-studio/runtime';
 import { defaultDataDir, prepareDataDir } from './data-dir.ts';
+import { cacheSettingFromFlags } from './cache-setting.ts';
 import { createServer } from './server.ts';
 import type { RunningServer, ServerOptions } from './server.ts';
 
@@ -59,6 +60,8 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'max-upload-mb': { type: 'string' },
       'requeue-interrupted': { type: 'boolean' },
       'execution-provider': { type: 'string' },
+      'cache-lru': { type: 'string' },
+      'cache-ram-mb': { type: 'string' },
       'allowed-origins': { type: 'string' },
     },
     strict: true,
@@ -72,6 +75,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
   const port = int('port', values.port, 0, 65535);
   const maxQueue = int('max-queue', values['max-queue'], 1, 10_000_000);
   const maxUploadMb = int('max-upload-mb', values['max-upload-mb'], 1, 100_000);
+  const cache = cacheSettingFromFlags(int('cache-lru', values['cache-lru'], 1, 10_000_000), int('cache-ram-mb', values['cache-ram-mb'], 1, 10_000_000));
   return {
     ...(values.listen !== undefined ? { listen: values.listen } : {}),
     ...(port !== undefined ? { port } : {}),
@@ -82,6 +86,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(maxQueue !== undefined ? { maxQueue } : {}),
     ...(maxUploadMb !== undefined ? { maxUploadBytes: maxUploadMb * 1024 * 1024 } : {}),
     ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
+    ...(cache ? { cache } : {}),
     ...(values['execution-provider'] !== undefined ? { executionProvider: parseExecutionProvider(values['execution-provider']) } : {}),
     ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };

@@ -2,12 +2,17 @@
  * Messages between the server's main thread and the engine worker. Plain structured-clone data; preview bytes travel
  * as transferred ArrayBuffers.
  */
-import type { ApiPrompt, ExecutionEvent } from '@uso-studio/core';
+import type { ApiPrompt, ExecutionEvent, HostEnvironment } from '@uso-studio/core';
+
+/** The executor's cache policy, as plain data so it can cross to the worker. */
+export type CacheSetting = { policy: 'last-prompt' } | { policy: 'lru'; maxEntries: number } | { policy: 'ram'; maxBytes: number };
 
 export interface WorkerInit {
   /** Node pack module specifiers (package names or absolute paths), the same list the main thread loaded. */
   packs: string[];
-  env: { inputDir: string; outputDir: string; tempDir: string; modelsDir: string };
+  env: Omit<HostEnvironment, 'services'>;
+  /** How the worker's executor keeps results between prompts (default: the last prompt's, as ComfyUI does). */
+  cache?: CacheSetting;
   /**
    * Int32Array over a SharedArrayBuffer. Slot 0 holds the run sequence number the main thread wants stopped. The worker
    * reads it at every progress call, so an interrupt lands even while a node keeps the worker's event loop busy.
