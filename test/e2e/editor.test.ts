@@ -86,6 +86,17 @@ async function buildTestGraph(page: Page): Promise<void> {
   });
 }
 
+/** Empties the canvas and resets the view to scale 1 at the origin, so tests can compute screen positions. */
+async function freshCanvas(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
+    editor.clear();
+    editor.canvas.ds.scale = 1;
+    editor.canvas.ds.offset[0] = 0;
+    editor.canvas.ds.offset[1] = 0;
+  });
+}
+
 describe('editor against a real server (test nodes)', () => {
   let server: ServerProcess;
   let browser: Browser;
@@ -164,12 +175,9 @@ describe('editor against a real server (test nodes)', () => {
   }, 60_000);
 
   it('offers only fitting nodes when a link is dropped on empty canvas, and connects the pick', async () => {
+    await freshCanvas(page);
     const start = await page.evaluate(() => {
       const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
-      editor.clear();
-      editor.canvas.ds.scale = 1;
-      editor.canvas.ds.offset[0] = 0;
-      editor.canvas.ds.offset[1] = 0;
       const load = editor.addNode('LoadImage', [100, 100]);
       editor.canvas.deselectAll();
       editor.canvas.setDirty(true, true);
@@ -270,13 +278,7 @@ describe('editor against a real server (test nodes)', () => {
     type Sharp = (input: { create: { width: number; height: number; channels: 3; background: object } }) => { jpeg(): { toBuffer(): Promise<Buffer> } };
     const sharp = createRequire(join(REPO_ROOT, 'nodes/image/package.json'))('sharp') as Sharp;
     const jpeg = await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 200, g: 40, b: 90 } } }).jpeg().toBuffer();
-    await page.evaluate(() => {
-      const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
-      editor.clear();
-      editor.canvas.ds.scale = 1;
-      editor.canvas.ds.offset[0] = 0;
-      editor.canvas.ds.offset[1] = 0;
-    });
+    await freshCanvas(page);
     const rect = await page.evaluate(() => {
       const r = document.querySelector('[data-testid="graph-canvas"]')!.getBoundingClientRect();
       return [r.left, r.top];
@@ -310,12 +312,9 @@ describe('editor against a real server (test nodes)', () => {
   }, 30_000);
 
   it('offers a Primitive for a link dragged out of a widget socket, and queues its value into every widget it feeds', async () => {
+    await freshCanvas(page);
     const start = await page.evaluate(() => {
       const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
-      editor.clear();
-      editor.canvas.ds.scale = 1;
-      editor.canvas.ds.offset[0] = 0;
-      editor.canvas.ds.offset[1] = 0;
       const add = editor.addNode('SrvAdd', [500, 120]);
       const other = editor.addNode('SrvAdd', [500, 420]);
       const save = editor.addNode('SrvSaveImage', [850, 120]);
@@ -385,12 +384,9 @@ describe('editor against a real server (test nodes)', () => {
       expect(sizes.cssWidth).toBeGreaterThan(100);
       expect(sizes.width).toBe(sizes.cssWidth * 2);
       expect(sizes.height).toBe(sizes.cssHeight * 2);
+      await freshCanvas(hiDpi);
       const target = await hiDpi.evaluate(() => {
         const { editor } = (window as unknown as { usoEditor: { editor: any } }).usoEditor;
-        editor.clear();
-        editor.canvas.ds.scale = 1;
-        editor.canvas.ds.offset[0] = 0;
-        editor.canvas.ds.offset[1] = 0;
         editor.addNode('SrvAdd', [100, 100]);
         const far = editor.addNode('SrvAdd', [500, 400]);
         editor.canvas.deselectAll();

@@ -3,17 +3,16 @@
 // workflows/uso-template-subgraphs.json (instance 25 proxies its inner KSampler 20's seed and seed control).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { findMissingNodeTypes, uiToApi } from './formats.ts';
 import { GraphEditor, type UiWorkflow } from './litegraph-adapter.ts';
-import { stubCanvasContext, testObjectInfo } from './test-support.ts';
+import { testObjectInfo, useStubbedCanvas } from './test-support.ts';
 
 // A path, not a URL: under jsdom the global URL is jsdom's, which node:fs does not accept.
 const WORKFLOW = resolve(import.meta.dirname, '../../../../workflows/uso-template-subgraphs.json');
 const INSTANCE = 25;
 const SAMPLER = 20;
 const info = testObjectInfo();
-let restore: () => void;
 let editor: GraphEditor;
 let changes = 0;
 
@@ -58,16 +57,8 @@ function samplerNode(e = editor) {
 }
 const samplerWidget = (name: string, e = editor) => samplerNode(e).widgets!.find((w) => w.name === name)!;
 
-beforeAll(() => {
-  restore = stubCanvasContext();
-  // litegraph warns while it wires nested subgraph definitions that are configured after their first instance.
-  vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-});
-afterAll(() => {
-  editor?.destroy();
-  restore();
-  vi.restoreAllMocks();
-});
+useStubbedCanvas();
+afterAll(() => editor?.destroy());
 beforeEach(() => {
   editor?.destroy();
   changes = 0;

@@ -1,29 +1,20 @@
 // @vitest-environment jsdom
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { findMissingNodeTypes, uiToApi } from './formats.ts';
 import { GraphEditor, type UiWorkflow } from './litegraph-adapter.ts';
-import { stubCanvasContext, testObjectInfo } from './test-support.ts';
+import { testObjectInfo, useStubbedCanvas } from './test-support.ts';
 
 // shared/ sits beside the repository (CI lays a copy there); tests read it in place.
 // (A path, not a URL: under jsdom the global URL is jsdom's, which node:url and node:fs do not accept.)
 const TEMPLATE = resolve(import.meta.dirname, '../../../../../shared/fixtures/comfyui-uso/flux1_dev_uso_reference_image_gen.json');
 const info = testObjectInfo();
-let restore: () => void;
 let editor: GraphEditor;
 let changes = 0;
 
-beforeAll(() => {
-  restore = stubCanvasContext();
-  // litegraph warns while it wires nested subgraph definitions that are configured after their first instance.
-  vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-});
-afterAll(() => {
-  editor?.destroy();
-  restore();
-  vi.restoreAllMocks();
-});
+useStubbedCanvas();
+afterAll(() => editor?.destroy());
 
 beforeEach(() => {
   editor?.destroy();

@@ -2,6 +2,7 @@
  * Test support for the editor's unit tests (imported only by *.test.ts): /object_info entries for the ComfyUI classes
  * the USO workflows use, a test PNG maker, and a 2D canvas context stand-in so litegraph runs under jsdom.
  */
+import { afterAll, beforeAll, vi } from 'vitest';
 import type { ObjectInfo, ObjectInfoEntry } from './object-info.ts';
 
 type Inputs = Record<string, unknown[]>;
@@ -137,4 +138,21 @@ export async function pngWithText(text: Record<string, string>): Promise<Uint8Ar
     offset += p.length;
   }
   return insertPngTextChunks(png, text);
+}
+
+/**
+ * For a test file that loads workflows into a GraphEditor: the canvas stand-in for the whole file, with litegraph's
+ * warnings silenced (it warns while it wires nested subgraph definitions configured after their first instance).
+ * Registered first, its teardown runs after the file's own (vitest runs after-hooks in stack order).
+ */
+export function useStubbedCanvas(): void {
+  let restore: (() => void) | undefined;
+  beforeAll(() => {
+    restore = stubCanvasContext();
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  });
+  afterAll(() => {
+    restore?.();
+    vi.restoreAllMocks();
+  });
 }
