@@ -1,12 +1,12 @@
 /**
  * Test support: /object_info entries for the ComfyUI classes the USO workflows use, written in the wire shape with
- * the inputs (names, order, widget options) ComfyUI declares. Only tests import this file.
+ * the inputs (names, order, widget options) ComfyUI declares. Only tests import this file (the editor's too).
  */
 import type { ObjectInfoEntry } from '../registry.ts';
 
 type Inputs = Record<string, unknown[]>;
 
-export function entry(name: string, required: Inputs, output: string[], extra: { optional?: Inputs; outputNames?: string[]; outputNode?: boolean; displayName?: string } = {}): ObjectInfoEntry {
+export function entry(name: string, required: Inputs, output: string[], extra: { optional?: Inputs; outputNames?: string[]; outputNode?: boolean; displayName?: string; category?: string } = {}): ObjectInfoEntry {
   const info: ObjectInfoEntry = {
     input: { required },
     input_order: { required: Object.keys(required) },
@@ -16,7 +16,7 @@ export function entry(name: string, required: Inputs, output: string[], extra: {
     name,
     display_name: extra.displayName ?? name,
     description: '',
-    category: 'test',
+    category: extra.category ?? 'test',
     output_node: extra.outputNode ?? false,
     python_module: 'nodes',
   };

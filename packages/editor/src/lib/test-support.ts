@@ -3,66 +3,37 @@
  * the USO workflows use, a test PNG maker, and a 2D canvas context stand-in so litegraph runs under jsdom.
  */
 import { afterAll, beforeAll, vi } from 'vitest';
-import type { ObjectInfo, ObjectInfoEntry } from './object-info.ts';
+import { entry, usoObjectInfo } from '../../../core/src/formats/test-object-info.ts';
+import type { ObjectInfo } from './object-info.ts';
 
-type Inputs = Record<string, unknown[]>;
+/** The menu categories ComfyUI gives these classes (core's fixture files them all under 'test'). */
+const CATEGORIES: Record<string, string> = {
+  CheckpointLoaderSimple: 'loaders',
+  LoraLoaderModelOnly: 'loaders',
+  ModelPatchLoader: 'loaders',
+  CLIPVisionLoader: 'loaders',
+  LoadImage: 'image',
+  SaveImage: 'image',
+  VAEEncode: 'latent',
+  VAEDecode: 'latent',
+  EmptyLatentImage: 'latent',
+  CLIPTextEncode: 'conditioning',
+  KSampler: 'sampling',
+};
 
-function entry(name: string, required: Inputs, output: string[], extra: { optional?: Inputs; outputNode?: boolean; title?: string; category?: string } = {}): ObjectInfoEntry {
-  return {
-    input: { required, ...(extra.optional ? { optional: extra.optional } : {}) },
-    input_order: { required: Object.keys(required), ...(extra.optional ? { optional: Object.keys(extra.optional) } : {}) },
-    output,
-    output_is_list: output.map(() => false),
-    output_name: output,
-    name,
-    display_name: extra.title ?? name,
-    description: '',
-    category: extra.category ?? 'test',
-    output_node: extra.outputNode ?? false,
-    python_module: 'nodes',
-  };
-}
-
-const files = (...names: string[]) => [names];
-
-/** The classes of ComfyUI's USO template (and the examples), with ComfyUI's input names, order and options. */
+/**
+ * The classes of ComfyUI's USO template (and the examples), with ComfyUI's input names, order and options: core's
+ * fixture entries, filed under their menu categories, plus two classes the editor's tests add to graphs.
+ */
 export function testObjectInfo(): ObjectInfo {
-  const list = [
-    entry('CheckpointLoaderSimple', { ckpt_name: files('flux1-dev-fp8.safetensors') }, ['MODEL', 'CLIP', 'VAE'], { title: 'Load Checkpoint', category: 'loaders' }),
-    entry('LoraLoaderModelOnly', { model: ['MODEL'], lora_name: files('uso-flux1-dit-lora-v1.safetensors'), strength_model: ['FLOAT', { default: 1, min: -100, max: 100, step: 0.01 }] }, ['MODEL'], { category: 'loaders' }),
-    entry('ModelPatchLoader', { name: files('uso-flux1-projector-v1.safetensors') }, ['MODEL_PATCH'], { category: 'loaders' }),
-    entry('CLIPVisionLoader', { clip_name: files('sigclip_vision_patch14_384.safetensors') }, ['CLIP_VISION'], { title: 'Load CLIP Vision', category: 'loaders' }),
-    entry('CLIPVisionEncode', { clip_vision: ['CLIP_VISION'], image: ['IMAGE'], crop: [['center', 'none']] }, ['CLIP_VISION_OUTPUT']),
-    entry('USOStyleReference', { model: ['MODEL'], model_patch: ['MODEL_PATCH'], clip_vision_output: ['CLIP_VISION_OUTPUT'] }, ['MODEL']),
-    entry('LoadImage', { image: [['input.png', 'flux1_dev_uso_reference_image_gen_input_image.png'], { image_upload: true }] }, ['IMAGE', 'MASK'], { title: 'Load Image', category: 'image' }),
-    entry('ImageScaleToMaxDimension', { image: ['IMAGE'], upscale_method: [['area', 'lanczos']], largest_size: ['INT', { default: 512, min: 0, max: 16384, step: 1 }] }, ['IMAGE']),
-    entry('VAEEncode', { pixels: ['IMAGE'], vae: ['VAE'] }, ['LATENT'], { title: 'VAE Encode', category: 'latent' }),
-    entry('VAEDecode', { samples: ['LATENT'], vae: ['VAE'] }, ['IMAGE'], { title: 'VAE Decode', category: 'latent' }),
-    entry('CLIPTextEncode', { text: ['STRING', { multiline: true, dynamicPrompts: true }], clip: ['CLIP'] }, ['CONDITIONING'], { title: 'CLIP Text Encode (Prompt)', category: 'conditioning' }),
-    entry('ConditioningZeroOut', { conditioning: ['CONDITIONING'] }, ['CONDITIONING']),
-    entry('ReferenceLatent', { conditioning: ['CONDITIONING'] }, ['CONDITIONING'], { optional: { latent: ['LATENT'] } }),
-    entry('FluxGuidance', { conditioning: ['CONDITIONING'], guidance: ['FLOAT', { default: 3.5, min: 0, max: 100, step: 0.1 }] }, ['CONDITIONING']),
-    entry('FluxKontextMultiReferenceLatentMethod', { conditioning: ['CONDITIONING'], reference_latents_method: [['offset', 'index', 'uxo/uno', 'uso']] }, ['CONDITIONING']),
-    entry('EmptyLatentImage', { width: ['INT', { default: 512, min: 16, max: 16384, step: 8 }], height: ['INT', { default: 512, min: 16, max: 16384, step: 8 }], batch_size: ['INT', { default: 1, min: 1, max: 4096 }] }, ['LATENT'], { title: 'Empty Latent Image', category: 'latent' }),
-    entry('EmptySD3LatentImage', { width: ['INT', { default: 1024, min: 16, max: 16384, step: 16 }], height: ['INT', { default: 1024, min: 16, max: 16384, step: 16 }], batch_size: ['INT', { default: 1, min: 1, max: 4096 }] }, ['LATENT']),
-    entry('KSampler', {
-      model: ['MODEL'],
-      seed: ['INT', { default: 0, min: 0, max: 0xffffffffffffffff, control_after_generate: true }],
-      steps: ['INT', { default: 20, min: 1, max: 10000 }],
-      cfg: ['FLOAT', { default: 8, min: 0, max: 100, step: 0.1, round: 0.01 }],
-      sampler_name: [['euler', 'dpmpp_2m']],
-      scheduler: [['simple', 'karras']],
-      positive: ['CONDITIONING'],
-      negative: ['CONDITIONING'],
-      latent_image: ['LATENT'],
-      denoise: ['FLOAT', { default: 1, min: 0, max: 1, step: 0.01 }],
-    }, ['LATENT'], { category: 'sampling' }),
-    entry('EasyCache', { model: ['MODEL'], reuse_threshold: ['FLOAT', { default: 0.2 }], start_percent: ['FLOAT', { default: 0.15 }], end_percent: ['FLOAT', { default: 0.95 }], verbose: ['BOOLEAN', { default: false }] }, ['MODEL']),
-    entry('SaveImage', { images: ['IMAGE'], filename_prefix: ['STRING', { default: 'ComfyUI' }] }, [], { outputNode: true, title: 'Save Image', category: 'image' }),
-    entry('IntConstant', { value: ['INT', { default: 0, min: 0, max: 100 }] }, ['INT'], { category: 'utils' }),
-    entry('PreviewImage', { images: ['IMAGE'] }, [], { outputNode: true, title: 'Preview Image', category: 'image' }),
-  ];
-  return Object.fromEntries(list.map((e) => [e.name, e]));
+  const info = usoObjectInfo();
+  for (const [name, category] of Object.entries(CATEGORIES)) info[name]!.category = category;
+  info.EmptyLatentImage!.display_name = 'Empty Latent Image';
+  // The template's own input picture is in the list, so its LoadImage value is valid.
+  info.LoadImage!.input.required.image = [['input.png', 'flux1_dev_uso_reference_image_gen_input_image.png'], { image_upload: true }];
+  info.IntConstant = entry('IntConstant', { value: ['INT', { default: 0, min: 0, max: 100 }] }, ['INT'], { category: 'utils' });
+  info.PreviewImage = entry('PreviewImage', { images: ['IMAGE'] }, [], { outputNode: true, displayName: 'Preview Image', category: 'image' });
+  return info;
 }
 
 /**
