@@ -1,13 +1,17 @@
 /**
- * Runs every `*.bench.ts` file under bench/ (or those whose names contain the CLI arguments), prints a table and writes
- * bench/results.json.
+ * Runs every `*.bench.ts` file under bench/ (or those whose names contain the CLI arguments), prints a table and
+ * updates bench/results.json: the entries of the files that ran are replaced, the others are kept, so a partial run
+ * (`pnpm bench dit`) refreshes only its own figures. Each entry records its file and, where its target parses as
+ * "<op> <number>", whether it was met.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { targetMet } from './target.ts';
 import type { BenchFile, BenchResult } from './types.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
+const resultsPath = join(benchDir, 'results.json');
 const filters = process.argv.slice(2);
 const files = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.ts'))
@@ -18,23 +22,33 @@ const results: BenchResult[] = [];
 for (const file of files) {
   process.stderr.write(`running ${file}\n`);
   const mod = (await import(pathToFileURL(join(benchDir, file)).href)) as { default: BenchFile };
-  results.push(...(await mod.default()));
+  for (const r of await mod.default()) {
+    const met = r.target === undefined ? undefined : targetMet(r.target, r.value);
+    results.push({ ...r, file, ...(met === undefined ? {} : { met }) });
+  }
 }
 
 const rows = results.map((r) => [
   r.name,
   `${formatNumber(r.value)} ${r.unit}`,
   r.target ?? '',
+  r.met === undefined ? '' : r.met ? 'met' : 'MISSED',
   r.baseline ? `${r.baseline.name}: ${formatNumber(r.baseline.value)}` : '',
 ]);
-const header = ['benchmark', 'value', 'target', 'baseline'];
+const header = ['benchmark', 'value', 'target', '', 'baseline'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
 for (const r of rows) console.log(line(r));
-writeFileSync(join(benchDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-console.log(`\nwrote ${join(benchDir, 'results.json')}`);
+
+const ran = new Set(files);
+const fresh = new Set(results.map((r) => r.name));
+const kept = (existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as BenchResult[]) : [])
+  .filter((r) => !(r.file !== undefined && ran.has(r.file)) && !fresh.has(r.name));
+const merged = [...kept, ...results].sort((a, b) => (a.file ?? '').localeCompare(b.file ?? ''));
+writeFileSync(resultsPath, JSON.stringify(merged, null, 2) + '\n');
+console.log(`\nupdated ${resultsPath} (${results.length} figures from ${files.length} files, ${kept.length} kept)`);
 
 function formatNumber(n: number): string {
   return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);

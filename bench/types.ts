@@ -8,6 +8,9 @@ export interface BenchResult {
   target?: string;
   /** A figure measured in the same run to compare against (machines here are noisy). */
   baseline?: { name: string; value: number };
+  /** Filled by bench/run.ts: the bench file that measured it, and whether the target (when it parses) was met. */
+  file?: string;
+  met?: boolean;
 }
 
 export type BenchFile = () => Promise<BenchResult[]>;
