@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostnameOf, isLoopbackAddress } from './security.ts';
+import { isLoopbackAddress, parseAuthority } from './security.ts';
 import { UnsafeListenError, createServer } from './server.ts';
 import { TestClient, postJson, sleepPrompt, startTestServer, tempDataDir } from './test-support/harness.ts';
 import type { TestServer } from './test-support/harness.ts';
@@ -23,8 +23,12 @@ describe('address helpers', () => {
   it('knows loopback addresses', () => {
     for (const a of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a), a).toBe(true);
     for (const a of ['0.0.0.0', '::', '192.168.1.2', 'example.com', '128.0.0.1', '::ffff:10.0.0.1']) expect(isLoopbackAddress(a), a).toBe(false);
-    expect(hostnameOf('[::1]:8188')).toBe('::1');
-    expect(hostnameOf('LocalHost:80')).toBe('localhost');
+    expect(parseAuthority('[::1]:8188')).toEqual({ hostname: '::1', port: 8188 });
+    expect(parseAuthority('LocalHost:80')).toEqual({ hostname: 'localhost', port: 80 });
+    expect(parseAuthority('127.0.0.1')).toEqual({ hostname: '127.0.0.1', port: undefined });
+    for (const bad of ['127.0.0.1:8188.evil.example', '127.0.0.1:8188:1', '127.0.0.1:', '127.0.0.1:99999', 'a@127.0.0.1:1', '127.0.0.1:0x1f']) {
+      expect(parseAuthority(bad), bad).toBeUndefined();
+    }
   });
 });
 
@@ -67,8 +71,20 @@ describe('without a token (loopback)', () => {
   });
 
   it('rejects a non-loopback Host header (DNS rebinding)', async () => {
-    expect(await raw(server, 'GET', '/queue', { host: 'evil.example:8188' })).toBe(403);
-    expect(await raw(server, 'GET', '/queue', { host: 'localhost:8188' })).toBe(200);
+    const port = new URL(server.url).port;
+    expect(await raw(server, 'GET', '/queue', { host: `evil.example:${port}` })).toBe(403);
+    expect(await raw(server, 'GET', '/queue', { host: `localhost:${port}` })).toBe(200);
+    expect(await raw(server, 'GET', '/queue', { host: `[::1]:${port}` })).toBe(200);
+  });
+
+  it('matches the Host port exactly: no trailing text, no other port', async () => {
+    const port = Number(new URL(server.url).port);
+    expect(await raw(server, 'GET', '/queue', { host: `127.0.0.1:${port}.evil.example` })).toBe(403);
+    expect(await raw(server, 'GET', '/queue', { host: `127.0.0.1:${port}evil` })).toBe(403);
+    expect(await raw(server, 'GET', '/queue', { host: `127.0.0.1:${port === 65535 ? port - 1 : port + 1}` })).toBe(403);
+    expect(await raw(server, 'GET', '/queue', { host: `127.0.0.1:${port}` })).toBe(200);
+    // The dev server's proxy keeps its own Host; its origin is allowed, so its Host is too.
+    expect(await raw(server, 'GET', '/queue', { host: 'localhost:5173' })).toBe(200);
   });
 
   it('refuses a cross-site WebSocket', async () => {

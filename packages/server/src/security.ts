@@ -18,11 +18,16 @@ export function isLoopbackAddress(address: string): boolean {
   return isIP(a) === 4 && a.startsWith('127.');
 }
 
-/** The hostname of a Host header or URL authority (`[::1]:8188` → `::1`). */
-export function hostnameOf(authority: string): string {
-  if (authority.startsWith('[')) return authority.slice(1, authority.indexOf(']')).toLowerCase();
-  const colon = authority.lastIndexOf(':');
-  return (colon > 0 && authority.indexOf(':') === colon ? authority.slice(0, colon) : authority).toLowerCase();
+/**
+ * A Host header or URL authority split into hostname and port, or undefined when it is not exactly `host`,
+ * `host:port` or `[v6]:port` with a decimal port (so `127.0.0.1:8188.evil.example` is no authority at all).
+ */
+export function parseAuthority(authority: string): { hostname: string; port: number | undefined } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^[\]:/@\s]+)(?::(\d{1,5}))?$/.exec(authority);
+  if (!m) return undefined;
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { hostname: m[1]!.replace(/^\[|\]$/g, '').toLowerCase(), port };
 }
 
 export interface SecurityOptions {
@@ -31,15 +36,47 @@ export interface SecurityOptions {
   loopback: boolean;
   /** Extra origins (scheme://host:port) allowed to make state-changing requests, e.g. a dev server. */
   allowedOrigins?: readonly string[];
+  /** The port the server listens on; once known (see `bindPort`), a loopback Host must name exactly it. */
+  port?: number;
 }
 
 export class Security {
   readonly #tokenDigest: Buffer | undefined;
   readonly #o: SecurityOptions;
+  #port: number | undefined;
+  /** Host headers a proxy in front of us sends: the authorities of the allowed origins (e.g. a dev server's). */
+  readonly #proxyHosts: Set<string>;
 
   constructor(options: SecurityOptions) {
     this.#o = options;
+    this.#port = options.port;
     this.#tokenDigest = options.token ? digest(options.token) : undefined;
+    this.#proxyHosts = new Set();
+    for (const origin of options.allowedOrigins ?? []) {
+      try {
+        this.#proxyHosts.add(new URL(origin).host.toLowerCase());
+      } catch {
+        // Not a URL: it can only ever match an Origin header literally.
+      }
+    }
+  }
+
+  /** Sets the port Host headers must name (known only after listening when port 0 was asked for). */
+  bindPort(port: number): void {
+    this.#port = port;
+  }
+
+  /**
+   * A loopback Host header naming exactly this server: a loopback hostname and our port (or no port only when we
+   * listen on 80), or exactly the host of an allowed origin (a dev server proxying to us keeps its own Host).
+   */
+  #hostAllowed(host: string | undefined): boolean {
+    if (!host) return false;
+    if (this.#proxyHosts.has(host.toLowerCase())) return true;
+    const parsed = parseAuthority(host);
+    if (!parsed || !isLoopbackAddress(parsed.hostname)) return false;
+    if (this.#port === undefined) return true;
+    return (parsed.port ?? 80) === this.#port;
   }
 
   get hasToken(): boolean {
@@ -55,8 +92,8 @@ export class Security {
   /** Why this request must be refused, or undefined. Shared by HTTP and WebSocket upgrades. */
   refusal(req: IncomingMessage, stateChanging: boolean): { status: number; message: string } | undefined {
     const host = req.headers.host;
-    if (this.#o.loopback && !this.hasToken && (!host || !isLoopbackAddress(hostnameOf(host)))) {
-      return { status: 403, message: 'Host header must name a loopback address' };
+    if (this.#o.loopback && !this.hasToken && !this.#hostAllowed(host)) {
+      return { status: 403, message: 'Host header must name this server on a loopback address (host and port)' };
     }
     if (!stateChanging) return undefined;
     const origin = req.headers.origin;

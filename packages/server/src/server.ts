@@ -193,6 +193,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   }
   await workerStarted;
   const address = http.address() as AddressInfo;
+  security.bindPort(address.port);
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;

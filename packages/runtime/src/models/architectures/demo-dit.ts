@@ -27,6 +27,7 @@ import { linear } from '../../onnx/blocks.ts';
 import type { SafetensorsHeader } from '../../safetensors/header.ts';
 import { countIndexed, type Architecture } from '../architecture.ts';
 import { DEMO_IDS, axisSizeFloat, isDemoFile, requireShape, safeMaxMin } from './demo-common.ts';
+import { resampleReferences } from './demo-dit-resample.ts';
 
 export interface DemoDitConfig {
   /** Text token width (txt [B, L, ctx]). */
@@ -81,103 +82,6 @@ function normalisedPositions(g: GraphBuilder, ids: Value, name: string): { pos: 
   return { pos: g.div(shifted, safeExtent, `${name}.pos`), extent: safeExtent }; // [B, M, 2]
 }
 
-/** (sub-row, sub-col) of sub-cell k = q*4 + s inside a token's 4x4 grid: (2dy + qy, 2dx + qx). */
-function subCellGrid(): number[] {
-  const out: number[] = [];
-  for (let k = 0; k < 16; k++) {
-    const q = k >> 2;
-    const s = k & 3;
-    out.push(2 * (s >> 1) + (q >> 1), 2 * (s & 1) + (q & 1));
-  }
-  return out;
-}
-
-/** A float scalar (shape []) from element `index` of a small float tensor. */
-function scalarAt(g: GraphBuilder, x: Value, index: number, name: string): Value {
-  return g.reshape(g.slice(g.reshape(x, [-1], `${name}.flat`), [index], [index + 1], [0], undefined, `${name}.pick`), [], name);
-}
-
-/**
- * Row-stochastic Gaussian resampling weights from a grid of `from` cells onto `to` cells (both spanning [0, 1]):
- * softmax over j of -((i + 0.5)/to - (j + 0.5)/from)^2 * 2 min(from, to)^2. from/to are float scalars.
- * -> [to, from].
- */
-function resampleWeights(g: GraphBuilder, to: Value, from: Value, name: string): Value {
-  const zero = g.scalar(0);
-  const one = g.scalar(1);
-  const centres = (n: Value, label: string) =>
-    g.div(g.add(g.op('Range', [zero, n, one], { name: `${name}.${label}_index` }), g.scalar(0.5), `${name}.${label}_mid`), n, `${name}.${label}_pos`); // [n]
-  const p = g.unsqueeze(centres(to, 'to'), [1], `${name}.to_col`); // [to, 1]
-  const q = g.unsqueeze(centres(from, 'from'), [0], `${name}.from_row`); // [1, from]
-  const d = g.sub(p, q, `${name}.diff`); // [to, from]
-  const narrow = g.op('Min', [to, from], { name: `${name}.narrow` }); // []
-  const invTau = g.mul(g.mul(narrow, narrow, `${name}.narrow_sq`), g.scalar(2), `${name}.inv_tau`); // []
-  const logits = g.neg(g.mul(g.mul(d, d, `${name}.diff_sq`), invTau, `${name}.scaled`), `${name}.logits`); // [to, from]
-  return g.softmax(logits, -1, name); // [to, from]
-}
-
-/**
- * Resamples reference tokens onto the target tokens at sub-cell resolution. Each token's 64 features are 4 groups
- * (colours 0..2 and the unused channels) x 16 sub-cells on a 4x4 grid; reference sub-cells are scattered (summed) into
- * a canvas spanning the references' id extent, with a count channel; a separable Gaussian resampling (row weights
- * @ canvas @ column weights^T) maps it onto the target's sub-cell grid, the count normalises it (holes between
- * diagonally placed references borrow from their neighbours), and each target token gathers its 16 sub-cells back.
- * Canvas sizes use the extents over the whole batch (ComfyUI gives every batch item the same ids).
- * ref [B, R, 64], ref ids [B, R, 3], img ids [B, N, 3] -> [B, N, 64]. Finite (and unused) when R = 0.
- */
-function resampleReferences(g: GraphBuilder, ref: Value, refIds: Value, imgIds: Value): Value {
-  const n = 'ref_canvas';
-  const grid = g.constFloat(subCellGrid(), [16, 2], `${n}.sub_grid`); // [16, 2]
-  const cells = (ids: Value, label: string) => {
-    const rc = g.slice(ids, [1], [3], [2], undefined, `${n}.${label}_row_col`); // [B, M, 2]
-    const { max, min } = safeMaxMin(g, rc, `${n}.${label}_range`); // [B, 1, 2]
-    const lo = g.op('ReduceMin', [min, g.constInt64([0])], { name: `${n}.${label}_min`, attrs: { keepdims: { type: 'int', value: 1 } } }); // [1, 1, 2]
-    const hi = g.op('ReduceMax', [max, g.constInt64([0])], { name: `${n}.${label}_max`, attrs: { keepdims: { type: 'int', value: 1 } } }); // [1, 1, 2]
-    const extent = g.op('Max', [g.add(g.sub(hi, lo, `${n}.${label}_span`), g.scalar(1), `${n}.${label}_extent_raw`), g.scalar(1)], { name: `${n}.${label}_extent` }); // [1, 1, 2]
-    const size = g.mul(extent, g.scalar(4), `${n}.${label}_size`); // [1, 1, 2]: sub-cells per axis
-    const rel = g.mul(g.sub(rc, lo, `${n}.${label}_rel`), g.scalar(4), `${n}.${label}_rel4`); // [B, M, 2]
-    const at = g.add(g.unsqueeze(rel, [2], `${n}.${label}_rel5`), grid, `${n}.${label}_cells`); // [B, M, 16, 2]
-    const [row, col] = g.split(at, [1, 1], -1, `${n}.${label}_cell_rc`); // [B, M, 16, 1] x 2
-    const height = scalarAt(g, size, 0, `${n}.${label}_height`); // []
-    const width = scalarAt(g, size, 1, `${n}.${label}_width`); // []
-    const batchF = g.cast(g.shape(ids, { start: 0, end: 1, name: `${n}.${label}_batch_dim` }), 'float32', `${n}.${label}_batch`); // [1]
-    const batchIndex = g.reshape(g.op('Range', [g.scalar(0), scalarAt(g, batchF, 0, `${n}.${label}_batch_scalar`), g.scalar(1)], { name: `${n}.${label}_batch_range` }), [-1, 1, 1, 1], `${n}.${label}_batch_index`); // [B, 1, 1, 1]
-    const plane = g.mul(height, width, `${n}.${label}_plane`); // []
-    const flat = g.add(g.add(g.mul(batchIndex, plane, `${n}.${label}_batch_offset`), g.mul(row!, width, `${n}.${label}_row_offset`), `${n}.${label}_offset`), col!, `${n}.${label}_flat_f`); // [B, M, 16, 1]
-    const index = g.cast(g.op('Floor', [g.add(flat, g.scalar(0.5), `${n}.${label}_flat_round`)], { name: `${n}.${label}_flat_floor` }), 'int64', `${n}.${label}_flat`); // [B, M, 16, 1]
-    return { index, height, width, batchF, plane };
-  };
-  const src = cells(refIds, 'ref');
-  const dst = cells(imgIds, 'img');
-
-  // Scatter the reference sub-cells (4 feature groups + a count) into the canvas.
-  const groups = g.transpose(g.reshape(ref, [0, 0, 4, 16], `${n}.groups`), [0, 1, 3, 2], `${n}.cells_values`); // [B, R, 16, 4]
-  const ones = g.add(g.mul(g.slice(groups, [0], [1], [3], undefined, `${n}.count_src`), g.scalar(0), `${n}.count_zero`), g.scalar(1), `${n}.count`); // [B, R, 16, 1]
-  const updates = g.reshape(g.concat([groups, ones], 3, `${n}.updates5`), [-1, 5], `${n}.updates`); // [B*R*16, 5]
-  const indices = g.reshape(src.index, [-1, 1], `${n}.indices`); // [B*R*16, 1]
-  const canvasRows = g.mul(src.batchF, src.plane, `${n}.canvas_rows_f`); // [1]
-  const canvasShape = g.concat([g.cast(canvasRows, 'int64', `${n}.canvas_rows`), g.constInt64([5])], 0, `${n}.canvas_shape`); // [2]
-  const empty = g.op('ConstantOfShape', [canvasShape], { name: `${n}.empty` }); // [B*Hc*Wc, 5]
-  const scattered = g.op('ScatterND', [empty, indices, updates], { name: `${n}.scatter`, attrs: { reduction: { type: 'string', value: 'add' } } }); // [B*Hc*Wc, 5]
-  const hcI = g.cast(g.reshape(src.height, [1], `${n}.hc1`), 'int64', `${n}.hc`);
-  const wcI = g.cast(g.reshape(src.width, [1], `${n}.wc1`), 'int64', `${n}.wc`);
-  const canvas4 = g.reshape(scattered, g.concat([g.constInt64([-1]), hcI, wcI, g.constInt64([5])], 0, `${n}.canvas4_shape`), `${n}.canvas_bhwc`); // [B, Hc, Wc, 5]
-  const canvas = g.transpose(canvas4, [0, 3, 1, 2], `${n}.canvas`); // [B, 5, Hc, Wc]
-
-  // Separable resampling onto the target sub-cell grid.
-  const rowsW = resampleWeights(g, dst.height, src.height, `${n}.row_weights`); // [Ht, Hc]
-  const colsW = resampleWeights(g, dst.width, src.width, `${n}.col_weights`); // [Wt, Wc]
-  const rowsDone = g.matMul(rowsW, canvas, `${n}.rows_resampled`); // [B, 5, Ht, Wc]
-  const both = g.matMul(rowsDone, g.transpose(colsW, [1, 0], `${n}.col_weights_t`), `${n}.resampled`); // [B, 5, Ht, Wt]
-  const [values, count] = g.split(both, [4, 1], 1, `${n}.split`); // [B, 4, Ht, Wt], [B, 1, Ht, Wt]
-  const normalised = g.div(values!, g.op('Max', [count!, g.scalar(1e-6)], { name: `${n}.count_floor` }), `${n}.normalised`); // [B, 4, Ht, Wt]
-
-  // Each target token gathers its 16 sub-cells.
-  const table = g.reshape(g.transpose(normalised, [0, 2, 3, 1], `${n}.table_bhwc`), [-1, 4], `${n}.table`); // [B*Ht*Wt, 4]
-  const picked = g.gather(table, g.squeeze(dst.index, [3], `${n}.img_index`), 0, `${n}.gathered`); // [B, N, 16, 4]
-  return g.reshape(g.transpose(picked, [0, 1, 3, 2], `${n}.token_major`), [0, 0, 64], n); // [B, N, 64]
-}
-
 /**
  * Offsets, in token units, of the 16 sub-cells behind a colour's features k = q*4 + s (quadrant q = qy*2+qx of latent
  * pixel s = dy*2+dx): sub-row u = 2dy + qy, sub-col v = 2dx + qx, centre (u + 0.5)/4 - 0.5. Rows: [row offsets; col offsets].
@@ -196,7 +100,7 @@ export function subCellOffsets(): number[] {
 
 export const demoDit: Architecture<DemoDitConfig> = {
   id: DEMO_IDS.dit,
-  version: 3,
+  version: 4,
   role: 'dit',
   keyPrefixes: ['model.diffusion_model.', ''],
   detect: (h) => isDemoFile(h) && h.tensors.has('txt_in.weight') && h.tensors.has('vector_in.weight') && h.tensors.has(`${PROJ}.weight`),
