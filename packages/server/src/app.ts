@@ -18,6 +18,13 @@ import { clearDeleteSchema, freeSchema, historyQuerySchema, interruptSchema, pro
 import type { Security } from './security.ts';
 import type { QueueItem, Store } from './store.ts';
 import { systemStats } from './system-stats.ts';
+import { frontendRoutes } from './routes/frontend-routes.ts';
+import { internalRoutes } from './routes/internal-routes.ts';
+import type { LogBuffer } from './routes/log-buffer.ts';
+import { handleMaskUpload } from './routes/mask-upload.ts';
+import { modelRoutes } from './routes/model-routes.ts';
+import { userRoutes } from './routes/user-routes.ts';
+import type { UserStore } from './routes/user-store.ts';
 
 export interface AppContext {
   env: HostEnvironment;
@@ -30,6 +37,14 @@ export interface AppContext {
   maxBodyBytes: number;
   /** The editor's static build, served at / when present. */
   editorDir?: string;
+  /** Per-user settings and files (`<data>/user`). */
+  users: UserStore;
+  /** Recent log lines for /internal/logs. */
+  logs: LogBuffer;
+  /** Sends a WebSocket message to one client id (the `logs` subscription). */
+  sendToClient: (clientId: string, type: string, data: unknown) => void;
+  /** Workflow templates served by /workflow_templates (the repository's workflows/ folder). */
+  workflowsDir?: string;
 }
 
 /** Model folders ComfyUI clients ask for by name; listed even before they exist. */
@@ -177,6 +192,13 @@ function apiRouter(ctx: AppContext): Router {
   r.get('/view', (req, res) => serveView(req, res, env));
 
   r.post('/upload/image', (req, res) => handleUpload(req, res, env, { maxUploadBytes: ctx.maxUploadBytes }));
+
+  r.post('/upload/mask', (req, res) => handleMaskUpload(req, res, env, ctx.maxUploadBytes));
+
+  r.use(userRoutes({ store: ctx.users, maxBodyBytes: ctx.maxBodyBytes }));
+  r.use(modelRoutes(env.modelsDir));
+  r.use(frontendRoutes(ctx.workflowsDir));
+  r.use('/internal', internalRoutes({ logs: ctx.logs, modelsDir: env.modelsDir, dirs: env, send: ctx.sendToClient, maxBodyBytes: ctx.maxBodyBytes }));
 
   r.get('/object_info', (_req, res) => {
     res.json(registry.objectInfo(env));

@@ -122,6 +122,11 @@ async function sendConverted(res: Response, file: string, channel: 'rgb' | 'a' |
 
 export interface UploadOptions {
   maxUploadBytes: number;
+  /**
+   * Rewrites the received file in place before it is named and stored (the mask upload merges it into the original
+   * it refers to); gets every form field.
+   */
+  transform?: (receivedFile: string, fields: Record<string, string>) => Promise<void>;
 }
 
 /** POST /upload/image: multipart `image` plus `overwrite`, `type`, `subfolder`. */
@@ -146,6 +151,7 @@ export async function handleUpload(req: Request, res: Response, dirs: FileFolder
       throw new HttpError(400, 'The uploaded file is not a readable image');
     }
     if (!format || !UPLOAD_FORMATS.has(format)) throw new HttpError(400, `Unsupported image format: ${format ?? 'unknown'}`);
+    if (options.transform) await options.transform(tmp, parts.fields);
 
     const type = fields.data.type ?? 'input';
     const subfolder = fields.data.subfolder ?? '';

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, serverFeatures } from './app.ts';
 import { defaultDataDir, prepareDataDir } from './data-dir.ts';
@@ -15,6 +16,8 @@ import { PromptQueue } from './prompt-queue.ts';
 import { Security, isLoopbackAddress } from './security.ts';
 import { Store } from './store.ts';
 import { WsHub } from './ws-hub.ts';
+import { LogBuffer } from './routes/log-buffer.ts';
+import { UserStore } from './routes/user-store.ts';
 import type { CacheSetting } from './worker-protocol.ts';
 
 export interface ServerOptions {
@@ -52,8 +55,12 @@ export interface ServerOptions {
   editorDir?: string | false;
   /** Extra origins allowed to make state-changing requests (e.g. the editor's dev server). */
   allowedOrigins?: readonly string[];
-  /** Diagnostic log lines; default console.error. */
+  /** Diagnostic log lines; default console.error. They are also kept for /internal/logs. */
   log?: (message: string) => void;
+  /** ComfyUI's --multi-user: the `comfy-user` header picks a user from `<data>/user/users.json`. */
+  multiUser?: boolean;
+  /** Folder served by /workflow_templates; default the repository's workflows/; false for none. */
+  workflowsDir?: string | false;
 }
 
 export interface RunningServer {
@@ -76,6 +83,7 @@ export class UnsafeListenError extends Error {
 export const DEFAULT_PORT = 8188;
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 const DEFAULT_EDITOR_DIR = fileURLToPath(new URL('../../editor/dist', import.meta.url));
+const DEFAULT_WORKFLOWS_DIR = fileURLToPath(new URL('../../../workflows', import.meta.url));
 
 /** Resolves the token from `authToken` or `authTokenFile`; undefined when neither is given. */
 export function resolveAuthToken(options: Pick<ServerOptions, 'authToken' | 'authTokenFile'>): string | undefined {
@@ -109,7 +117,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
         'your files. Pass --auth-token <token> or --auth-token-file <path>, or listen on 127.0.0.1.',
     );
   }
-  const log = options.log ?? ((m: string) => console.error(`[uso-studio] ${m}`));
+  const logs = new LogBuffer();
+  const printLog = options.log ?? ((m: string) => console.error(`[uso-studio] ${m}`));
+  const log = (m: string) => {
+    logs.add(m);
+    printLog(m);
+  };
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
   const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, cacheDir: dirs.cacheDir,
@@ -147,6 +160,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     maxUploadBytes,
     maxBodyBytes: options.maxBodyBytes ?? 20 * 1024 * 1024,
     ...(editorDir ? { editorDir } : {}),
+    users: new UserStore({ root: join(dirs.root, 'user'), ...(options.multiUser ? { multiUser: true } : {}) }),
+    logs,
+    sendToClient: (clientId, type, data) => hub.send(clientId, type, data),
+    ...(options.workflowsDir !== false ? { workflowsDir: options.workflowsDir ?? DEFAULT_WORKFLOWS_DIR } : {}),
   });
 
   const http = createHttpServer(app);

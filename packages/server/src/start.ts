@@ -63,6 +63,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'cache-lru': { type: 'string' },
       'cache-ram-mb': { type: 'string' },
       'allowed-origins': { type: 'string' },
+      'multi-user': { type: 'boolean' },
     },
     strict: true,
   });
@@ -88,6 +89,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
     ...(cache ? { cache } : {}),
     ...(values['execution-provider'] !== undefined ? { executionProvider: parseExecutionProvider(values['execution-provider']) } : {}),
+    ...(values['multi-user'] ? { multiUser: true } : {}),
     ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };
 }
