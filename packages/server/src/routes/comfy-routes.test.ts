@@ -144,8 +144,8 @@ describe('/upload/mask (server.py upload_mask)', () => {
   it("stores the original with the mask's alpha, keeping its PNG text", async () => {
     const rgb = Buffer.alloc(3 * 2 * 3);
     for (let i = 0; i < 6; i++) rgb.set([10 * i, 100, 200], i * 3);
-    let original = new Uint8Array(await sharp(rgb, { raw: { width: 3, height: 2, channels: 3 } }).png().toBuffer());
-    original = insertPngTextChunks(original, { workflow: '{"nodes":[]}' });
+    const plain = new Uint8Array(await sharp(rgb, { raw: { width: 3, height: 2, channels: 3 } }).png().toBuffer());
+    const original = insertPngTextChunks(plain, { workflow: '{"nodes":[]}' });
     writeFileSync(join(server.dirs.inputDir, 'photo.png'), original);
     const maskRaw = Buffer.alloc(4 * 6);
     for (let i = 0; i < 6; i++) maskRaw.set([0, 0, 0, i * 40], i * 4);
