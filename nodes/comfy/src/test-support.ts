@@ -108,7 +108,7 @@ function testText(role: 't5' | 'clip'): Architecture<null> {
   };
 }
 
-/** Test vision encoder: Conv 3->4 kernel 14 stride 14 -> tokens [B, 729, 4]; hidden states = tokens x 1, 2, 3. */
+/** Test vision encoder: Conv 3->4 kernel 14 stride 14 -> tokens [B, 729, 4]; hidden states = tokens x 1, 2, 3 (penultimate x 3). */
 const testVision: Architecture<null> = {
   id: 'test-vision',
   version: 1,
@@ -124,6 +124,7 @@ const testVision: Architecture<null> = {
     const layers = [1, 2, 3].map((k) => g.unsqueeze(g.mul(tokens, g.scalar(k)), [1])); // [B, 1, 729, 4] each
     g.output(tokens, 'last_hidden_state', 'float32', ['B', 729, TEST.visionWidth]);
     g.output(g.concat(layers, 1), 'hidden_states', 'float32', ['B', 3, 729, TEST.visionWidth]);
+    g.output(g.mul(tokens, g.scalar(3)), 'penultimate_hidden_states', 'float32', ['B', 729, TEST.visionWidth]);
     return g.build();
   },
 };

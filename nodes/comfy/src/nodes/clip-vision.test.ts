@@ -75,5 +75,7 @@ describe('CLIPVisionEncode preprocessing', () => {
     expect(out.last_hidden_state.data[1]).toBeCloseTo(0, 2);
     expect(out.hidden_states.data[2 * 729 * 4 + 2]).toBeCloseTo(3 * 1, 4);
     expect(out.image_embeds).toBe(out.last_hidden_state);
+    expect(out.penultimate_hidden_states.shape).toEqual([1, 729, 4]);
+    expect(out.penultimate_hidden_states.data[2]).toBeCloseTo(3 * 1, 4);
   });
 });

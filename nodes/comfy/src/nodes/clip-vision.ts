@@ -1,7 +1,8 @@
 /**
  * CLIPVisionEncode and its preprocessing (comfy/clip_model.py clip_preprocess for SigLIP 384): scale so the short
  * side is 384 ("center") or squash to 384x384 ("none") with torch's antialiased bicubic, centre-crop 384x384,
- * quantise to 1/255 steps, normalise with mean 0.5 and std 0.5. Then the vision encoder graph.
+ * quantise to 1/255 steps, normalise with mean 0.5 and std 0.5. Then the vision encoder graph. The size is the
+ * loaded encoder's (384 for so400m; a toy SigLIP config declares its own through its position embeddings).
  */
 
 import { defineNode } from '@uso-studio/core';
@@ -20,6 +21,14 @@ export interface ClipVisionOutput {
   readonly image_embeds: Tensor<'float32'>;
   /** The encoder's selected layer outputs [B, K, T, width], in the order its architecture declares (USO: 8, 17, 26). */
   readonly hidden_states: Tensor<'float32'>;
+  /** The second-to-last layer's output before the final norm [B, T, width] (ComfyUI's penultimate_hidden_states). */
+  readonly penultimate_hidden_states: Tensor<'float32'>;
+}
+
+/** The input size a vision graph's config declares (SigLIP: from its position embeddings), else SigLIP so400m's. */
+export function visionImageSize(config: unknown): number {
+  const size = (config as { imageSize?: unknown } | null)?.imageSize;
+  return typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : SIGLIP_SIZE;
 }
 
 /**
@@ -149,11 +158,18 @@ export const clipVisionEncode = defineNode({
   async execute(inputs, context) {
     const vision = expectDescriptor<'CLIP_VISION', ClipVisionDescriptor>(inputs.clip_vision, 'CLIP_VISION', 'clip_vision');
     if (!(inputs.image instanceof Tensor)) throw new TypeError("input 'image' must be an IMAGE");
-    const pixels = clipVisionPreprocess(inputs.image as Tensor<'float32'>, inputs.crop !== 'none');
-    const out = await getModelService(context.env).run({ file: vision.file, role: 'vision_encoder' }, { pixel_values: pixels });
+    const service = getModelService(context.env);
+    const request = { file: vision.file, role: 'vision_encoder' } as const;
+    const size = visionImageSize((await service.graph(request)).config);
+    const pixels = clipVisionPreprocess(inputs.image as Tensor<'float32'>, inputs.crop !== 'none', size);
+    const out = await service.run(request, { pixel_values: pixels });
     const last = out.last_hidden_state as Tensor<'float32'>;
-    const hidden = out.hidden_states as Tensor<'float32'>;
-    const result: ClipVisionOutput = { last_hidden_state: last, image_embeds: last, hidden_states: hidden };
+    const result: ClipVisionOutput = {
+      last_hidden_state: last,
+      image_embeds: last,
+      hidden_states: out.hidden_states as Tensor<'float32'>,
+      penultimate_hidden_states: out.penultimate_hidden_states as Tensor<'float32'>,
+    };
     return { outputs: [result] };
   },
 });

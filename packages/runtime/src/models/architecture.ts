@@ -39,6 +39,16 @@ export interface Architecture<Config = unknown> {
   inferConfig(header: SafetensorsHeader): Config;
   /** Every weight key the graph reads for this config. */
   requiredWeights(config: Config): string[];
+  /**
+   * Names (of the prefix-stripped view) that the graph deliberately does not read, e.g. SigLIP's text tower, T5's
+   * decoder, `position_ids`, scaled-fp8 `scale_weight`s. `models inspect` lists the rest as unknown.
+   */
+  ignoredWeights?(config: Config, names: Iterable<string>): string[];
+  /**
+   * For a file of this role that this architecture does not accept but resembles (a CLIP ViT vision tower given as
+   * SigLIP, CLIP-G given as CLIP-L): what it looks like and what was expected, for the loader's refusal message.
+   */
+  lookalike?(header: SafetensorsHeader): string | undefined;
   /** Builds the graph. Must honour CONTRACTS[role]; weights come from `weights` by canonical key. */
   build(config: Config, weights: WeightSource): BuildResult;
 }

@@ -63,10 +63,13 @@ export const CONTRACTS: Readonly<Record<Role, GraphContract>> = {
   },
   vision_encoder: {
     role: 'vision_encoder',
-    inputs: [f32('pixel_values', ['B', 3, 384, 384], 'normalised pixels ((x/255 - 0.5) / 0.5 for SigLIP)')],
+    inputs: [
+      f32('pixel_values', ['B', 3, 'size', 'size'], 'normalised pixels ((x/255 - 0.5) / 0.5 for SigLIP); size is the config\'s (so400m: 384; a toy config: sqrt(position rows) x patch)'),
+    ],
     outputs: [
-      f32('last_hidden_state', ['B', 'T', 'width'], 'output after the final layer norm (SigLIP so400m: T 729, width 1152)'),
-      f32('hidden_states', ['B', 'K', 'T', 'width'], "hidden states after the config's selected layers, in its order"),
+      f32('last_hidden_state', ['B', 'T', 'width'], 'output after the final layer norm (SigLIP so400m: T 729, width 1152); also ComfyUI\'s image_embeds for SigLIP'),
+      f32('hidden_states', ['B', 'K', 'T', 'width'], "hidden states after the config's selected layers, in its order (USO: after layers 8, 17, 26 of 27, before the final norm)"),
+      f32('penultimate_hidden_states', ['B', 'T', 'width'], "output of the second-to-last layer, before the final norm (ComfyUI's penultimate_hidden_states)"),
     ],
   },
   projector: {

@@ -85,9 +85,11 @@ export function detectArchitecture(
   }
   const sample = [...header.tensors.keys()].slice(0, 5).join(', ');
   const tried = candidates.map((a) => a.id).join(', ') || 'none registered';
+  const looks = new Set(candidates.map((a) => a.lookalike?.(header)).filter((x): x is string => x !== undefined));
   throw new UnknownArchitectureError(
     header.path,
-    `no known ${role} architecture matches its weights (tried: ${tried}; first keys: ${sample || 'none'})`,
+    `no known ${role} architecture matches its weights (tried: ${tried}; first keys: ${sample || 'none'})` +
+      [...looks].map((l) => `; ${l}`).join(''),
   );
 }
 

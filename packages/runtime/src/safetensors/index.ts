@@ -13,4 +13,5 @@ export {
 export { readSafetensorsHeader, type SafetensorsHeader, type SafetensorsTensorInfo } from './header.ts';
 export { readTensorBytes, readTensorFloat32 } from './read-data.ts';
 export { encodeSafetensors, writeSafetensors, type SafetensorsTensorInput } from './writer.ts';
+export { writeSparseSafetensors, type SparseTensorSpec } from './sparse.ts';
 export { detectKeyPrefix, remapKeys, withKeyPrefix } from './keys.ts';

@@ -42,6 +42,9 @@ describe('demo vision encoder', () => {
     expect(out.last_hidden_state!.shape).toEqual([1, 729, 8]);
     expect(normalisedError(out.hidden_states!.data as Float32Array, ref.hidden)).toBeLessThan(1e-4);
     expect(normalisedError(out.last_hidden_state!.data as Float32Array, ref.last)).toBeLessThan(1e-4);
+    // penultimate_hidden_states is the selected 'high' layer (the second-to-last) on its own.
+    expect(out.penultimate_hidden_states!.shape).toEqual([1, 729, 8]);
+    expect([...(out.penultimate_hidden_states!.data as Float32Array)]).toEqual([...(out.hidden_states!.data as Float32Array).subarray(2 * 729 * 8)]);
   });
 
   it('demo weights give each token its patch statistics and the ± constants', async () => {

@@ -10,7 +10,8 @@
  * [E r, E g, E b, E r², E g², E b², -(same six), K, -K, 0, 0] over its patch.
  *
  * Selected layers, in the contract's order, are those USOStyleReference reads: all[-20] (low), all[-11] (mid) and
- * the penultimate all[-2] (high); last_hidden_state is the final layer's output (no post-layernorm in the demo).
+ * the penultimate all[-2] (high, also `penultimate_hidden_states`); last_hidden_state is the final layer's output (no
+ * post-layernorm in the demo).
  */
 
 import { GraphBuilder } from '../../onnx/graph-builder.ts';
@@ -53,7 +54,7 @@ function inferVision(h: SafetensorsHeader): DemoVisionConfig {
 
 export const demoVisionEncoder: Architecture<DemoVisionConfig> = {
   id: DEMO_IDS.vision,
-  version: 1,
+  version: 2,
   role: 'vision_encoder',
   keyPrefixes: [''],
   detect: (h) => isDemoFile(h) && shapeOf(h, PATCH_KEY)?.[1] === 6 && shapeOf(h, PROJ_KEY) !== undefined,
@@ -86,6 +87,7 @@ export const demoVisionEncoder: Architecture<DemoVisionConfig> = {
     const stacked = g.concat(picked, 1, 'vision_model.selected'); // [B, K, 729, width]
     g.output(x, 'last_hidden_state', 'float32', ['B', tokens, c.width]);
     g.output(stacked, 'hidden_states', 'float32', ['B', c.selectedLayers.length, tokens, c.width]);
+    g.output(hidden[c.layers - 2]!, 'penultimate_hidden_states', 'float32', ['B', tokens, c.width]);
     return g.build();
   },
 };

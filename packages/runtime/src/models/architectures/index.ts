@@ -1,6 +1,6 @@
 /**
  * The model architectures USO Studio knows. `defaultArchitectures()` is the registry the loader uses; the real FLUX,
- * SigLIP, T5 and CLIP architectures join it in a later issue, the demo ones (and the real USO projector) are here now.
+ * T5 and CLIP architectures join it in a later issue; SigLIP, the demo ones and the real USO projector are here now.
  */
 
 import { ArchitectureRegistry } from '../architecture.ts';
@@ -9,6 +9,7 @@ import { demoDit } from './demo-dit.ts';
 import { demoVaeDecoder, demoVaeEncoder } from './demo-vae.ts';
 import { demoVisionEncoder } from './demo-vision.ts';
 import { usoProjector } from './uso-projector.ts';
+import { siglipVision } from './siglip-vision.ts';
 
 /**
  * A registry with every architecture, one per role and file kind.
@@ -22,6 +23,7 @@ export function defaultArchitectures(): ArchitectureRegistry {
     .register(demoVaeEncoder)
     .register(demoVaeDecoder)
     .register(demoVisionEncoder)
+    .register(siglipVision)
     .register(usoProjector)
     .register(demoT5)
     .register(demoClip);
@@ -32,4 +34,5 @@ export { DEMO_DIT_CONSTANTS, demoDit, type DemoDitConfig } from './demo-dit.ts';
 export { demoVaeDecoder, demoVaeEncoder, type DemoVaeDecoderConfig, type DemoVaeEncoderConfig } from './demo-vae.ts';
 export { demoVisionEncoder, usoSelectedLayers, type DemoVisionConfig } from './demo-vision.ts';
 export { usoProjector, type UsoProjectorConfig } from './uso-projector.ts';
+export { buildSiglipVision, SIGLIP_HEADS_METADATA_KEY, siglipSelectedLayers, siglipVision, type SiglipVisionConfig } from './siglip-vision.ts';
 export { demoClip, demoT5, type DemoEmbeddingConfig } from './demo-text.ts';
