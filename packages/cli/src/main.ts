@@ -29,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--max-queue <n>', 'queue length limit')
     .option('--max-upload-mb <n>', 'upload size limit in MB')
     .option('--requeue-interrupted', 're-queue a prompt that was running when the server died, instead of failing it')
+    .option('--reset-queue', 'move the queue database aside (kept as <file>.corrupt-<time>) and start with an empty queue and history')
     .option('--allowed-origins <origins>', 'comma-separated extra origins allowed to make state-changing requests')
     .option('--cache-lru <n>', 'keep up to N node results across prompts (default: only the last prompt\'s)')
     .option('--cache-ram-mb <n>', 'keep node results across prompts within a RAM budget')

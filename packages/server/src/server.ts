@@ -13,6 +13,7 @@ import type { DataDirs } from './data-dir.ts';
 import { EngineHost } from './engine-host.ts';
 import { DEFAULT_PACKS, loadRegistry } from './packs.ts';
 import { PromptQueue } from './prompt-queue.ts';
+import { moveQueueDatabaseAside } from './queue-database.ts';
 import { Security, isLoopbackAddress } from './security.ts';
 import { Store } from './store.ts';
 import { WsHub } from './ws-hub.ts';
@@ -43,6 +44,8 @@ export interface ServerOptions {
   maxQueue?: number;
   /** History entries kept; default 10,000 (oldest dropped). */
   maxHistory?: number;
+  /** Move the queue database aside (kept as `<file>.corrupt-<time>`) and start with an empty queue and history. */
+  resetQueue?: boolean;
   /** Re-queue a prompt that was running when the server died instead of recording it failed. */
   requeueInterrupted?: boolean;
   /** How the engine keeps results between prompts (default: the last prompt's, as ComfyUI does). */
@@ -131,6 +134,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const packs = [...(options.packs ?? DEFAULT_PACKS), ...(options.extraPacks ?? [])];
 
   const registry = await loadRegistry(packs);
+  if (options.resetQueue) {
+    const moved = moveQueueDatabaseAside(dirs.databaseFile);
+    if (moved) log(`--reset-queue: moved the queue database to ${moved}; starting with an empty queue and history`);
+  }
   const store = new Store(dirs.databaseFile, options.maxHistory !== undefined ? { maxHistory: options.maxHistory } : {});
   const engine = new EngineHost({ packs, env, log, ...(options.cache ? { cache: options.cache } : {}) });
   const security = new Security({ ...(token !== undefined ? { token } : {}), loopback, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });

@@ -43,7 +43,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
 /**
  * Parses `serve` flags (ComfyUI's names): --listen, --port, --data, --auth-token, --auth-token-file, plus
- * --extra-packs (comma-separated), --max-queue, --max-upload-mb, --requeue-interrupted, --allowed-origins (comma-separated
+ * --extra-packs (comma-separated), --max-queue, --max-upload-mb, --requeue-interrupted, --reset-queue, --allowed-origins (comma-separated
  * scheme://host:port origins allowed to make state-changing requests, e.g. the editor's dev server).
  */
 export function parseServeArgs(argv: readonly string[]): ServerOptions {
@@ -59,6 +59,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'max-queue': { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'requeue-interrupted': { type: 'boolean' },
+      'reset-queue': { type: 'boolean' },
       'execution-provider': { type: 'string' },
       'cache-lru': { type: 'string' },
       'cache-ram-mb': { type: 'string' },
@@ -87,6 +88,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(maxQueue !== undefined ? { maxQueue } : {}),
     ...(maxUploadMb !== undefined ? { maxUploadBytes: maxUploadMb * 1024 * 1024 } : {}),
     ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
+    ...(values['reset-queue'] ? { resetQueue: true } : {}),
     ...(cache ? { cache } : {}),
     ...(values['execution-provider'] !== undefined ? { executionProvider: parseExecutionProvider(values['execution-provider']) } : {}),
     ...(values['multi-user'] ? { multiUser: true } : {}),

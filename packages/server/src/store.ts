@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { ApiPrompt } from '@uso-studio/core';
+import { openQueueDatabase } from './queue-database.ts';
 
 /** ComfyUI's queue item: `[number, prompt_id, prompt, extra_data, outputs_to_execute]`. */
 export type QueueItem = [number, string, ApiPrompt, Record<string, unknown>, string[]];
@@ -52,30 +53,32 @@ export class Store {
 
   constructor(file: string, options: { maxHistory?: number } = {}) {
     this.maxHistory = options.maxHistory ?? 10_000;
-    this.#db = new Database(file);
-    // WAL + NORMAL: a committed transaction survives a killed process (only an OS crash can lose the last ones),
-    // and commits cost no fsync, which is what lets POST /prompt reach thousands per second.
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(`
-      CREATE TABLE IF NOT EXISTS queue (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        prompt_id TEXT NOT NULL UNIQUE,
-        number REAL NOT NULL,
-        client_id TEXT,
-        item TEXT NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending',
-        created_at REAL NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS history (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        prompt_id TEXT NOT NULL UNIQUE,
-        number REAL NOT NULL,
-        entry TEXT NOT NULL,
-        completed_at REAL NOT NULL
-      );
-    `);
+    // A file that is not SQLite or is damaged stops the server here with a message saying how to recover.
+    this.#db = openQueueDatabase(file, (db) => {
+      // WAL + NORMAL: a committed transaction survives a killed process (only an OS crash can lose the last ones),
+      // and commits cost no fsync, which is what lets POST /prompt reach thousands per second.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS queue (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          prompt_id TEXT NOT NULL UNIQUE,
+          number REAL NOT NULL,
+          client_id TEXT,
+          item TEXT NOT NULL,
+          state TEXT NOT NULL DEFAULT 'pending',
+          created_at REAL NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS history (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          prompt_id TEXT NOT NULL UNIQUE,
+          number REAL NOT NULL,
+          entry TEXT NOT NULL,
+          completed_at REAL NOT NULL
+        );
+      `);
+    });
     this.#insertQueue = this.#db.prepare(
       'INSERT INTO queue (prompt_id, number, client_id, item, state, created_at) VALUES (?, ?, ?, ?, \'pending\', ?)',
     );

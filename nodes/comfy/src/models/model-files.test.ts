@@ -32,3 +32,34 @@ describe('model folders', () => {
     expect(() => resolveModelFile(root, 'vae', 'missing.safetensors')).toThrow(/vae\/missing\.safetensors: file not found/);
   });
 });
+
+describe('symlinks in the models folder', () => {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-outside-'));
+  afterAll(() => fs.rmSync(outside, { recursive: true, force: true }));
+
+  it('are never listed or resolved when they point outside the models folder, and no byte of the target is shown', () => {
+    const secret = path.join(outside, 'passwd.safetensors');
+    fs.writeFileSync(secret, 'root:x:0:0:root:/root:/bin/bash\n');
+    fs.mkdirSync(path.join(root, 'checkpoints'), { recursive: true });
+    fs.symlinkSync(secret, path.join(root, 'checkpoints', 'leak.safetensors'));
+    fs.symlinkSync(outside, path.join(root, 'checkpoints', 'outside-dir'));
+    expect(listModelFiles(root, 'checkpoints')).toEqual([]);
+    let message = '';
+    try {
+      resolveModelFile(root, 'checkpoints', 'leak.safetensors');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/link to a file outside the models folder/);
+    expect(message).not.toMatch(/root:x|passwd/);
+    expect(() => resolveModelFile(root, 'checkpoints', 'outside-dir/passwd.safetensors')).toThrow(/outside the models folder/);
+  });
+
+  it('are followed when they stay inside the models folder', () => {
+    touch('diffusion_models', 'dit.safetensors');
+    fs.mkdirSync(path.join(root, 'checkpoints'), { recursive: true });
+    fs.symlinkSync(path.join(root, 'diffusion_models', 'dit.safetensors'), path.join(root, 'checkpoints', 'dit-link.safetensors'));
+    expect(listModelFiles(root, 'checkpoints')).toContain('dit-link.safetensors');
+    expect(resolveModelFile(root, 'checkpoints', 'dit-link.safetensors')).toBe(path.join(root, 'checkpoints', 'dit-link.safetensors'));
+  });
+});

@@ -56,14 +56,31 @@ export function isModelFolder(name: string): name is ModelFolder {
  */
 export function listModelFiles(modelsDir: string, folder: ModelFolder): string[] {
   const names = new Set<string>();
+  const within = realPathOrUndefined(modelsDir);
+  if (within === undefined) return [];
   for (const sub of MODEL_FOLDER_DIRS[folder]) {
     const root = path.join(modelsDir, sub);
-    walk(root, '', names, 0);
+    walk(root, '', names, 0, within);
   }
   return [...names].sort((a, b) => a.localeCompare(b, 'en'));
 }
 
-function walk(root: string, rel: string, out: Set<string>, depth: number): void {
+/** The real path (symlinks resolved), or undefined when it does not exist or cannot be read. */
+function realPathOrUndefined(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when real path `p` is `root` or inside it. */
+function isInside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function walk(root: string, rel: string, out: Set<string>, depth: number, within: string): void {
   // Deep trees are almost certainly a symlink loop; ComfyUI's walk follows links too, so cap the depth instead.
   if (depth > 16) return;
   let entries: fs.Dirent[];
@@ -78,6 +95,9 @@ function walk(root: string, rel: string, out: Set<string>, depth: number): void 
     let isDir = entry.isDirectory();
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
+      // A link out of the models folder is not listed (and resolveModelFile refuses it).
+      const target = realPathOrUndefined(path.join(root, childRel));
+      if (target === undefined || !isInside(within, target)) continue;
       try {
         const st = fs.statSync(path.join(root, childRel));
         isDir = st.isDirectory();
@@ -86,7 +106,7 @@ function walk(root: string, rel: string, out: Set<string>, depth: number): void 
         continue;
       }
     }
-    if (isDir) walk(root, childRel, out, depth + 1);
+    if (isDir) walk(root, childRel, out, depth + 1, within);
     else if (isFile && MODEL_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) out.add(childRel);
   }
 }
@@ -94,7 +114,8 @@ function walk(root: string, rel: string, out: Set<string>, depth: number): void 
 /**
  * The absolute path of `name` inside `folder` (first alias that has it). Refuses absolute names, `..` segments,
  * other extensions and anything that resolves outside the folder root; a missing file is an error that names the
- * folder and lists what is there. Symlinked files inside the folder are allowed, as ComfyUI allows them.
+ * folder and lists what is there. A symlink is followed only when its real target lies inside the models directory:
+ * one pointing elsewhere (`/etc/passwd`) is refused before anything opens it, so no byte of it reaches a message.
  */
 export function resolveModelFile(modelsDir: string, folder: ModelFolder, name: string): string {
   if (typeof name !== 'string' || name === '') throw new ModelFileError(folder, String(name), 'no file name given');
@@ -105,13 +126,18 @@ export function resolveModelFile(modelsDir: string, folder: ModelFolder, name: s
   if (!MODEL_EXTENSIONS.has(path.extname(normalized).toLowerCase())) {
     throw new ModelFileError(folder, name, `expected a ${[...MODEL_EXTENSIONS].join(' or ')} file`);
   }
+  const within = realPathOrUndefined(modelsDir);
   for (const sub of MODEL_FOLDER_DIRS[folder]) {
     const root = path.resolve(modelsDir, sub);
     const candidate = path.resolve(root, ...normalized.split('/'));
-    const relative = path.relative(root, candidate);
-    if (relative.startsWith('..') || path.isAbsolute(relative)) continue;
+    if (!isInside(root, candidate)) continue;
+    const real = realPathOrUndefined(candidate);
+    if (real === undefined || within === undefined) continue;
+    if (!isInside(within, real)) {
+      throw new ModelFileError(folder, name, `is a link to a file outside the models folder ${modelsDir}; move or copy the file into it instead`);
+    }
     try {
-      if (fs.statSync(candidate).isFile()) return candidate;
+      if (fs.statSync(real).isFile()) return candidate;
     } catch {
       // Try the next alias.
     }

@@ -97,6 +97,28 @@ describe('readSafetensorsHeader', () => {
     expect(() => readSafetensorsHeader(badJson)).toThrow(/bad-json\.safetensors: not a safetensors file: header is not valid JSON/);
   });
 
+  it('never quotes the file: neither its first 8 bytes as a length nor its text', () => {
+    const passwd = join(dir, 'passwd');
+    writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/bash\n');
+    const asLength = Buffer.from('root:x:0').readBigUInt64LE(0).toString();
+    for (const f of [passwd, join(dir, 'json-like')]) {
+      if (f !== passwd) {
+        const p = Buffer.alloc(8);
+        p.writeBigUInt64LE(24n);
+        writeFileSync(f, Buffer.concat([p, Buffer.from('{"secret-value": nope!!}')]));
+      }
+      let message = '';
+      try {
+        readSafetensorsHeader(f);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/not a safetensors file/);
+      expect(message).not.toContain(asLength);
+      expect(message).not.toMatch(/root|secret|nope/);
+    }
+  });
+
   it('rejects malformed tensor entries naming the tensor', () => {
     const dtype = writeRaw('dtype.safetensors', { x: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, 1);
     expect(() => readSafetensorsHeader(dtype)).toThrow(/dtype\.safetensors: tensor 'x': unsupported dtype "Q4"/);

@@ -75,7 +75,8 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
     if (headerLength64 > BigInt(MAX_HEADER_BYTES)) {
       throw new SafetensorsFormatError(
         file,
-        `not a safetensors file: header length ${headerLength64} is implausible (expected 8-byte little-endian JSON length below ${MAX_HEADER_BYTES})`,
+        // The value is the file's first 8 bytes: never print it (a link to a private file would leak its start).
+        `not a safetensors file: the header length in its first 8 bytes is implausible (expected a little-endian JSON length below ${MAX_HEADER_BYTES})`,
       );
     }
     const headerLength = Number(headerLength64);
@@ -110,7 +111,9 @@ function parseHeader(
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new SafetensorsFormatError(file, `not a safetensors file: header is not valid JSON (${(error as Error).message})`);
+    // V8's message quotes the text around the fault; only its position is safe to show.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new SafetensorsFormatError(file, `not a safetensors file: header is not valid JSON${position ? ` (at byte ${position} of the header)` : ''}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new SafetensorsFormatError(file, 'not a safetensors file: header is not a JSON object');
