@@ -5,19 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import {
-  Executor,
   type ApiPrompt,
   validatePrompt,
   type ExecutionEventListener,
   type HostEnvironment,
   type NodeErrors,
   type NodeRegistry,
-  type PackServices,
   type RunOptions,
   type RunOutcome,
   type ValidationError,
 } from '@uso-studio/core';
-import { buildRegistry, DEFAULT_PACKS, defaultDataDir, ensureDemoModels, loadPacks, prepareDataDir } from '@uso-studio/server';
+import { DEFAULT_PACKS, defaultDataDir, EngineRuntime, ensureDemoModels, prepareDataDir } from '@uso-studio/server';
 import { applyOverrides, parseOverride, type Override } from './overrides.ts';
 import { readWorkflowFile, toApiPrompt } from './load-workflow.ts';
 
@@ -68,19 +66,27 @@ export class WorkflowRunError extends Error {
 export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions = {}): Promise<RunWorkflowResult> {
   const json = typeof workflow === 'string' ? await readWorkflowFile(workflow) : workflow;
   const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
-  const env: HostEnvironment = {
+  const env: Omit<HostEnvironment, 'services'> = {
     inputDir: resolve(options.inputDir ?? dirs.inputDir),
     outputDir: resolve(options.outputDir ?? dirs.outputDir),
     tempDir: dirs.tempDir,
     modelsDir: resolve(options.modelsDir ?? dirs.modelsDir),
     cacheDir: dirs.cacheDir,
     ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
-    services: {},
   };
   // Like the server's first start: a bare machine gets the demo set, so the runner produces a picture at once.
   await ensureDemoModels(env.modelsDir, env.inputDir, options.onNotice ?? (() => {}));
-  const packs = await loadPacks(options.packs ?? DEFAULT_PACKS);
-  const registry = buildRegistry(packs);
+  // The same set-up as the server's engine worker: packs, their services and the executor.
+  const runtime = await EngineRuntime.create({ packs: options.packs ?? DEFAULT_PACKS, env });
+  try {
+    return await runPrepared(json, runtime, options);
+  } finally {
+    await runtime.dispose();
+  }
+}
+
+async function runPrepared(json: unknown, runtime: EngineRuntime, options: RunWorkflowOptions): Promise<RunWorkflowResult> {
+  const { registry, env } = runtime;
   const loaded = toApiPrompt(json, registry.objectInfo(env));
   const overrides = (options.overrides ?? []).map((o) => (typeof o === 'string' ? parseOverride(o) : o));
   const prompt = applyOverrides(loaded.prompt, overrides);
@@ -92,34 +98,22 @@ export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions
   }
 
   options.onPrepared?.(validation.prompt);
-  const services: PackServices[] = [];
-  try {
-    for (const pack of packs) {
-      if (!pack.createServices) continue;
-      const created = await pack.createServices(env);
-      services.push(created);
-      Object.assign(env.services!, created.services);
-    }
-    const executor = new Executor({ registry, env });
-    const promptId = options.promptId ?? randomUUID();
-    const extraData = loaded.workflow === undefined ? {} : { extra_pnginfo: { workflow: loaded.workflow } };
-    const outcome = await executor.run(validation.prompt, {
-      promptId,
-      extraData,
-      outputs: validation.outputs,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-      ...(options.previews !== undefined ? { previews: options.previews } : {}),
-    });
-    if (outcome.status === 'error' && outcome.error) {
-      const e = outcome.error;
-      throw new WorkflowRunError(`Node ${e.node_id} (${e.node_type}) failed: ${e.exception_message}`);
-    }
-    if (outcome.status === 'interrupted') throw new WorkflowRunError('The run was interrupted');
-    return { promptId, status: outcome.status, outputs: outcome.outputs, files: outputFiles(outcome.outputs, env), outcome };
-  } finally {
-    for (const s of services.reverse()) await s.dispose();
+  const promptId = options.promptId ?? randomUUID();
+  const extraData = loaded.workflow === undefined ? {} : { extra_pnginfo: { workflow: loaded.workflow } };
+  const outcome = await runtime.run(validation.prompt, {
+    promptId,
+    extraData,
+    outputs: validation.outputs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.previews !== undefined ? { previews: options.previews } : {}),
+  });
+  if (outcome.status === 'error' && outcome.error) {
+    const e = outcome.error;
+    throw new WorkflowRunError(`Node ${e.node_id} (${e.node_type}) failed: ${e.exception_message}`);
   }
+  if (outcome.status === 'interrupted') throw new WorkflowRunError('The run was interrupted');
+  return { promptId, status: outcome.status, outputs: outcome.outputs, files: outputFiles(outcome.outputs, env), outcome };
 }
 
 function outputFiles(outputs: RunOutcome['outputs'], env: HostEnvironment): string[] {

@@ -10,7 +10,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import { validatePrompt } from '@uso-studio/core';
 import type { HostEnvironment, NodeRegistry } from '@uso-studio/core';
 import { z } from 'zod';
-import type { EngineHost } from './engine-host.ts';
+import type { Engine } from './engine.ts';
 import { handleUpload, serveView } from './files.ts';
 import { HttpError, errorBody } from './http-error.ts';
 import type { PromptQueue } from './prompt-queue.ts';
@@ -31,7 +31,7 @@ export interface AppContext {
   registry: NodeRegistry;
   store: Store;
   queue: PromptQueue;
-  engine: EngineHost;
+  engine: Engine;
   security: Security;
   maxUploadBytes: number;
   maxBodyBytes: number;
@@ -161,7 +161,8 @@ function apiRouter(ctx: AppContext): Router {
 
   r.get('/queue', (_req, res) => {
     const { running, pending } = queue.snapshot();
-    res.json({ queue_running: running.map(publicItem), queue_pending: pending.map(publicItem) });
+    const workers = engine.workers();
+    res.json({ queue_running: running.map(publicItem), queue_pending: pending.map(publicItem), ...(workers ? { workers } : {}) });
   });
 
   r.post('/queue', json, (req, res) => {
@@ -223,7 +224,8 @@ function apiRouter(ctx: AppContext): Router {
   });
 
   r.get('/system_stats', (_req, res) => {
-    res.json(systemStats(engine.executionProviders));
+    const workers = engine.workers();
+    res.json({ ...systemStats(engine.executionProviders), ...(workers ? { workers } : {}) });
   });
 
   r.get('/models', (_req, res) => {

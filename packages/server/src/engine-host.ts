@@ -5,19 +5,15 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ApiPrompt, ExecutionEvent } from '@uso-studio/core';
+import type { ExecutionEvent } from '@uso-studio/core';
+import type { Engine, EngineJob } from './engine.ts';
 import type { CacheSetting, FromWorker, RunResult, ToWorker, WorkerInit } from './worker-protocol.ts';
 import { claimForTermination, inNativeCode } from './native-activity.ts';
 
 /** How often close() looks again whether a worker past its grace period has left native inference. */
 const NATIVE_POLL_MS = 50;
 
-export interface EngineJob {
-  promptId: string;
-  prompt: ApiPrompt;
-  extraData: Record<string, unknown>;
-  outputs: string[];
-}
+export type { EngineJob } from './engine.ts';
 
 export interface EngineHostOptions {
   packs: string[];
@@ -41,7 +37,8 @@ const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package
 const workerEntry = new URL('./engine-worker.ts', import.meta.url).href;
 const bootstrap = `const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(workerEntry)});`;
 
-export class EngineHost {
+/** The in-process engine: one worker thread, one prompt at a time. */
+export class EngineHost implements Engine {
   readonly #options: EngineHostOptions;
   readonly #flag = new Int32Array(new SharedArrayBuffer(4));
   #worker: Worker | undefined;
@@ -64,6 +61,18 @@ export class EngineHost {
   /** Starts the worker now (otherwise the first run does) and waits until its packs are loaded. */
   async start(): Promise<void> {
     await this.#ensureWorker();
+  }
+
+  capacity(): number {
+    return this.#closing ? 0 : 1;
+  }
+
+  onCapacityChange(): void {
+    // One worker thread, replaced in place when it dies: the capacity never grows.
+  }
+
+  workers(): undefined {
+    return undefined;
   }
 
   get busy(): boolean {

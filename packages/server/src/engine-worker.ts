@@ -3,11 +3,10 @@
  * may block (inference does); the main thread only ever talks to it through messages and the shared interrupt flag.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Executor, InterruptedError, NodeRegistry } from '@uso-studio/core';
-import type { ExecutionContext, ExecutionEvent, HostEnvironment, NodeDefinition, NodeLogger, PackServices } from '@uso-studio/core';
-import { buildRegistry, loadPacks } from './packs.ts';
-import { cachePolicyFor } from './cache-setting.ts';
+import { InterruptedError } from '@uso-studio/core';
+import type { ExecutionContext, ExecutionEvent, NodeDefinition, NodeLogger } from '@uso-studio/core';
 import { toCloneable } from './cloneable.ts';
+import { EngineRuntime } from './engine-runtime.ts';
 import { nativeActivityTracker, wireNativeActivity } from './native-activity.ts';
 import type { FromWorker, RunResult, ToWorker, WorkerInit } from './worker-protocol.ts';
 
@@ -15,7 +14,6 @@ if (!parentPort) throw new Error('engine-worker.ts must run in a worker thread')
 const port = parentPort;
 const init = workerData as WorkerInit;
 const interruptFlag = new Int32Array(init.interruptFlag);
-const env: HostEnvironment = { ...init.env, services: {} };
 const logger: NodeLogger = {
   debug: () => {},
   info: (m) => console.log(`[engine] ${m}`),
@@ -59,21 +57,17 @@ function withInterruptChecks(def: NodeDefinition): NodeDefinition {
   };
 }
 
-const packs = await loadPacks(init.packs);
-const registry = new NodeRegistry([...buildRegistry(packs).definitions()].map(withInterruptChecks));
-// Only the executing host creates pack services (onnxruntime session pools...): validation on the main thread never does.
-const packServices: PackServices[] = [];
 // The main thread must never terminate this thread inside a blocking onnxruntime call: every session pool (and any
 // service with nativeActivity()) reports its native calls, from as soon as its pack has created it.
 const nativeTracker = nativeActivityTracker(new Int32Array(init.nativeActivity));
-for (const pack of packs) {
-  if (!pack.createServices) continue;
-  const created = await pack.createServices(env);
-  packServices.push(created);
-  Object.assign(env.services!, created.services);
-  wireNativeActivity(created.services, nativeTracker);
-}
-const executor = new Executor({ registry, env, logger, cache: cachePolicyFor(init.cache) });
+const runtime = await EngineRuntime.create({
+  packs: init.packs,
+  env: init.env,
+  logger,
+  wrapNode: withInterruptChecks,
+  onServices: (services) => wireNativeActivity(services, nativeTracker),
+  ...(init.cache ? { cache: init.cache } : {}),
+});
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   try {
@@ -102,7 +96,7 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   checkInterrupt();
   let result: RunResult;
   try {
-    const r = await executor.run(msg.prompt, {
+    const r = await runtime.run(msg.prompt, {
       promptId: msg.promptId,
       extraData: msg.extraData,
       outputs: msg.outputs,
@@ -120,19 +114,13 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   } finally {
     current = undefined;
   }
-  post({ type: 'done', seq: msg.seq, promptId: msg.promptId, result, executionProviders: executionProviders() });
+  post({ type: 'done', seq: msg.seq, promptId: msg.promptId, result, executionProviders: runtime.executionProviders() });
   if (shuttingDown) await exit();
 }
 
 /** Releases pack services (sessions must be released, never torn down mid-run) and ends the thread. */
 async function exit(): Promise<never> {
-  for (const s of packServices.reverse()) {
-    try {
-      await s.dispose();
-    } catch (error) {
-      logger.error(`disposing services failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
+  await runtime.dispose(logger);
   process.exit(0);
 }
 
@@ -152,19 +140,7 @@ port.on('message', (msg: ToWorker) => {
     case 'free':
       // Dropping cached values releases the tensors and model descriptors they hold; unloading also releases the packs'
       // onnxruntime sessions (a pool waits for runs in flight before releasing).
-      if (msg.unloadModels || msg.freeMemory) executor.clearCache();
-      void (async () => {
-        if (msg.unloadModels) {
-          for (const s of packServices) {
-            try {
-              await s.unloadModels?.();
-            } catch (error) {
-              logger.warn(`unloading models failed: ${(error as Error).message}`);
-            }
-          }
-        }
-        post({ type: 'freed' });
-      })();
+      void runtime.free(msg.unloadModels, msg.freeMemory, logger).then(() => post({ type: 'freed' }));
       break;
     case 'shutdown':
       shuttingDown = true;
@@ -174,25 +150,5 @@ port.on('message', (msg: ToWorker) => {
   }
 });
 
-post({ type: 'ready', nodeCount: registry.names().length, executionProviders: executionProviders() });
+post({ type: 'ready', nodeCount: runtime.registry.names().length, executionProviders: runtime.executionProviders() });
 
-/**
- * Execution providers really in use: any service with `providersInUse()` (the runtime's SessionPool returns
- * `{actual}` records) contributes; with no live session that is plain CPU.
- */
-function executionProviders(): string[] {
-  const found = new Set<string>();
-  for (const service of Object.values(env.services ?? {})) {
-    const fn = (service as { providersInUse?: unknown } | null)?.providersInUse;
-    if (typeof fn !== 'function') continue;
-    try {
-      for (const use of (fn as () => unknown[]).call(service)) {
-        const name = typeof use === 'string' ? use : (use as { actual?: unknown })?.actual;
-        if (typeof name === 'string') found.add(name);
-      }
-    } catch {
-      // A service that cannot report is simply not counted.
-    }
-  }
-  return found.size ? [...found] : ['cpu'];
-}

@@ -10,3 +10,6 @@ export { previewFrame, previewFrameWithMetadata } from './ws-hub.ts';
 export { HttpError } from './http-error.ts';
 export { Store } from './store.ts';
 export type { QueueItem, HistoryEntry } from './store.ts';
+export { EngineRuntime } from './engine-runtime.ts';
+export type { EngineRuntimeOptions } from './engine-runtime.ts';
+export type { Engine, EngineJob, EngineWorkerInfo } from './engine.ts';

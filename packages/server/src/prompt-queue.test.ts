@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecutionEvent } from '@uso-studio/core';
-import type { EngineHost, EngineJob } from './engine-host.ts';
+import type { Engine, EngineJob } from './engine.ts';
 import { PromptQueue, RESTART_FAILURE_MESSAGE } from './prompt-queue.ts';
 import { Store } from './store.ts';
 import type { QueueItem } from './store.ts';
@@ -19,6 +19,8 @@ afterEach(() => {
 function fakeEngine(script: (job: EngineJob) => { events: ExecutionEvent[]; result: RunResult }) {
   const ran: string[] = [];
   const engine = {
+    capacity: () => 1,
+    onCapacityChange: () => {},
     interrupt: () => false,
     async run(job: EngineJob, onEvent: (e: ExecutionEvent) => void) {
       ran.push(job.promptId);
@@ -28,7 +30,7 @@ function fakeEngine(script: (job: EngineJob) => { events: ExecutionEvent[]; resu
       return s.result;
     },
   };
-  return { engine: engine as unknown as EngineHost, ran };
+  return { engine: engine as unknown as Engine, ran };
 }
 
 function fakeHub() {
@@ -108,6 +110,44 @@ describe('PromptQueue', () => {
     await Promise.all([a, b]);
     expect(queue.isFull()).toBe(true);
     expect(queue.remaining).toBe(2);
+    store.close();
+  });
+});
+
+describe('PromptQueue with an engine that runs several prompts at once', () => {
+  it('starts no more than capacity(), in queue order, and starts more when capacity grows', async () => {
+    const dir = tempDataDir();
+    dirs.push(dir);
+    const store = new Store(join(dir, 'q.sqlite'));
+    let capacity = 2;
+    let grow: () => void = () => {};
+    const started: string[] = [];
+    const release = new Map<string, () => void>();
+    const engine = {
+      capacity: () => capacity,
+      onCapacityChange: (listener: () => void) => (grow = listener),
+      interrupt: () => false,
+      run: (job: EngineJob) =>
+        new Promise<RunResult>((resolve) => {
+          started.push(job.promptId);
+          release.set(job.promptId, () => resolve({ status: 'success', outputs: {}, messages: [] }));
+        }),
+    } as unknown as Engine;
+    const queue = new PromptQueue({ store, engine, hub: fakeHub().hub, maxQueue: 10 });
+    for (const [n, id] of [[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd']] as const) await queue.submit(item(n, id), null);
+    expect(started).toEqual(['a', 'b']);
+    expect(queue.snapshot().running.map((i) => i[1])).toEqual(['a', 'b']);
+    expect(queue.remaining).toBe(4);
+    capacity = 3;
+    grow();
+    expect(started).toEqual(['a', 'b', 'c']);
+    release.get('b')!();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b', 'c', 'd']);
+    expect(store.historyEntry('b')?.status.status_str).toBe('success');
+    for (const id of ['a', 'c', 'd']) release.get(id)!();
+    await queue.idle();
+    expect(store.history().length).toBe(4);
     store.close();
   });
 });

@@ -1,17 +1,18 @@
 /**
  * The prompt queue: lowest `number` first, ties in arrival order. It mirrors the SQLite queue table in memory, hands
- * one prompt at a time to the engine host, relays the prompt's events to its client, and writes the history entry
- * before the client hears that the prompt ended.
+ * prompts to the engine (as many at once as its `capacity()`: one for the in-process worker, one per free remote
+ * worker slot), relays each prompt's events to its client, and writes the history entry before the client hears that
+ * the prompt ended.
  */
 import type { ExecutionEvent } from '@uso-studio/core';
-import type { EngineHost } from './engine-host.ts';
+import type { Engine, EngineJob } from './engine.ts';
 import type { HistoryEntry, QueueItem, Store, StoredPrompt } from './store.ts';
 import type { RunResult } from './worker-protocol.ts';
 import type { HubClient, WsHub } from './ws-hub.ts';
 
 export interface PromptQueueOptions {
   store: Store;
-  engine: EngineHost;
+  engine: Engine;
   hub: WsHub;
   /** Pending prompts beyond this are refused (POST /prompt answers 429). */
   maxQueue: number;
@@ -38,7 +39,8 @@ export const RESTART_FAILURE_MESSAGE =
 export class PromptQueue {
   readonly #o: PromptQueueOptions;
   readonly #pending: StoredPrompt[] = [];
-  #running: Running | undefined;
+  /** Running prompts by id, in the order they started. */
+  readonly #running = new Map<string, Running>();
   #counter: number;
   #paused: boolean;
   #idleWaiters: (() => void)[] = [];
@@ -49,6 +51,7 @@ export class PromptQueue {
     this.#o = options;
     this.#paused = options.paused ?? false;
     this.#counter = Math.floor(options.store.maxNumber()) + 1;
+    options.engine.onCapacityChange(() => this.#pump());
     this.#restore();
   }
 
@@ -64,7 +67,7 @@ export class PromptQueue {
 
   /** Pending plus running: ComfyUI's `queue_remaining`. */
   get remaining(): number {
-    return this.#pending.length + (this.#running ? 1 : 0);
+    return this.#pending.length + this.#running.size;
   }
 
   /** Counts prompts still being committed too, so a burst cannot overshoot the limit. */
@@ -72,8 +75,9 @@ export class PromptQueue {
     return this.#pending.length + this.#committing >= this.#o.maxQueue;
   }
 
+  /** The first running prompt (the only one with the in-process worker). */
   get runningPromptId(): string | undefined {
-    return this.#running?.stored.promptId;
+    return this.#running.keys().next().value;
   }
 
   /**
@@ -95,7 +99,7 @@ export class PromptQueue {
 
   /** `[running items, pending items]` in run order. */
   snapshot(): { running: QueueItem[]; pending: QueueItem[] } {
-    return { running: this.#running ? [this.#running.stored.item] : [], pending: this.#pending.map((p) => p.item) };
+    return { running: [...this.#running.values()].map((r) => r.stored.item), pending: this.#pending.map((p) => p.item) };
   }
 
   deletePending(promptIds: readonly string[]): void {
@@ -113,7 +117,7 @@ export class PromptQueue {
     this.#notifyIdle();
   }
 
-  /** Interrupts the running prompt (only `promptId` when given). */
+  /** Interrupts the running prompts (only `promptId` when given). */
   interrupt(promptId?: string): boolean {
     return this.#o.engine.interrupt(promptId);
   }
@@ -133,10 +137,10 @@ export class PromptQueue {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Stops dispatching and waits for the running prompt's history write (the engine host ends the run itself). */
+  /** Stops dispatching and waits for the running prompts' history writes (the engine ends the runs itself). */
   async stop(): Promise<void> {
     this.#paused = true;
-    await this.#running?.done;
+    await Promise.all([...this.#running.values()].map((r) => r.done));
   }
 
   statusData(): { status: { exec_info: { queue_remaining: number } } } {
@@ -147,17 +151,24 @@ export class PromptQueue {
   onClientConnected(client: HubClient): void {
     const hub = this.#o.hub;
     hub.sendToClient(client, 'status', { ...this.statusData(), sid: client.sid });
-    const r = this.#running;
-    if (!r || (r.stored.clientId !== null && r.stored.clientId !== client.sid)) return;
-    const promptId = r.stored.promptId;
-    hub.sendToClient(client, 'execution_start', { prompt_id: promptId, timestamp: r.startedAt });
-    if (r.executing) hub.sendToClient(client, 'executing', r.executing);
-    if (r.progressState) hub.sendToClient(client, 'progress_state', r.progressState);
+    for (const r of this.#running.values()) {
+      if (r.stored.clientId !== null && r.stored.clientId !== client.sid) continue;
+      const promptId = r.stored.promptId;
+      hub.sendToClient(client, 'execution_start', { prompt_id: promptId, timestamp: r.startedAt });
+      if (r.executing) hub.sendToClient(client, 'executing', r.executing);
+      if (r.progressState) hub.sendToClient(client, 'progress_state', r.progressState);
+    }
   }
 
   #restore(): void {
+    const resume = this.#o.engine.resume?.bind(this.#o.engine);
     for (const row of this.#o.store.queued()) {
-      if (row.state === 'running') {
+      if (row.state === 'running' && resume) {
+        // Remote workers may still be running it, or have finished it while no server listened.
+        this.#start(row, (job, onEvent) =>
+          resume(job, onEvent).then((result) => result ?? this.#lostOnRestart(row)),
+        );
+      } else if (row.state === 'running') {
         if (this.#o.requeueInterrupted) {
           this.#o.store.markPending(row.promptId);
           this.#pending.push({ ...row, state: 'pending' });
@@ -187,23 +198,43 @@ export class PromptQueue {
   }
 
   #pump(): void {
-    if (this.#running || this.#paused || this.#pending.length === 0) return;
-    const stored = this.#pending.shift()!;
-    this.#o.store.markRunning(stored.promptId);
+    while (!this.#paused && this.#pending.length > 0 && this.#running.size < this.#o.engine.capacity()) {
+      const stored = this.#pending.shift()!;
+      this.#o.store.markRunning(stored.promptId);
+      this.#start(stored, (job, onEvent) => this.#o.engine.run(job, onEvent));
+    }
+  }
+
+  /** Runs one prompt; `run` resolving to undefined means the prompt went back to the pending list (nothing to record). */
+  #start(stored: StoredPrompt, run: (job: EngineJob, onEvent: (event: ExecutionEvent) => void) => Promise<RunResult | undefined>): void {
     let finish!: () => void;
     const running: Running = { stored, startedAt: Date.now(), held: [], done: new Promise<void>((r) => (finish = r)) };
-    this.#running = running;
     const [, promptId, prompt, extraData, outputs] = stored.item;
-    this.#o.engine
-      .run({ promptId, prompt, extraData, outputs }, (event) => this.#relay(running, event))
-      .then((result) => this.#finish(running, result))
+    this.#running.set(promptId, running);
+    run({ promptId, prompt, extraData, outputs }, (event) => this.#relay(running, event))
+      .then((result) => {
+        if (result) this.#finish(running, result);
+      })
       .catch((error: unknown) => this.#o.log?.(`finishing prompt ${promptId} failed: ${String(error)}`))
       .finally(() => {
         finish();
-        if (this.#running === running) this.#running = undefined;
+        if (this.#running.get(promptId) === running) this.#running.delete(promptId);
+        this.#broadcastStatus();
         this.#pump();
         this.#notifyIdle();
       });
+  }
+
+  /** A prompt the previous server left running that no worker knows about: failed, or queued again when asked. */
+  #lostOnRestart(row: StoredPrompt): RunResult | undefined {
+    if (this.#o.requeueInterrupted) {
+      this.#o.store.markPending(row.promptId);
+      this.#running.delete(row.promptId);
+      this.#insert({ ...row, state: 'pending' });
+      this.#o.log?.(`prompt ${row.promptId} was running when the server stopped and no worker has it; queued again`);
+      return undefined;
+    }
+    return { status: 'error', outputs: {}, messages: [], error: { type: 'ServerRestart', message: RESTART_FAILURE_MESSAGE } };
   }
 
   #relay(r: Running, event: ExecutionEvent): void {
@@ -277,7 +308,7 @@ export class PromptQueue {
     } catch (error) {
       this.#o.log?.(`writing history for ${promptId} failed: ${String(error)}`);
     }
-    this.#running = undefined;
+    this.#running.delete(promptId);
     // `executing {node:null}` last: ComfyUI clients treat it as the end of the prompt.
     held.sort((a, b) => Number(a.type === 'executing') - Number(b.type === 'executing'));
     for (const e of held) this.#o.hub.send(clientId, e.type, e.data);
@@ -295,7 +326,7 @@ export class PromptQueue {
   }
 
   #isIdle(): boolean {
-    return !this.#running && this.#committing === 0 && (this.#paused || this.#pending.length === 0);
+    return this.#running.size === 0 && this.#committing === 0 && (this.#paused || this.#pending.length === 0);
   }
 
   #notifyIdle(): void {

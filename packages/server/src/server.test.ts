@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient, chainPrompt, getJson, postJson, sleepPrompt, startTestServer } from './test-support/harness.ts';
 import type { TestServer } from './test-support/harness.ts';
+import type { EngineHost } from './engine-host.ts';
 
 let server: TestServer;
 let client: TestClient;
@@ -197,7 +198,7 @@ describe('ComfyUI routes and events', () => {
     const hist = await getJson(`${server.url}/history`);
     expect(hist.body[crash.body.prompt_id].status.status_str).toBe('error');
     expect(hist.body[after.body.prompt_id].status.status_str).toBe('success');
-    expect(server.engine.restarts).toBe(1);
+    expect((server.engine as EngineHost).restarts).toBe(1);
   });
 
   it('pages history with max_items/offset, and deletes and clears it', async () => {

@@ -11,6 +11,7 @@ import { createApp, serverFeatures } from './app.ts';
 import { defaultDataDir, prepareDataDir } from './data-dir.ts';
 import type { DataDirs } from './data-dir.ts';
 import { EngineHost } from './engine-host.ts';
+import type { Engine } from './engine.ts';
 import { DEFAULT_PACKS, loadRegistry } from './packs.ts';
 import { PromptQueue } from './prompt-queue.ts';
 import { moveQueueDatabaseAside } from './queue-database.ts';
@@ -73,7 +74,7 @@ export interface RunningServer {
   host: string;
   dirs: DataDirs;
   queue: PromptQueue;
-  engine: EngineHost;
+  engine: Engine;
   /** Stops accepting, interrupts the running prompt, waits for its history write, closes SQLite. */
   close(): Promise<void>;
 }
