@@ -84,7 +84,7 @@ export function splitQkv(g: GraphBuilder, qkv: Value, name: string, heads: numbe
 /**
  * Scaled dot-product attention with heads merged back.
  * q [B, H, Lq, D], k/v [B, H, Lk, D], optional additive mask broadcastable to [B, H, Lq, Lk]
- * -> [B, Lq, H*D]. Scale defaults to 1/sqrt(D) and needs `headDim`.
+ * -> [B, Lq, H*D]. Scale defaults to 1/sqrt(D) and needs `headDim`; scale 1 (T5) adds no node.
  */
 export function attention(
   g: GraphBuilder,
@@ -96,7 +96,8 @@ export function attention(
 ): Value {
   const scale = options.scale ?? 1 / Math.sqrt(options.headDim);
   const kt = g.transpose(k, [0, 1, 3, 2], `${name}.kt`); // [B, H, D, Lk]
-  const qs = g.mul(q, g.scalar(scale), `${name}.q_scaled`); // [B, H, Lq, D]
+  // T5 does not scale its scores; skip the multiply by one rather than spend a pass over q on it.
+  const qs = scale === 1 ? q : g.mul(q, g.scalar(scale), `${name}.q_scaled`); // [B, H, Lq, D]
   let scores = g.matMul(qs, kt, `${name}.scores`); // [B, H, Lq, Lk]
   if (options.mask) scores = g.add(scores, options.mask, `${name}.masked`);
   const probs = g.softmax(scores, -1, `${name}.softmax`); // [B, H, Lq, Lk]

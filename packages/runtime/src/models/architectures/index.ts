@@ -10,6 +10,8 @@ import { demoVaeDecoder, demoVaeEncoder } from './demo-vae.ts';
 import { demoVisionEncoder } from './demo-vision.ts';
 import { usoProjector } from './uso-projector.ts';
 import { siglipVision } from './siglip-vision.ts';
+import { t5Encoder } from './t5-encoder.ts';
+import { clipText } from './clip-text.ts';
 
 /**
  * A registry with every architecture, one per role and file kind.
@@ -26,7 +28,9 @@ export function defaultArchitectures(): ArchitectureRegistry {
     .register(siglipVision)
     .register(usoProjector)
     .register(demoT5)
-    .register(demoClip);
+    .register(demoClip)
+    .register(t5Encoder)
+    .register(clipText);
 }
 
 export { DEMO_ARCHITECTURE_KEY, DEMO_FLAG_KEY, DEMO_IDS, isDemoFile } from './demo-common.ts';
@@ -36,3 +40,5 @@ export { demoVisionEncoder, usoSelectedLayers, type DemoVisionConfig } from './d
 export { usoProjector, type UsoProjectorConfig } from './uso-projector.ts';
 export { buildSiglipVision, SIGLIP_HEADS_METADATA_KEY, siglipSelectedLayers, siglipVision, type SiglipVisionConfig } from './siglip-vision.ts';
 export { demoClip, demoT5, type DemoEmbeddingConfig } from './demo-text.ts';
+export { t5Encoder, buildT5Encoder, t5BucketTable, t5RelativeBucket, T5_XXL, type T5EncoderConfig } from './t5-encoder.ts';
+export { clipText, buildClipText, CLIP_L, type ClipTextConfig } from './clip-text.ts';

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""DEV-ONLY: the PyTorch reference for the T5 v1.1 encoder and the CLIP text model, written from the published
+architecture (Hugging Face's T5/CLIP configurations and papers; no code copied), run in float64 on the exact stored
+weights of tiny checkpoints.
+
+Called by scripts/make-text-encoder-fixtures.ts with a folder holding `t5-<DTYPE>.safetensors`,
+`clip-<DTYPE>.safetensors` and `inputs.json`; writes `reference.json` there. Also used by bench/text-encoders.bench.ts
+(`--bench`) to time the same T5 layers in float32 at full width.
+Needs: Debian's python3-torch 1.13 (OpenBLAS: libopenblas0-pthread), nothing else.
+"""
+import base64
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import torch
+
+
+# ---------------------------------------------------------------- safetensors, read by hand
+def f8_e4m3fn_table():
+    """float8 e4m3fn (no infinities; S.1111.111 is NaN): value of every byte."""
+    out = []
+    for b in range(256):
+        sign = -1.0 if b & 0x80 else 1.0
+        exp = (b >> 3) & 0xF
+        man = b & 0x7
+        if exp == 0xF and man == 0x7:
+            out.append(float('nan'))
+        elif exp == 0:
+            out.append(sign * man / 8.0 * 2.0 ** -6)
+        else:
+            out.append(sign * (1.0 + man / 8.0) * 2.0 ** (exp - 7))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+F8 = f8_e4m3fn_table()
+
+
+def read_safetensors(path):
+    """name -> float64 tensor, decoded from the stored dtype."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    (n,) = struct.unpack('<Q', data[:8])
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == '__metadata__':
+            continue
+        start, end = info['data_offsets']
+        raw = bytearray(data[base + start:base + end])
+        dtype = info['dtype']
+        if dtype == 'F32':
+            t = torch.frombuffer(raw, dtype=torch.float32)
+        elif dtype == 'F16':
+            t = torch.frombuffer(raw, dtype=torch.float16)
+        elif dtype == 'BF16':
+            t = torch.frombuffer(raw, dtype=torch.bfloat16)
+        elif dtype == 'F8_E4M3':
+            t = F8[torch.frombuffer(raw, dtype=torch.uint8).long()]
+        else:
+            raise ValueError(f'{path}: {name} has dtype {dtype}')
+        out[name] = t.to(torch.float64).reshape(info['shape'])
+    return out
+
+
+# ---------------------------------------------------------------- T5 v1.1 encoder
+def t5_bucket(relative, num_buckets=32, max_distance=128):
+    """Bidirectional bucket of key - query distances (int64 tensor); the log part in float32 as published."""
+    half = num_buckets // 2
+    bucket = (relative > 0).to(torch.long) * half
+    distance = relative.abs()
+    max_exact = half // 2
+    ratio = torch.log(distance.float() / max_exact) / math.log(max_distance / max_exact)
+    large = max_exact + (ratio * (half - max_exact)).to(torch.long)
+    large = torch.clamp(large, max=half - 1)
+    return bucket + torch.where(distance < max_exact, distance, large)
+
+
+def t5_rms(x, w, eps=1e-6):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+
+
+def t5_encoder(w, ids, heads, depth):
+    x = w['shared.weight'][ids]  # [B, L, C]
+    b, length, _ = x.shape
+    pos = torch.arange(length)
+    bucket = t5_bucket(pos[None, :] - pos[:, None])  # [L, L]
+    bias = w['encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'][bucket]  # [L, L, H]
+    bias = bias.permute(2, 0, 1)[None]  # [1, H, L, L]
+    for i in range(depth):
+        p = f'encoder.block.{i}.layer'
+        h = t5_rms(x, w[f'{p}.0.layer_norm.weight'])
+
+        def split(t):
+            return t.reshape(b, length, heads, -1).transpose(1, 2)  # [B, H, L, D]
+
+        q = split(h @ w[f'{p}.0.SelfAttention.q.weight'].T)
+        k = split(h @ w[f'{p}.0.SelfAttention.k.weight'].T)
+        v = split(h @ w[f'{p}.0.SelfAttention.v.weight'].T)
+        probs = torch.softmax(q @ k.transpose(-1, -2) + bias, dim=-1)  # no 1/sqrt(d)
+        mixed = (probs @ v).transpose(1, 2).reshape(b, length, -1)
+        x = x + mixed @ w[f'{p}.0.SelfAttention.o.weight'].T
+        n = t5_rms(x, w[f'{p}.1.layer_norm.weight'])
+        gated = gelu_tanh(n @ w[f'{p}.1.DenseReluDense.wi_0.weight'].T) * (n @ w[f'{p}.1.DenseReluDense.wi_1.weight'].T)
+        x = x + gated @ w[f'{p}.1.DenseReluDense.wo.weight'].T
+    return t5_rms(x, w['encoder.final_layer_norm.weight'])
+
+
+# ---------------------------------------------------------------- CLIP text model
+def layer_norm(x, w, b, eps=1e-5):
+    mean = x.mean(-1, keepdim=True)
+    var = (x - mean).pow(2).mean(-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * w + b
+
+
+def clip_text(w, ids, depth, head_dim=64):
+    x = w['text_model.embeddings.token_embedding.weight'][ids]
+    b, length, width = x.shape
+    x = x + w['text_model.embeddings.position_embedding.weight'][:length]
+    heads = width // head_dim
+    causal = torch.full((length, length), float('-inf'), dtype=x.dtype).triu(1)
+    for i in range(depth):
+        p = f'text_model.encoder.layers.{i}'
+
+        def lin(t, name):
+            return t @ w[f'{p}.{name}.weight'].T + w[f'{p}.{name}.bias']
+
+        def split(t):
+            return t.reshape(b, length, heads, head_dim).transpose(1, 2)
+
+        h = layer_norm(x, w[f'{p}.layer_norm1.weight'], w[f'{p}.layer_norm1.bias'])
+        q = split(lin(h, 'self_attn.q_proj')) * head_dim ** -0.5
+        k = split(lin(h, 'self_attn.k_proj'))
+        v = split(lin(h, 'self_attn.v_proj'))
+        probs = torch.softmax(q @ k.transpose(-1, -2) + causal, dim=-1)
+        x = x + lin((probs @ v).transpose(1, 2).reshape(b, length, width), 'self_attn.out_proj')
+        h = lin(layer_norm(x, w[f'{p}.layer_norm2.weight'], w[f'{p}.layer_norm2.bias']), 'mlp.fc1')
+        x = x + lin(h * torch.sigmoid(1.702 * h), 'mlp.fc2')
+    x = layer_norm(x, w['text_model.final_layer_norm.weight'], w['text_model.final_layer_norm.bias'])
+    return x[torch.arange(b), ids.argmax(dim=-1)]  # first end-of-text token
+
+
+def f32_b64(t):
+    return base64.b64encode(t.to(torch.float32).contiguous().numpy().astype('<f4').tobytes()).decode()
+
+
+def fixtures(folder):
+    with open(os.path.join(folder, 'inputs.json')) as f:
+        inputs = json.load(f)
+    t5 = inputs['t5']
+    clip = inputs['clip']
+    t5_ids = torch.tensor(t5['ids'], dtype=torch.long).reshape(t5['batch'], t5['length'])
+    clip_ids = torch.tensor(clip['ids'], dtype=torch.long).reshape(clip['batch'], clip['length'])
+    out = {'t5': {}, 'clip': {}}
+    for dtype in inputs['dtypes']:
+        w = read_safetensors(os.path.join(folder, f't5-{dtype}.safetensors'))
+        out['t5'][dtype] = f32_b64(t5_encoder(w, t5_ids, t5['heads'], t5['depth']))
+        w = read_safetensors(os.path.join(folder, f'clip-{dtype}.safetensors'))
+        out['clip'][dtype] = f32_b64(clip_text(w, clip_ids, clip['depth']))
+    span = 300
+    out['t5_buckets'] = {'from': -span, 'buckets': t5_bucket(torch.arange(-span, span + 1)).tolist()}
+    with open(os.path.join(folder, 'reference.json'), 'w') as f:
+        json.dump(out, f)
+
+
+# ---------------------------------------------------------------- bench: T5 layers at full width, float32
+def bench(folder):
+    """Times the T5 encoder of `bench-t5.safetensors` (float32) on `bench-inputs.json`; prints one JSON line."""
+    with open(os.path.join(folder, 'bench-inputs.json')) as f:
+        spec = json.load(f)
+    torch.set_num_threads(spec['threads'])
+    w = {k: v.to(torch.float32) for k, v in read_safetensors(os.path.join(folder, 'bench-t5.safetensors')).items()}
+    ids = torch.tensor(spec['ids'], dtype=torch.long).reshape(1, -1)
+
+    def rms32(x, weight):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * weight
+
+    def run():
+        with torch.no_grad():
+            return t5_encoder_f32(w, ids, spec['heads'], spec['depth'], rms32)
+
+    run()
+    times = []
+    for _ in range(spec['repeats']):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    m, k, n = 1024, 768, 768
+    a, bm = torch.randn(m, k), torch.randn(k, n)
+    a @ bm
+    t0 = time.perf_counter()
+    reps = 20
+    for _ in range(reps):
+        a @ bm
+    gemm_gflops = 2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9
+    config = torch.__config__.show()
+    print(json.dumps({'ms': sorted(times)[len(times) // 2], 'gemm_gflops': gemm_gflops,
+                      'openblas': 'openblas' in config.lower(), 'threads': torch.get_num_threads()}))
+
+
+def t5_encoder_f32(w, ids, heads, depth, rms):
+    """The same encoder as t5_encoder, in float32 with torch's fused GELU (the bench's fair baseline)."""
+    x = w['shared.weight'][ids]
+    b, length, _ = x.shape
+    pos = torch.arange(length)
+    bias = w['encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'][t5_bucket(pos[None, :] - pos[:, None])]
+    bias = bias.permute(2, 0, 1)[None]
+    for i in range(depth):
+        p = f'encoder.block.{i}.layer'
+        h = rms(x, w[f'{p}.0.layer_norm.weight'])
+        q = (h @ w[f'{p}.0.SelfAttention.q.weight'].T).reshape(b, length, heads, -1).transpose(1, 2)
+        k = (h @ w[f'{p}.0.SelfAttention.k.weight'].T).reshape(b, length, heads, -1).transpose(1, 2)
+        v = (h @ w[f'{p}.0.SelfAttention.v.weight'].T).reshape(b, length, heads, -1).transpose(1, 2)
+        probs = torch.softmax(q @ k.transpose(-1, -2) + bias, dim=-1)
+        x = x + (probs @ v).transpose(1, 2).reshape(b, length, -1) @ w[f'{p}.0.SelfAttention.o.weight'].T
+        n = rms(x, w[f'{p}.1.layer_norm.weight'])
+        gate = torch.nn.functional.gelu(n @ w[f'{p}.1.DenseReluDense.wi_0.weight'].T, approximate='tanh')
+        x = x + (gate * (n @ w[f'{p}.1.DenseReluDense.wi_1.weight'].T)) @ w[f'{p}.1.DenseReluDense.wo.weight'].T
+    return rms(x, w['encoder.final_layer_norm.weight'])
+
+
+if __name__ == '__main__':
+    if len(sys.argv) == 3 and sys.argv[1] == '--bench':
+        bench(sys.argv[2])
+    elif len(sys.argv) == 2:
+        fixtures(sys.argv[1])
+    else:
+        sys.exit('usage: text-encoder-reference.py FOLDER | --bench FOLDER')

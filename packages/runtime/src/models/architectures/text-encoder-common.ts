@@ -1,0 +1,78 @@
+/**
+ * What the real text encoders (T5, CLIP) share: reading a header's shapes with errors that name the file, the tensors
+ * every loader may meet beside the weights (ComfyUI's scaled-fp8 markers), the lookalike refusal, and the token
+ * embedding lookup that never converts a whole embedding table.
+ */
+
+import type { GraphBuilder, Value } from '../../onnx/graph-builder.ts';
+import type { SafetensorsHeader } from '../../safetensors/header.ts';
+import { UnknownArchitectureError } from '../loader.ts';
+
+/** Shape of `key`, which must exist with the given rank; throws naming the file. */
+export function shapeIn(header: SafetensorsHeader, key: string, rank: number): number[] {
+  const info = header.tensors.get(key);
+  if (!info) throw new Error(`${header.path}: missing weight '${key}'`);
+  if (info.shape.length !== rank) {
+    throw new Error(`${header.path}: '${key}' has shape [${info.shape.join(', ')}], expected rank ${rank}`);
+  }
+  return [...info.shape];
+}
+
+/**
+ * ComfyUI's `*_scaled` fp8 files store `<module>.scale_weight` (and sometimes `scale_input`) beside each fp8 weight
+ * plus a `scaled_fp8` marker; the weight source applies the scales, so architectures list them as ignored.
+ */
+export function isScaledFp8Companion(name: string): boolean {
+  return name === 'scaled_fp8' || name.endsWith('.scale_weight') || name.endsWith('.scale_input');
+}
+
+/** A published model whose keys look like ours but is not what the role expects. */
+export interface Lookalike {
+  readonly name: string;
+  readonly width: number;
+  readonly depth?: number;
+}
+
+/**
+ * Refuses a file that has our key layout but another model's sizes. Toy widths below `minPublishedWidth` pass: they
+ * are the tiny test configurations of the same architecture (no published encoder is that narrow).
+ */
+export function refuseLookalike(
+  header: SafetensorsHeader,
+  found: { width: number; depth: number; what: string },
+  expected: { name: string; width: number; depth: number },
+  lookalikes: readonly Lookalike[],
+  minPublishedWidth = 256,
+): void {
+  if (found.width === expected.width && found.depth === expected.depth) return;
+  if (found.width < minPublishedWidth) return;
+  const known =
+    lookalikes.find((l) => l.width === found.width && (l.depth === undefined || l.depth === found.depth)) ??
+    lookalikes.find((l) => l.width === found.width);
+  const looksLike = known ? `${known.name} (${found.what})` : `an unknown ${found.what}`;
+  throw new UnknownArchitectureError(
+    header.path,
+    `looks like ${looksLike}; expected ${expected.name} (width ${expected.width}, ${expected.depth} layers)`,
+  );
+}
+
+/**
+ * Token embedding lookup: Gather on the stored table (bf16/f16/f8 stay as stored), then Cast of the gathered rows
+ * only, so a 32128 x 4096 table is never converted as a whole. A `scale_weight` beside the table (scaled fp8) is
+ * applied to the gathered rows. ids [B, L] int64 -> [B, L, C] float32.
+ */
+export function embedTokens(g: GraphBuilder, ids: Value, key: string, name: string): Value {
+  const table = g.weight(key, { as: 'stored' }); // [V, C], stored dtype
+  const rows = g.gather(table, ids, 0, `${name}.gather`); // [B, L, C], stored dtype
+  const isF32 = g.weights?.info(key)?.dtype === 'F32';
+  let out = isF32 ? g.identity(rows, name) : g.cast(rows, 'float32', name); // [B, L, C]
+  const scaleKey = key.replace(/weight$/, 'scale_weight');
+  if (scaleKey !== key && g.weights?.has(scaleKey)) out = g.mul(out, g.weight(scaleKey), `${name}.scaled`);
+  return out;
+}
+
+/** Sequence positions 0..L-1 of the token axis of `ids` [B, L], as int64 [L]. */
+export function positions(g: GraphBuilder, ids: Value, name: string): Value {
+  const length = g.squeeze(g.shape(ids, { start: 1, end: 2, name: `${name}.len1` }), [0], `${name}.len`); // [] int64
+  return g.op('Range', [g.constInt64([0], []), length, g.constInt64([1], [])], { name }); // [L]
+}
