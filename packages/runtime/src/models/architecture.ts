@@ -49,6 +49,11 @@ export interface Architecture<Config = unknown> {
    * SigLIP, CLIP-G given as CLIP-L): what it looks like and what was expected, for the loader's refusal message.
    */
   lookalike?(header: SafetensorsHeader): string | undefined;
+  /**
+   * Estimated peak activation bytes of one run for an input of shape `inputDims` (the role's first input), so a
+   * caller can split the work (tiled VAE) before onnxruntime would run out of memory. Absent: no estimate.
+   */
+  activationBytes?(config: Config, inputDims: readonly number[]): number;
   /** Builds the graph. Must honour CONTRACTS[role]; weights come from `weights` by canonical key. */
   build(config: Config, weights: WeightSource): BuildResult;
 }

@@ -230,22 +230,32 @@ export function timestepEmbedding(
   return emb;
 }
 
+/** Zero padding per side of a convolution's input, in pixels. */
+export interface ConvPads {
+  readonly top: number;
+  readonly left: number;
+  readonly bottom: number;
+  readonly right: number;
+}
+
 /**
  * torch.nn.Conv2d with weight `<prefix>.weight` [out, in, kh, kw] and optional bias.
- * x [B, in, H, W] -> [B, out, H', W']. `padding` is symmetric per side.
+ * x [B, in, H, W] -> [B, out, H', W']. `padding` is symmetric per side; `pads` (which overrides it) gives each side,
+ * e.g. the FLUX VAE's F.pad(x, (0, 1, 0, 1)) before a stride-2 conv is `{ top: 0, left: 0, bottom: 1, right: 1 }`.
  */
 export function conv2d(
   g: GraphBuilder,
   x: Value,
   prefix: string,
-  options: { stride?: number; padding?: number; bias?: boolean } = {},
+  options: { stride?: number; padding?: number; pads?: ConvPads; bias?: boolean } = {},
 ): Value {
   const stride = options.stride ?? 1;
   const pad = options.padding ?? 0;
+  const pads = options.pads ?? { top: pad, left: pad, bottom: pad, right: pad };
   const useBias = options.bias ?? hasWeight(g, `${prefix}.bias`);
   return g.conv(x, g.weight(`${prefix}.weight`), useBias ? g.weight(`${prefix}.bias`) : undefined, {
     strides: [stride, stride],
-    pads: [pad, pad, pad, pad],
+    pads: [pads.top, pads.left, pads.bottom, pads.right],
     name: prefix,
   });
 }

@@ -8,6 +8,8 @@ import { demoClip, demoT5 } from './demo-text.ts';
 import { demoDit } from './demo-dit.ts';
 import { demoVaeDecoder, demoVaeEncoder } from './demo-vae.ts';
 import { demoVisionEncoder } from './demo-vision.ts';
+import { fluxVaeDecoder } from './flux-vae-decoder.ts';
+import { fluxVaeEncoder } from './flux-vae-encoder.ts';
 import { usoProjector } from './uso-projector.ts';
 import { siglipVision } from './siglip-vision.ts';
 import { t5Encoder } from './t5-encoder.ts';
@@ -24,6 +26,8 @@ export function defaultArchitectures(): ArchitectureRegistry {
     .register(demoDit)
     .register(demoVaeEncoder)
     .register(demoVaeDecoder)
+    .register(fluxVaeEncoder)
+    .register(fluxVaeDecoder)
     .register(demoVisionEncoder)
     .register(siglipVision)
     .register(usoProjector)
@@ -36,6 +40,11 @@ export function defaultArchitectures(): ArchitectureRegistry {
 export { DEMO_ARCHITECTURE_KEY, DEMO_FLAG_KEY, DEMO_IDS, isDemoFile } from './demo-common.ts';
 export { DEMO_DIT_CONSTANTS, demoDit, type DemoDitConfig } from './demo-dit.ts';
 export { demoVaeDecoder, demoVaeEncoder, type DemoVaeDecoderConfig, type DemoVaeEncoderConfig } from './demo-vae.ts';
+export { fluxVaeEncoder, FLUX_VAE_ENCODER_ID } from './flux-vae-encoder.ts';
+export { fluxVaeDecoder, FLUX_VAE_DECODER_ID } from './flux-vae-decoder.ts';
+export { FLUX_VAE_PUBLISHED, fluxVaeLookalike, type FluxVaeConfig } from './flux-vae-config.ts';
+export { FLUX_VAE_DIFFUSERS_LAYOUT } from './flux-vae-diffusers.ts';
+export { fluxVaeActivationBytes } from './flux-vae-memory.ts';
 export { demoVisionEncoder, usoSelectedLayers, type DemoVisionConfig } from './demo-vision.ts';
 export { usoProjector, type UsoProjectorConfig } from './uso-projector.ts';
 export { buildSiglipVision, SIGLIP_HEADS_METADATA_KEY, siglipSelectedLayers, siglipVision, type SiglipVisionConfig } from './siglip-vision.ts';
