@@ -1,6 +1,7 @@
 export { Tensor, type DType, type DTypeArrays } from './tensor/tensor.ts';
 export * from './image/index.ts';
 export * from './tensor/float16.ts';
+export * from './tensor/float8.ts';
 export * from './noise/index.ts';
 export * from './schedule/index.ts';
 export * from './sampling/index.ts';

@@ -5,9 +5,28 @@
  */
 
 import type { SafetensorsHeader } from '../safetensors/header.ts';
-import type { BuildResult } from '../onnx/graph-builder.ts';
+import type { BuildResult, ComputeDtype } from '../onnx/graph-builder.ts';
 import type { WeightSource } from '../onnx/weights.ts';
 import type { Role } from './contract.ts';
+
+/**
+ * A naming scheme other than the canonical one (diffusers, a Hugging Face layout), mapped tensor by tensor onto the
+ * canonical names before detection, so an architecture's other parts only ever see one scheme. Rename-only: one
+ * stored tensor gives one canonical tensor; names it does not know map to undefined and are left out of the view.
+ */
+export interface KeyLayout {
+  /** Shown by `models inspect` and in cache keys ('diffusers'). */
+  readonly id: string;
+  /** True when these (prefix-stripped) names are in this layout. */
+  matches(names: readonly string[]): boolean;
+  toCanonical(name: string): string | undefined;
+}
+
+/** What the loader asks of a build besides the config and the weights. */
+export interface ArchitectureBuildOptions {
+  /** Graph-internal dtype; inputs and outputs stay float32. Only values listed in `computeDtypes` are asked for. */
+  readonly computeDtype: ComputeDtype;
+}
 
 /**
  * A model architecture for one role.
@@ -33,6 +52,10 @@ export interface Architecture<Config = unknown> {
    * names only. Default: [''].
    */
   readonly keyPrefixes?: readonly string[];
+  /** Other naming schemes this architecture reads, tried in order after the prefix is stripped. */
+  readonly keyLayouts?: readonly KeyLayout[];
+  /** Compute dtypes the builder supports; default ['float32']. The loader falls back to float32 for others. */
+  readonly computeDtypes?: readonly ComputeDtype[];
   /** True when the (prefix-stripped) header holds this architecture's weights. Looks at keys/shapes/metadata only. */
   detect(header: SafetensorsHeader): boolean;
   /** Reads widths from shapes and depths from key counts. Throws naming the file when something is inconsistent. */
@@ -55,7 +78,7 @@ export interface Architecture<Config = unknown> {
    */
   activationBytes?(config: Config, inputDims: readonly number[]): number;
   /** Builds the graph. Must honour CONTRACTS[role]; weights come from `weights` by canonical key. */
-  build(config: Config, weights: WeightSource): BuildResult;
+  build(config: Config, weights: WeightSource, options: ArchitectureBuildOptions): BuildResult;
 }
 
 /** Number of distinct `N` in keys shaped `<prefix>N.…` (e.g. countIndexed(h, 'double_blocks.') = 19 for FLUX). */

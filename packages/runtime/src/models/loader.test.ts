@@ -1,9 +1,10 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtempSync, utimesSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArchitectureRegistry, countIndexed, type Architecture } from './architecture.ts';
-import { MissingWeightsError, UnknownArchitectureError, loadModelGraph } from './loader.ts';
+import { ArchitectureRegistry, countIndexed, type Architecture, type KeyLayout } from './architecture.ts';
+import { MissingWeightsError, UnknownArchitectureError, detectArchitecture, loadModelGraph } from './loader.ts';
+import { readModelHeader } from '../safetensors/model-files.ts';
 import { ContractError } from './contract.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { linear } from '../onnx/blocks.ts';
@@ -138,6 +139,60 @@ describe('loadModelGraph', () => {
     const v2 = await loadModelGraph(file, 'projector', cache, new ArchitectureRegistry().register(tinyProjector(2)));
     expect(v2.cached).toBe(false);
     expect(v2.path).toMatch(/tiny-projector-v2-proj-change\.safetensors-[0-9a-f]{16}\.onnx$/);
+  });
+
+  it('reads a shard folder in another naming scheme through the architecture\'s key layout', async () => {
+    const toyLayout: KeyLayout = {
+      id: 'toy',
+      matches: (names) => names.some((n) => n.startsWith('layers.')),
+      toCanonical: (name) => {
+        const m = /^layers\.(\d+)\.(w|b)$/.exec(name);
+        return m ? `proj.${m[1]}.${m[2] === 'w' ? 'weight' : 'bias'}` : undefined;
+      },
+    };
+    const registry = new ArchitectureRegistry().register({ ...tinyProjector(), keyLayouts: [toyLayout] });
+    const { tensors } = randomCheckpoint({ 'proj.0.weight': { shape: [6, 4], std: 0.5 }, 'proj.0.bias': { shape: [6], std: 0.1 } }, 'F32');
+    const folder = join(root, 'toy-shards');
+    mkdirSync(folder);
+    writeSafetensors(join(folder, 'm-1.safetensors'), { 'layers.0.w': tensors['proj.0.weight']!, 'extra.thing': tensors['proj.0.bias']! });
+    writeSafetensors(join(folder, 'm-2.safetensors'), { 'layers.0.b': tensors['proj.0.bias']! });
+    writeFileSync(join(folder, 'm.safetensors.index.json'), JSON.stringify({
+      weight_map: { 'layers.0.w': 'm-1.safetensors', 'extra.thing': 'm-1.safetensors', 'layers.0.b': 'm-2.safetensors' },
+    }));
+    const header = readModelHeader(folder);
+    const detected = detectArchitecture(header, 'projector', registry);
+    expect(detected.keyLayout).toBe('toy');
+    expect(detected.unmapped).toEqual(['extra.thing']);
+
+    const graph = await loadModelGraph(folder, 'projector', join(root, 'cache-g'), registry);
+    expect(graph).toMatchObject({ keyLayout: 'toy', config: { width: 4, hidden: 6, layers: 1 }, disableConstantFolding: false });
+    const single = join(root, 'toy-single.safetensors');
+    writeSafetensors(single, tensors);
+    const reference = await loadModelGraph(single, 'projector', join(root, 'cache-g'), registry);
+    const hs = Tensor.float32([1, 1, 3, 4], randomWeight('hs-toy', [1, 1, 3, 4]));
+    const a = (await pool.run(await pool.acquire(graph), { hidden_states: hs })).style_tokens!.data;
+    const b = (await pool.run(await pool.acquire(reference), { hidden_states: hs })).style_tokens!.data;
+    expect([...a]).toEqual([...b]);
+    // A shard changing invalidates the cached graph of the folder.
+    utimesSync(join(folder, 'm-2.safetensors'), new Date(), new Date(Date.now() + 5000));
+    expect((await loadModelGraph(folder, 'projector', join(root, 'cache-g'), registry)).cached).toBe(false);
+  });
+
+  it('records the compute dtype and whether sessions must keep casts unfolded', async () => {
+    const registry = new ArchitectureRegistry().register(tinyProjector());
+    const bf16 = await loadModelGraph(writeProjector('proj-dtype'), 'projector', join(root, 'cache-h'), registry, { computeDtype: 'float16' });
+    // The toy architecture supports float32 only, so a float16 request falls back.
+    expect(bf16).toMatchObject({ computeDtype: 'float32', disableConstantFolding: true });
+    const registry16 = new ArchitectureRegistry().register({ ...tinyProjector(), computeDtypes: ['float32', 'float16'] as const });
+    let asked: unknown;
+    registry16.get('tiny-projector')!.build = (c, w, options) => {
+      asked = options.computeDtype;
+      return tinyProjector().build(c as TinyProjectorConfig, w, options);
+    };
+    const f16 = await loadModelGraph(writeProjector('proj-dtype16'), 'projector', join(root, 'cache-h'), registry16, { computeDtype: 'float16' });
+    expect(asked).toBe('float16');
+    expect(f16.computeDtype).toBe('float16');
+    expect(f16.path).toMatch(/-float16-[0-9a-f]{16}\.onnx$/);
   });
 
   it('refuses a graph that breaks its role contract', async () => {

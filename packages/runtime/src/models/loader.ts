@@ -1,17 +1,21 @@
 /**
- * From a weight file to a runnable .onnx: detect the architecture from the header, infer its config, check that
- * every required weight is present, build the graph (weights as external data pointing into the file) and cache it.
- * The cache key covers the file's real path, size and mtime and the architecture's id and version, so replacing a
- * file or changing a builder rebuilds the graph, and nothing else does.
+ * From a weight file (or a folder of shards) to a runnable .onnx: detect the architecture from the header, map other
+ * naming schemes to the canonical one, infer its config, check that every required weight is present, build the
+ * graph (weights as external data pointing into the files) and cache it. The cache key covers the files' real paths,
+ * sizes and mtimes, the architecture's id and version, the shared blocks' version and the compute dtype, so replacing
+ * a file or changing a builder rebuilds the graph, and nothing else does.
  */
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readSafetensorsHeader, type SafetensorsHeader } from '../safetensors/header.ts';
+import type { SafetensorsHeader, SafetensorsTensorInfo } from '../safetensors/header.ts';
 import { withKeyPrefix } from '../safetensors/keys.ts';
+import { readModelHeader } from '../safetensors/model-files.ts';
+import { BLOCKS_VERSION } from '../onnx/blocks.ts';
+import type { ComputeDtype } from '../onnx/graph-builder.ts';
 import { safetensorsWeights, withWeightPatches, type WeightPatch } from '../onnx/weights.ts';
-import type { Architecture, ArchitectureRegistry } from './architecture.ts';
+import type { Architecture, ArchitectureRegistry, KeyLayout } from './architecture.ts';
 import { CONTRACTS, checkContract, type Role } from './contract.ts';
 
 /** A graph ready for SessionPool.acquire (it is a ModelRef). */
@@ -28,6 +32,11 @@ export interface LoadedModelGraph {
   readonly version: number;
   /** The key prefix stripped from the file's names ('' for none). */
   readonly keyPrefix: string;
+  /** The naming scheme mapped to canonical names ('canonical' when none was needed, else e.g. 'diffusers'). */
+  readonly keyLayout: string;
+  readonly computeDtype: ComputeDtype;
+  /** See ModelRef.disableConstantFolding: set when the graph casts stored weights. */
+  readonly disableConstantFolding: boolean;
   readonly config: unknown;
   /** True when the graph came from the cache without building. */
   readonly cached: boolean;
@@ -39,6 +48,8 @@ export interface LoadModelGraphOptions {
   readonly weightPatches?: ReadonlyMap<string, readonly WeightPatch[]>;
   /** What the patches are (LoRA files with size, mtime and strength), folded into the cache key. Required with patches. */
   readonly patchKey?: string;
+  /** Dtype to compute in (default float32); architectures that do not list it in `computeDtypes` use float32. */
+  readonly computeDtype?: ComputeDtype;
 }
 
 export class ModelLoadError extends Error {
@@ -70,18 +81,23 @@ export class MissingWeightsError extends ModelLoadError {
   }
 }
 
-/** The architecture whose detect() accepts the header, and the prefix-stripped view it accepted. */
-export function detectArchitecture(
-  header: SafetensorsHeader,
-  role: Role,
-  registry: ArchitectureRegistry,
-): { architecture: Architecture<unknown>; view: SafetensorsHeader; keyPrefix: string } {
+/** What detection found: the architecture, the canonical view it accepted, and how the names were mapped. */
+export interface DetectedArchitecture {
+  readonly architecture: Architecture<unknown>;
+  /** The tensors under canonical names (prefix stripped, layout applied). */
+  readonly view: SafetensorsHeader;
+  readonly keyPrefix: string;
+  readonly keyLayout: string;
+  /** Names under the prefix that the layout could not map (reported as unknown by `models inspect`). */
+  readonly unmapped: readonly string[];
+}
+
+/** The architecture whose detect() accepts the header, and the canonical view it accepted. */
+export function detectArchitecture(header: SafetensorsHeader, role: Role, registry: ArchitectureRegistry): DetectedArchitecture {
   const candidates = registry.forRole(role);
   for (const architecture of candidates) {
-    for (const prefix of architecture.keyPrefixes ?? ['']) {
-      const view = prefix === '' ? header : withKeyPrefix(header, prefix);
-      if (view.tensors.size > 0 && architecture.detect(view)) return { architecture, view, keyPrefix: prefix };
-    }
+    const found = matchArchitecture(header, architecture);
+    if (found) return found;
   }
   const sample = [...header.tensors.keys()].slice(0, 5).join(', ');
   const tried = candidates.map((a) => a.id).join(', ') || 'none registered';
@@ -93,6 +109,33 @@ export function detectArchitecture(
   );
 }
 
+/** The canonical view of `header` under one architecture's prefixes and layouts, if its detect() accepts one. */
+export function matchArchitecture(header: SafetensorsHeader, architecture: Architecture<unknown>): DetectedArchitecture | undefined {
+  for (const prefix of architecture.keyPrefixes ?? ['']) {
+    const prefixed = prefix === '' ? header : withKeyPrefix(header, prefix);
+    if (prefixed.tensors.size === 0) continue;
+    const names = [...prefixed.tensors.keys()];
+    const layout = architecture.keyLayouts?.find((l) => l.matches(names));
+    const { view, unmapped } = layout ? applyLayout(prefixed, layout) : { view: prefixed, unmapped: [] };
+    if (view.tensors.size > 0 && architecture.detect(view)) {
+      return { architecture, view, keyPrefix: prefix, keyLayout: layout?.id ?? 'canonical', unmapped };
+    }
+  }
+  return undefined;
+}
+
+function applyLayout(header: SafetensorsHeader, layout: KeyLayout): { view: SafetensorsHeader; unmapped: string[] } {
+  const tensors = new Map<string, SafetensorsTensorInfo>();
+  const unmapped: string[] = [];
+  for (const [name, info] of header.tensors) {
+    const canonical = layout.toCanonical(name);
+    if (canonical === undefined) unmapped.push(name);
+    else if (tensors.has(canonical)) throw new ModelLoadError(header.path, `${layout.id} names '${tensors.get(canonical)!.name}' and '${name}' both map to '${canonical}'`);
+    else tensors.set(canonical, { ...info, name: canonical, file: info.file ?? header.path });
+  }
+  return { view: { ...header, tensors }, unmapped };
+}
+
 /**
  * Returns a cached .onnx for a weight file in a role, building it when needed.
  *
@@ -101,7 +144,7 @@ export function detectArchitecture(
  * const session = await pool.acquire(graph, { disablePrepacking: true });
  */
 export async function loadModelGraph(
-  file: string,
+  source: string,
   role: Role,
   cacheDir: string,
   registry: ArchitectureRegistry,
@@ -111,20 +154,21 @@ export async function loadModelGraph(
     throw new Error('loadModelGraph: weightPatches need a patchKey naming them (files, sizes, mtimes, strengths) for the cache');
   }
   const patched = options.weightPatches && options.weightPatches.size > 0 ? options.weightPatches : undefined;
-  const header = readSafetensorsHeader(file);
+  const header = readModelHeader(source);
   const real = realpathSync(header.path);
-  const { architecture, view, keyPrefix } = detectArchitecture(header, role, registry);
+  const { architecture, view, keyPrefix, keyLayout } = detectArchitecture(header, role, registry);
+  const asked = options.computeDtype ?? 'float32';
+  const computeDtype: ComputeDtype = (architecture.computeDtypes ?? ['float32']).includes(asked) ? asked : 'float32';
   const key = createHash('sha256')
     .update(
       JSON.stringify([
-        real, header.fileSize, header.mtimeMs, architecture.id, architecture.version, keyPrefix, role,
-        // Without patches the key stays what it always was, so existing caches stay valid.
-        ...(patched ? [options.patchKey] : []),
+        real, header.fileSize, header.mtimeMs, header.shards ?? null, architecture.id, architecture.version,
+        BLOCKS_VERSION, keyPrefix, keyLayout, role, computeDtype, patched ? options.patchKey : null,
       ]),
     )
     .digest('hex')
     .slice(0, 16);
-  const stem = `${architecture.id}-v${architecture.version}-${basename(real).replace(/[^A-Za-z0-9._-]/g, '_')}${patched ? '-patched' : ''}-${key}`;
+  const stem = `${architecture.id}-v${architecture.version}-${basename(real).replace(/[^A-Za-z0-9._-]/g, '_')}${computeDtype === 'float32' ? '' : `-${computeDtype}`}${patched ? '-patched' : ''}-${key}`;
   const onnxPath = join(cacheDir, `${stem}.onnx`);
   const infoPath = join(cacheDir, `${stem}.json`);
 
@@ -147,8 +191,8 @@ export async function loadModelGraph(
   const missing = architecture.requiredWeights(config).filter((k) => !view.tensors.has(k));
   if (missing.length > 0) throw new MissingWeightsError(real, architecture.id, missing.map((k) => keyPrefix + k));
 
-  const source = safetensorsWeights(view);
-  const built = architecture.build(config, patched ? withWeightPatches(source, patched) : source);
+  const weights = safetensorsWeights(view);
+  const built = architecture.build(config, patched ? withWeightPatches(weights, patched) : weights, { computeDtype });
   checkContract(built.bytes, CONTRACTS[role], `${architecture.id} graph for ${real}`);
   const info: Omit<LoadedModelGraph, 'cached'> = {
     path: onnxPath,
@@ -159,6 +203,9 @@ export async function loadModelGraph(
     architecture: architecture.id,
     version: architecture.version,
     keyPrefix,
+    keyLayout,
+    computeDtype,
+    disableConstantFolding: built.castsWeights,
     config,
   };
   mkdirSync(cacheDir, { recursive: true });

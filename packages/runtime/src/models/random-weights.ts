@@ -4,6 +4,7 @@
  */
 
 import { float32ToBfloat16Bits, float32ArrayToFloat16 } from '../tensor/float16.ts';
+import { float32ArrayToFloat8E4M3, float8E4M3ArrayToFloat32 } from '../tensor/float8.ts';
 import type { SafetensorsTensorInput } from '../safetensors/writer.ts';
 import { elementCount } from '../safetensors/dtypes.ts';
 
@@ -55,7 +56,7 @@ export function randomWeight(
   return out;
 }
 
-export type RandomWeightDType = 'F32' | 'F16' | 'BF16';
+export type RandomWeightDType = 'F32' | 'F16' | 'BF16' | 'F8_E4M3';
 
 /** A weight spec: shape plus optional std/mean (e.g. mean 1 for norm scales). */
 export interface RandomWeightSpec {
@@ -84,6 +85,10 @@ export function randomCheckpoint(
       const bits = Uint16Array.from(v, (x) => float32ToBfloat16Bits(x));
       tensors[name] = { dtype, shape: spec.shape, data: bits };
       values[name] = new Float32Array(Uint32Array.from(bits, (b) => b << 16).buffer);
+    } else if (dtype === 'F8_E4M3') {
+      const bits = float32ArrayToFloat8E4M3(v);
+      tensors[name] = { dtype, shape: spec.shape, data: bits };
+      values[name] = float8E4M3ArrayToFloat32(bits);
     } else {
       const bits = float32ArrayToFloat16(v);
       tensors[name] = { dtype, shape: spec.shape, data: bits };

@@ -4,10 +4,16 @@
  * (e.g. `double_blocks.0.img_attn.qkv`, `double_blocks.0.img_attn.attn.softmax`). Names are stable across builds.
  *
  * Conventions: B batch, L/N sequence length, C channels, H heads, D head width. Weights follow torch's layouts
- * (Linear [out, in], Conv2d [out, in, kh, kw]) and are cast to float32 in the graph (GraphBuilder.weight).
+ * (Linear [out, in], Conv2d [out, in, kh, kw]) and reach the compute dtype inside the graph (GraphBuilder.weight).
  */
 
 import type { GraphBuilder, Value } from './graph-builder.ts';
+
+/**
+ * Bump whenever a block below changes the graph it builds: the loader puts it in every graph's cache key, so a graph
+ * cached by an older builder is never reused.
+ */
+export const BLOCKS_VERSION = 2;
 
 /** Dimension of a weight from the builder's weight source; throws naming the key when absent. */
 function weightShape(g: GraphBuilder, key: string): readonly number[] {

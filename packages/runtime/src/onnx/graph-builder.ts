@@ -15,6 +15,7 @@ import { dirname, relative, sep } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { ONNX_DTYPE_CODES, SAFETENSORS_TO_ONNX, type OnnxDType } from './dtypes.ts';
 import type { WeightPatch, WeightSource } from './weights.ts';
+import { float32ToFloat16Bits } from '../tensor/float16.ts';
 
 const { onnx } = onnxProto;
 type ITensorProto = onnxProto.onnx.ITensorProto;
@@ -73,7 +74,20 @@ export interface BuildResult {
   readonly externalDataDir: string | null;
   /** Sum of the byte lengths of all initializers, external ones included: a rough memory estimate. */
   readonly weightBytes: number;
+  /**
+   * True when some weight reaches the compute dtype through a Cast of its initializer (bf16/f16 stored, float32
+   * compute). Such a graph must run without onnxruntime's ConstantFolding, which would otherwise turn every one of
+   * those Casts into a float32 copy of the weight at session creation (a 12 B model: 48 GB). The session pool honours
+   * it through the ModelRef's `disableConstantFolding`.
+   */
+  readonly castsWeights: boolean;
 }
+
+/**
+ * The dtype a graph computes in. float32 on the CPU (onnxruntime's CPU kernels compute in float32 anyway); float16
+ * where an accelerator supports it. Graph inputs and outputs stay float32 whatever it is (the role contracts).
+ */
+export type ComputeDtype = 'float32' | 'float16';
 
 export interface GraphBuilderOptions {
   readonly name?: string;
@@ -81,6 +95,8 @@ export interface GraphBuilderOptions {
   readonly weights?: WeightSource;
   /** Recorded in the model's metadata_props (e.g. architecture id and version), for debugging cached graphs. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** What `weight()` converts checkpoint tensors to. Default 'float32'. */
+  readonly computeDtype?: ComputeDtype;
 }
 
 interface ExternalRef {
@@ -104,6 +120,8 @@ interface ExternalRef {
 export class GraphBuilder {
   readonly name: string;
   readonly weights: WeightSource | undefined;
+  readonly computeDtype: ComputeDtype;
+  private castsWeights = false;
   private readonly metadata: Readonly<Record<string, string>>;
   private readonly nodes: INodeProto[] = [];
   private readonly inputs: IValueInfoProto[] = [];
@@ -119,6 +137,7 @@ export class GraphBuilder {
   constructor(options: GraphBuilderOptions = {}) {
     this.name = options.name ?? 'graph';
     this.weights = options.weights;
+    this.computeDtype = options.computeDtype ?? 'float32';
     this.metadata = options.metadata ?? {};
   }
 
@@ -197,14 +216,19 @@ export class GraphBuilder {
   }
 
   /**
-   * A checkpoint weight by key, as a float32 tensor: the initializer keeps the key as its name and its stored dtype
-   * (bf16, f16, f8 stay as they are on disk) and a Cast node named `<key>.cast` (`<key>.cast_f16` for float16)
-   * converts it inside the graph, since ORT's CPU kernels compute in float32 and the Node binding cannot pass bf16
-   * at all. `as: 'stored'` skips the Cast. Note that ORT constant-folds such Casts into a float32 copy at session
-   * creation unless graph optimisation is disabled (see README).
+   * A checkpoint weight by key, in the builder's compute dtype (or `as`). The initializer keeps the key as its name
+   * and its stored dtype: bf16/f16/f8 bytes stay mapped in the file, never converted or copied by JavaScript.
+   * - stored dtype = target: the initializer itself;
+   * - F8_E4M3: a DequantizeLinear named `<key>.dequant`, whose scale is the checkpoint's `<module>.scale_weight` when
+   *   the file is a scaled-fp8 one (ComfyUI's `*_scaled` files) and 1 otherwise. onnxruntime never constant-folds
+   *   DequantizeLinear, so fp8 weights stay one byte each until a run needs them;
+   * - anything else: a Cast named `<key>.cast` (`<key>.cast_f16` for float16). The build result then says
+   *   `castsWeights`, so the session is created without ConstantFolding and the Cast runs per inference instead of
+   *   becoming a float32 copy of the model.
+   * `as: 'stored'` returns the initializer unconverted.
    */
-  weight(key: string, options: { readonly as?: 'float32' | 'float16' | 'stored' } = {}): Value {
-    const as = options.as ?? 'float32';
+  weight(key: string, options: { readonly as?: ComputeDtype | 'stored' } = {}): Value {
+    const as = options.as ?? this.computeDtype;
     const cacheKey = `${key}\u0000${as}`;
     const cached = this.weightValues.get(cacheKey);
     if (cached) return cached;
@@ -212,41 +236,53 @@ export class GraphBuilder {
     const info = this.weights.info(key);
     if (!info) throw new Error(`${this.weights.description}: missing weight '${key}'`);
     const dtype = SAFETENSORS_TO_ONNX[info.dtype];
-    let stored = this.weightValues.get(`${key}\u0000stored`);
-    if (!stored) {
-      const data = this.weights.data(key);
-      stored =
-        data.kind === 'external'
-          ? this.externalInitializer(key, dtype, info.shape, data.file, data.offset, data.length)
-          : this.initializer(key, dtype, info.shape, data.bytes);
-      this.weightValues.set(`${key}\u0000stored`, stored);
-    }
+    const stored = this.storedWeight(key, dtype, info.shape);
     let value = stored;
     const patches = this.weights.patches?.(key) ?? [];
     if (patches.length > 0) {
       // LoRA: W + scale * (up @ down) in float32, then the requested dtype.
       if (as === 'stored') throw new Error(`${this.weights.description}: weight '${key}' is patched (LoRA) and cannot be read as stored`);
-      value = this.patchedWeight(key, stored, dtype, info.shape, patches);
+      value = this.patchedWeight(key, this.convertWeight(key, stored, dtype, 'float32'), info.shape, patches);
       if (as !== 'float32') value = this.cast(value, as, `${key}.patched_${as}`);
-    } else if (as !== 'stored' && dtype !== as) {
-      value = this.cast(stored, as, as === 'float32' ? `${key}.cast` : `${key}.cast_f16`);
+    } else if (as !== 'stored') {
+      value = this.convertWeight(key, stored, dtype, as);
     }
     this.weightValues.set(cacheKey, value);
     return value;
   }
 
+  private storedWeight(key: string, dtype: OnnxDType, shape: readonly number[]): Value {
+    const cacheKey = `${key}\u0000stored`;
+    let stored = this.weightValues.get(cacheKey);
+    if (!stored) {
+      const data = this.weights!.data(key);
+      stored =
+        data.kind === 'external'
+          ? this.externalInitializer(key, dtype, shape, data.file, data.offset, data.length)
+          : this.initializer(key, dtype, shape, data.bytes);
+      this.weightValues.set(cacheKey, stored);
+    }
+    return stored;
+  }
+
+  private convertWeight(key: string, stored: Value, dtype: OnnxDType, to: ComputeDtype): Value {
+    if (dtype === to) return stored;
+    const suffix = to === 'float32' ? '' : '_f16';
+    if (dtype === 'float8e4m3fn') {
+      const scale = this.weights!.scale?.(key) ?? 1;
+      const scaleValue = to === 'float32' ? this.scalar(scale) : this.cachedConstant('float16', [], new Uint8Array(Uint16Array.of(float32ToFloat16Bits(scale)).buffer));
+      return this.op('DequantizeLinear', [stored, scaleValue], { name: `${key}.dequant${suffix}` });
+    }
+    this.castsWeights = true;
+    return this.cast(stored, to, `${key}.cast${suffix}`);
+  }
+
   /** float32 W plus each patch's scale * (up @ down), zero-padded to W's rows where a patch covers only some. */
-  private patchedWeight(
-    key: string,
-    stored: Value,
-    dtype: OnnxDType,
-    shape: readonly number[],
-    patches: readonly WeightPatch[],
-  ): Value {
+  private patchedWeight(key: string, base: Value, shape: readonly number[], patches: readonly WeightPatch[]): Value {
     const cached = this.weightValues.get(`${key}\u0000patched`);
     if (cached) return cached;
     if (shape.length !== 2) throw new Error(`patching '${key}' needs a 2-D weight, got [${shape.join(', ')}]`);
-    let value = dtype === 'float32' ? stored : this.cast(stored, 'float32', `${key}.base_f32`);
+    let value = base;
     const asFloat = (name: string, part: WeightPatch['up']): Value => {
       const t = SAFETENSORS_TO_ONNX[part.info.dtype];
       const init =
@@ -584,7 +620,7 @@ export class GraphBuilder {
     const externalDataDir = this.externalDataDir();
     const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(this.toModelProto(externalDataDir))).finish();
     const weightBytes = this.inlineBytes + this.externals.reduce((sum, e) => sum + e.length, 0);
-    return { bytes, externalDataDir, weightBytes };
+    return { bytes, externalDataDir, weightBytes, castsWeights: this.castsWeights };
   }
 
   /** Serialises the model and writes it to `path` (creating folders). */

@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { elementCount, SAFETENSORS_DTYPE_BYTES, type SafetensorsDType } from '../safetensors/dtypes.ts';
 import type { SafetensorsHeader } from '../safetensors/header.ts';
+import { readTensorFloat32 } from '../safetensors/read-data.ts';
 import type { SafetensorsTensorInput } from '../safetensors/writer.ts';
 
 export interface WeightInfo {
@@ -28,6 +29,11 @@ export interface WeightSource {
   readonly description: string;
   /** Low-rank updates (LoRAs) to apply to a weight inside the graph; absent or empty for none. */
   patches?(key: string): readonly WeightPatch[];
+  /**
+   * The per-tensor scale of a scaled-fp8 weight (ComfyUI's `*_scaled` checkpoints store `<module>.scale_weight`
+   * beside `<module>.weight`): the real weight is the fp8 value times it. Undefined for unscaled weights.
+   */
+  scale?(key: string): number | undefined;
 }
 
 /**
@@ -56,6 +62,7 @@ export function withWeightPatches(source: WeightSource, patches: ReadonlyMap<str
     has: (key) => source.has(key),
     info: (key) => source.info(key),
     data: (key) => source.data(key),
+    ...(source.scale ? { scale: source.scale.bind(source) } : {}),
     patches: (key) => patches.get(key) ?? [],
   };
 }
@@ -68,7 +75,13 @@ export function safetensorsWeights(headers: SafetensorsHeader | readonly Safeten
   const list = Array.isArray(headers) ? headers : [headers as SafetensorsHeader];
   const owner = new Map<string, SafetensorsHeader>();
   // ORT refuses external data that resolves outside the allowed folder, symlinks included, so use real paths.
-  const realPaths = new Map<SafetensorsHeader, string>(list.map((h) => [h, realpathSync(h.path)]));
+  // A merged shard folder names each tensor's own file.
+  const realPaths = new Map<string, string>();
+  const realPath = (file: string): string => {
+    let real = realPaths.get(file);
+    if (real === undefined) realPaths.set(file, (real = realpathSync(file)));
+    return real;
+  };
   for (const h of list) {
     for (const key of h.tensors.keys()) {
       const previous = owner.get(key);
@@ -88,9 +101,22 @@ export function safetensorsWeights(headers: SafetensorsHeader | readonly Safeten
       const h = owner.get(key);
       const t = h?.tensors.get(key);
       if (!h || !t) throw new Error(`${list.map((x) => x.path).join(', ')}: no weight named '${key}'`);
-      return { kind: 'external', file: realPaths.get(h)!, offset: t.offset, length: t.length };
+      return { kind: 'external', file: realPath(t.file ?? h.path), offset: t.offset, length: t.length };
+    },
+    scale: (key) => {
+      const scaleKey = scaleKeyOf(key);
+      const h = scaleKey === undefined ? undefined : owner.get(scaleKey);
+      if (!h) return undefined;
+      const values = readTensorFloat32(h, scaleKey!);
+      if (values.length !== 1) throw new Error(`${h.path}: '${scaleKey}' holds ${values.length} values; a per-tensor fp8 scale is one`);
+      return values[0]!;
     },
   };
+}
+
+/** `<module>.scale_weight` for `<module>.weight`: where scaled-fp8 checkpoints keep a weight's scale. */
+export function scaleKeyOf(key: string): string | undefined {
+  return key.endsWith('.weight') ? `${key.slice(0, -'.weight'.length)}.scale_weight` : undefined;
 }
 
 /** Weights held in memory (tests, tiny demo graphs). They become inline rawData initializers. */
@@ -112,6 +138,12 @@ export function inlineWeights(tensors: Readonly<Record<string, SafetensorsTensor
       const t = map.get(key);
       if (!t) throw new Error(`${description}: no weight named '${key}'`);
       return { kind: 'inline', bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+    },
+    scale: (key) => {
+      const t = map.get(scaleKeyOf(key) ?? '');
+      if (!t) return undefined;
+      if (t.dtype !== 'F32' || t.data.byteLength !== 4) throw new Error(`${description}: the scale of '${key}' must be one F32 value`);
+      return new Float32Array(new Uint8Array(t.data.buffer, t.data.byteOffset, 4).slice().buffer)[0]!;
     },
   };
 }

@@ -22,6 +22,11 @@ export interface SafetensorsTensorInfo {
   readonly offset: number;
   /** Byte length of the tensor data. */
   readonly length: number;
+  /**
+   * Absolute path of the file holding the bytes, when it is not the header's own `path` (the shards of a model
+   * folder merged into one header by readModelHeader).
+   */
+  readonly file?: string;
 }
 
 export interface SafetensorsHeader {
@@ -38,6 +43,8 @@ export interface SafetensorsHeader {
   readonly metadata: Readonly<Record<string, string>>;
   /** Tensors by name, in file order. */
   readonly tensors: ReadonlyMap<string, SafetensorsTensorInfo>;
+  /** The shard files of a model folder (path, size, mtime), for cache keys; absent for a single file. */
+  readonly shards?: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number }[];
 }
 
 /** Headers larger than this are refused: real ones are a few MB at most, so a bigger number means a foreign file. */

@@ -15,3 +15,4 @@ export { readTensorBytes, readTensorFloat32 } from './read-data.ts';
 export { encodeSafetensors, writeSafetensors, type SafetensorsTensorInput } from './writer.ts';
 export { writeSparseSafetensors, type SparseTensorSpec } from './sparse.ts';
 export { detectKeyPrefix, remapKeys, withKeyPrefix } from './keys.ts';
+export { isModelFolder, readModelHeader } from './model-files.ts';

@@ -4,6 +4,8 @@
  */
 
 import { closeSync, openSync, readSync } from 'node:fs';
+import { float16BitsToFloat32 } from '../tensor/float16.ts';
+import { float8E4M3ArrayToFloat32 } from '../tensor/float8.ts';
 import { SafetensorsTruncatedError } from './errors.ts';
 import type { SafetensorsHeader, SafetensorsTensorInfo } from './header.ts';
 
@@ -11,7 +13,7 @@ import type { SafetensorsHeader, SafetensorsTensorInfo } from './header.ts';
 export function readTensorBytes(header: SafetensorsHeader, name: string): Uint8Array {
   const info = header.tensors.get(name);
   if (!info) throw new Error(`${header.path}: no tensor named '${name}'`);
-  return readInfoBytes(header.path, info);
+  return readInfoBytes(info.file ?? header.path, info);
 }
 
 function readInfoBytes(path: string, info: SafetensorsTensorInfo): Uint8Array {
@@ -31,13 +33,13 @@ function readInfoBytes(path: string, info: SafetensorsTensorInfo): Uint8Array {
 }
 
 /**
- * One tensor widened to float32. Handles F32, F64 and BF16 (a bf16 is the top half of a float32); other formats
- * are refused with a message naming them, since their conversion belongs in a graph Cast or in tensor/float16.
+ * One tensor widened to float32 (F32, F64, F16, BF16, F8_E4M3). Integer formats are refused with a message naming
+ * them: they are ids or masks, not weights.
  */
 export function readTensorFloat32(header: SafetensorsHeader, name: string): Float32Array {
   const info = header.tensors.get(name);
   if (!info) throw new Error(`${header.path}: no tensor named '${name}'`);
-  const bytes = readInfoBytes(header.path, info);
+  const bytes = readInfoBytes(info.file ?? header.path, info);
   const aligned = bytes.buffer;
   switch (info.dtype) {
     case 'F32':
@@ -50,7 +52,11 @@ export function readTensorFloat32(header: SafetensorsHeader, name: string): Floa
       for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
       return new Float32Array(bits.buffer);
     }
+    case 'F16':
+      return Float32Array.from(new Uint16Array(aligned, 0, info.length / 2), float16BitsToFloat32);
+    case 'F8_E4M3':
+      return float8E4M3ArrayToFloat32(bytes);
     default:
-      throw new Error(`${header.path}: tensor '${name}' is ${info.dtype}; readTensorFloat32 reads F32, F64 and BF16`);
+      throw new Error(`${header.path}: tensor '${name}' is ${info.dtype}; readTensorFloat32 reads F32, F64, F16, BF16 and F8_E4M3`);
   }
 }

@@ -6,6 +6,7 @@
 
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { SAFETENSORS_DTYPE_BYTES, elementCount, type SafetensorsDType } from './dtypes.ts';
+import { encodeHeader } from './writer.ts';
 
 export interface SparseTensorSpec {
   readonly dtype: SafetensorsDType;
@@ -32,12 +33,8 @@ export function writeSparseSafetensors(
     header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + length] };
     offset += length;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json, 'utf8')) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength), 0);
-  const size = 8 + headerBytes.byteLength + offset;
+  const [prefix, headerBytes] = encodeHeader(header) as [Uint8Array, Uint8Array];
+  const size = prefix.byteLength + headerBytes.byteLength + offset;
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, prefix);

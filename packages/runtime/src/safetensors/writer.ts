@@ -29,6 +29,17 @@ function asBytes(data: Uint8Array | TypedArray): Uint8Array {
   return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** The 8-byte length plus the JSON header, padded so the data section starts 8-byte aligned. */
+export function encodeHeader(header: Record<string, unknown>): Uint8Array[] {
+  let json = JSON.stringify(header);
+  const jsonLength = Buffer.byteLength(json, 'utf8');
+  json += ' '.repeat((8 - ((8 + jsonLength) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength), 0);
+  return [prefix, headerBytes];
+}
+
 /**
  * Encodes tensors as a safetensors file in memory. Tensors are laid out in the order given; the header is padded with
  * spaces to a multiple of 8 bytes, as the reference implementation does, so every tensor starts 8-byte aligned.
@@ -54,13 +65,7 @@ export function encodeSafetensors(
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  let json = JSON.stringify(header);
-  const jsonLength = Buffer.byteLength(json, 'utf8');
-  json += ' '.repeat((8 - ((8 + jsonLength) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength), 0);
-  return [prefix, headerBytes, ...chunks];
+  return [...encodeHeader(header), ...chunks];
 }
 
 /**
@@ -74,7 +79,10 @@ export function writeSafetensors(
   tensors: Readonly<Record<string, SafetensorsTensorInput>>,
   metadata?: Readonly<Record<string, string>>,
 ): void {
-  const chunks = encodeSafetensors(tensors, metadata);
+  writeChunks(path, encodeSafetensors(tensors, metadata));
+}
+
+function writeChunks(path: string, chunks: readonly Uint8Array[]): void {
   const fd = openSync(path, 'w');
   try {
     for (const chunk of chunks) {

@@ -42,6 +42,11 @@ export interface ModelRef {
   readonly externalDataDir?: string | null;
   /** Estimated weight bytes for the memory budget; default: the .onnx file size. */
   readonly weightBytes?: number;
+  /**
+   * Create the session without onnxruntime's ConstantFolding (GraphBuilder's BuildResult.castsWeights): its Casts of
+   * bf16/f16 weights then run per inference instead of becoming a float32 copy of the model at creation.
+   */
+  readonly disableConstantFolding?: boolean;
 }
 
 /** A pooled session. Stays valid after eviction: the next run re-creates the session. */
@@ -299,7 +304,10 @@ async function createSession(
   if (loadFromBytes) sessionConfig.model_external_initializers_file_folder_path = externalDir;
   const ortOptions: Ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
-    extra: { session: sessionConfig },
+    extra: {
+      session: sessionConfig,
+      ...(model.disableConstantFolding ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}),
+    },
   };
   if (options.intraOpNumThreads !== undefined) ortOptions.intraOpNumThreads = options.intraOpNumThreads;
   if (options.graphOptimizationLevel !== undefined) ortOptions.graphOptimizationLevel = options.graphOptimizationLevel;
@@ -316,7 +324,7 @@ function sessionKey(model: ModelRef, options: SessionOptions): string {
     disablePrepacking: options.disablePrepacking ?? false,
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
   };
-  return JSON.stringify([safeRealpath(model.path), model.externalDataDir ?? null, o]);
+  return JSON.stringify([safeRealpath(model.path), model.externalDataDir ?? null, model.disableConstantFolding ?? false, o]);
 }
 
 function safeRealpath(path: string): string {
