@@ -7,7 +7,7 @@
  * (Linear [out, in], Conv2d [out, in, kh, kw]) and reach the compute dtype inside the graph (GraphBuilder.weight).
  */
 
-import type { GraphBuilder, Value } from './graph-builder.ts';
+import { MICROSOFT_DOMAIN, type GraphBuilder, type Value } from './graph-builder.ts';
 
 /**
  * Bump whenever a block below changes the graph it builds: the loader puts it in every graph's cache key, so a graph
@@ -112,6 +112,19 @@ export function attention(
   return g.reshape(bl, [0, 0, -1], name); // [B, Lq, H*D]
 }
 
+/**
+ * Attention through onnxruntime's fused com.microsoft MultiHeadAttention, which on the CPU runs a tiled (flash)
+ * kernel, so the [B, H, Lq, Lk] scores are never materialised for the whole sequence. Rotary embeddings must be applied
+ * beforehand. q [B, Lq, H*D], k/v [B, Lk, H*D] -> [B, Lq, H*D]; scale 1/sqrt(D).
+ */
+export function fusedAttention(g: GraphBuilder, q: Value, k: Value, v: Value, name: string, options: { heads: number }): Value {
+  return g.op('MultiHeadAttention', [q, k, v], {
+    name,
+    domain: MICROSOFT_DOMAIN,
+    attrs: { num_heads: { type: 'int', value: options.heads } },
+  });
+}
+
 /** Rotation tables for RoPE: cos and sin of the angles, shaped to broadcast over [B, H, N, D/2, 1]. */
 export interface RopeTables {
   readonly cos: Value;
@@ -127,17 +140,35 @@ export function ropeTables(
   g: GraphBuilder,
   ids: Value,
   name: string,
-  options: { axesDim: readonly number[]; theta: number; batched: boolean },
+  options: {
+    axesDim: readonly number[];
+    theta: number;
+    batched: boolean;
+    /** Angles, cos and sin in float64, then cast to float32, as FLUX's EmbedND computes them. Default false. */
+    float64?: boolean;
+    /** 'tokens-first': tables broadcast over [B, N, H, D] ([B, N, 1, D/2, 1]) instead of [B, H, N, D]. */
+    layout?: 'heads-first' | 'tokens-first';
+  },
 ): RopeTables {
+  const wide = options.float64 ?? false;
+  const source = wide ? g.cast(ids, 'float64', `${name}.ids_f64`) : ids;
   const parts = options.axesDim.map((dim, axis) => {
     if (dim % 2 !== 0) throw new Error(`ropeTables '${name}': axis ${axis} width ${dim} must be even`);
     const omega = Array.from({ length: dim / 2 }, (_, j) => 1 / options.theta ** ((2 * j) / dim));
-    const pos = g.slice(ids, [axis], [axis + 1], [-1], undefined, `${name}.pos${axis}`); // [..., N, 1]
-    return g.mul(pos, g.constFloat(omega, [dim / 2], `${name}.omega${axis}`), `${name}.angles${axis}`); // [..., N, d_i/2]
+    const omegaValue = wide
+      ? g.initializer(`${name}.omega${axis}`, 'float64', [dim / 2], new Uint8Array(Float64Array.from(omega).buffer))
+      : g.constFloat(omega, [dim / 2], `${name}.omega${axis}`);
+    const pos = g.slice(source, [axis], [axis + 1], [-1], undefined, `${name}.pos${axis}`); // [..., N, 1]
+    return g.mul(pos, omegaValue, `${name}.angles${axis}`); // [..., N, d_i/2]
   });
   let angles = g.concat(parts, -1, `${name}.angles`); // [..., N, D/2]
-  angles = g.unsqueeze(angles, options.batched ? [1, -1] : [-1], `${name}.angles_bcast`); // [B, 1, N, D/2, 1] | [N, D/2, 1]
-  return { cos: g.cos(angles, `${name}.cos`), sin: g.sin(angles, `${name}.sin`) };
+  const axes = !options.batched ? [-1] : options.layout === 'tokens-first' ? [2, -1] : [1, -1];
+  angles = g.unsqueeze(angles, axes, `${name}.angles_bcast`); // [B, 1, N, D/2, 1] | [B, N, 1, D/2, 1] | [N, D/2, 1]
+  if (!wide) return { cos: g.cos(angles, `${name}.cos`), sin: g.sin(angles, `${name}.sin`) };
+  return {
+    cos: g.cast(g.cos(angles, `${name}.cos_f64`), 'float32', `${name}.cos`),
+    sin: g.cast(g.sin(angles, `${name}.sin_f64`), 'float32', `${name}.sin`),
+  };
 }
 
 /**

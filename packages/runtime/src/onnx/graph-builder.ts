@@ -26,6 +26,8 @@ type IModelProto = onnxProto.onnx.IModelProto;
 
 export const IR_VERSION = 10;
 export const OPSET_VERSION = 21;
+/** onnxruntime's contrib operator domain (MultiHeadAttention...), imported at version 1 when a node uses it. */
+export const MICROSOFT_DOMAIN = 'com.microsoft';
 
 /** A tensor in the graph, by name. Op helpers return these; pass them on to later ops. */
 export interface Value {
@@ -587,7 +589,10 @@ export class GraphBuilder {
     }
     return {
       irVersion: IR_VERSION,
-      opsetImport: [{ domain: '', version: OPSET_VERSION }],
+      opsetImport: [
+        { domain: '', version: OPSET_VERSION },
+        ...(this.nodes.some((n) => n.domain === MICROSOFT_DOMAIN) ? [{ domain: MICROSOFT_DOMAIN, version: 1 }] : []),
+      ],
       producerName: 'uso-studio',
       metadataProps: Object.entries(this.metadata).map(([key, value]) => ({ key, value })),
       graph: {

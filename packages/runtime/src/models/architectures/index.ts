@@ -6,6 +6,7 @@
 import { ArchitectureRegistry } from '../architecture.ts';
 import { demoClip, demoT5 } from './demo-text.ts';
 import { demoDit } from './demo-dit.ts';
+import { fluxDit } from './flux-dit.ts';
 import { demoVaeDecoder, demoVaeEncoder } from './demo-vae.ts';
 import { demoVisionEncoder } from './demo-vision.ts';
 import { fluxVaeDecoder } from './flux-vae-decoder.ts';
@@ -24,6 +25,7 @@ import { clipText } from './clip-text.ts';
 export function defaultArchitectures(): ArchitectureRegistry {
   return new ArchitectureRegistry()
     .register(demoDit)
+    .register(fluxDit)
     .register(demoVaeEncoder)
     .register(demoVaeDecoder)
     .register(fluxVaeEncoder)
@@ -38,6 +40,8 @@ export function defaultArchitectures(): ArchitectureRegistry {
 }
 
 export { DEMO_ARCHITECTURE_KEY, DEMO_FLAG_KEY, DEMO_IDS, isDemoFile } from './demo-common.ts';
+export { FLUX_DIT_ID, buildFluxDit, fluxDit } from './flux-dit.ts';
+export { FLUX_CONFIGS, describeLookalike, fluxRequiredWeights, inferFluxDitConfig, type FluxDitConfig, type FluxVariant } from './flux-dit-config.ts';
 export { DEMO_DIT_CONSTANTS, demoDit, type DemoDitConfig } from './demo-dit.ts';
 export { demoVaeDecoder, demoVaeEncoder, type DemoVaeDecoderConfig, type DemoVaeEncoderConfig } from './demo-vae.ts';
 export { fluxVaeEncoder, FLUX_VAE_ENCODER_ID } from './flux-vae-encoder.ts';
