@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `uso-studio` command: `serve` starts the server and editor, `run` executes a workflow headless, `models demo`
- * writes the demo model set.
+ * writes the demo model set, `models inspect` looks inside weight files, `models run-graph` runs one role's graph.
  */
 import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { createEventPrinter, type PrintMode } from './progress-printer.ts';
@@ -91,6 +92,35 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { generateDemoSet } = await import('./demo-models.ts');
       const written = await generateDemoSet(opts);
       process.stdout.write(written.length ? written.map((f) => `wrote ${f}\n`).join('') : 'demo models already present\n');
+    });
+
+  models
+    .command('inspect')
+    .description('show what each weight file holds: architecture, config, dtypes, key prefix, tensors used/ignored/unknown, memory')
+    .argument('<files...>', 'safetensors files')
+    .option('--json', 'one JSON report per file')
+    .option('--all', 'list every tensor name instead of the first few')
+    .action(async (files: string[], opts: { json?: boolean; all?: boolean }) => {
+      const { inspectFiles } = await import('./models-inspect.ts');
+      const ok = inspectFiles(files, { json: opts.json ?? false, verbose: opts.all ?? false }, (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+      if (!ok) exitCode = 1;
+    });
+
+  models
+    .command('run-graph')
+    .description("run one role's graph on inputs named by its contract and write all its outputs")
+    .argument('<weights...>', 'the weight file')
+    .requiredOption('--role <role>', 'dit, vae_encoder, vae_decoder, vision_encoder, projector, t5 or clip')
+    .requiredOption('--inputs <file>', 'safetensors file holding the contract inputs by name')
+    .requiredOption('--out <file>', 'safetensors file to write the outputs to')
+    .option('--lora <file:strength>', 'apply a LoRA (repeatable)', collect, [])
+    .option('--data <dir>', 'data directory (graphs are cached in its cache/graphs)')
+    .action(async (weights: string[], opts: { role: string; inputs: string; out: string; lora: string[]; data?: string }) => {
+      const { runGraphCommand } = await import('./models-run-graph.ts');
+      const { defaultDataDir, prepareDataDir } = await import('@uso-studio/server');
+      const dirs = prepareDataDir(opts.data ?? defaultDataDir());
+      const lines = await runGraphCommand(weights, { ...opts, modelsDir: dirs.modelsDir, cacheDir: join(dirs.cacheDir, 'graphs') });
+      process.stdout.write(`wrote ${opts.out}: ${lines.join('; ')}\n`);
     });
 
   try {

@@ -31,7 +31,7 @@ function tower(prefix: string, dtype: SafetensorsDType, layers: number, out: Rec
 
 /**
  * The vision tower (27 layers unless `layers` says fewer) and its head, `vision_model.*`.
- * so400m: 428 M parameters (412.4 M without the head).
+ * so400m: 428.2 M parameters (413.0 M without the head).
  */
 export function siglipVisionLayout(dtype: SafetensorsDType, layers: number = SO400M.layers): Record<string, SparseTensorSpec> {
   const { width: w, intermediate: m, patch, tokens } = SO400M;
