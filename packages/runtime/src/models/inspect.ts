@@ -31,7 +31,7 @@ export interface InspectedModel {
   readonly dtypes: Readonly<Partial<Record<SafetensorsDType, number>>>;
   readonly used: readonly string[];
   readonly ignored: readonly string[];
-  /** Tensors under this model's prefix that neither it nor another model of the file reads or ignores. */
+  /** Tensors under this model's prefix that no model of the file reads or deliberately ignores. */
   readonly unknown: readonly string[];
   /** Required weights the file lacks (the loader's MissingWeightsError). */
   readonly missing: readonly string[];
@@ -128,12 +128,11 @@ export function inspectModelFile(file: string, registry: ArchitectureRegistry): 
     else notes.push(...lookalikes(header, role, registry));
   }
   const stored = (f: Found, names: readonly string[]) => names.map((n) => f.keyPrefix + n);
-  const usedBy = found.map((f) => new Set(stored(f, f.used)));
-  const claimed = new Set(found.flatMap((f) => [...stored(f, f.used), ...stored(f, f.ignored)]));
+  const claimedBy = found.map((f) => new Set([...stored(f, f.used), ...stored(f, f.ignored)]));
+  const claimed = new Set(claimedBy.flatMap((set) => [...set]));
   const models = found.map((f, i): InspectedModel => {
-    const own = new Set([...usedBy[i]!, ...stored(f, f.ignored)]);
-    const usedElsewhere = (name: string) => usedBy.some((set, j) => j !== i && set.has(name));
-    const unknown = stored(f, [...f.view.tensors.keys()]).filter((n) => !own.has(n) && !usedElsewhere(n));
+    // A tensor another model of the file reads or ignores (the VAE decoder's for the encoder) is not unknown here.
+    const unknown = stored(f, [...f.view.tensors.keys()]).filter((n) => !claimedBy.some((set) => set.has(n)));
     const dtypes: Partial<Record<SafetensorsDType, number>> = {};
     let storedBytes = 0;
     let elements = 0;
