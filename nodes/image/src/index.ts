@@ -9,7 +9,7 @@ export const pack: NodePack = {
   nodes: [loadImage, saveImage, previewImage, imageScale, imageScaleToMaxDimension],
 };
 
-export { loadImage, decodeImage, ImageDecodeError, type DecodedImage } from './load-image.ts';
+export { loadImage, decodeImage, ImageDecodeError, DEFAULT_MAX_IMAGE_PIXELS, type DecodedImage } from './load-image.ts';
 export { saveImage, previewImage, saveImages, asciiJson, type SavedImage, type SaveImagesOptions } from './save-image.ts';
 export {
   imageScale,

@@ -26,6 +26,15 @@ const pixel = (t: Tensor<'float32'>, y: number, x: number) => {
 };
 
 describe('LoadImage', () => {
+  it('refuses a picture over the pixel limit, in validation and in execution, before decoding it', async () => {
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: 'white' } }).png().toFile(path.join(env.inputDir, 'big.png'));
+    const limited = { ...env, maxImagePixels: 1000 };
+    expect(await loadImage.validate!({ image: 'big.png' }, limited)).toMatch(/'big\.png' is 40x30 pixels \(1,200\); the limit is 1,000 pixels/);
+    await expect(loadImage.execute({ image: 'big.png' }, fakeContext(limited))).rejects.toThrow(/40x30 pixels/);
+    expect(await loadImage.validate!({ image: 'big.png' }, { ...env, maxImagePixels: 1200 })).toBe(true);
+    expect((await loadImage.execute({ image: 'big.png' }, fakeContext({ ...env, maxImagePixels: 1200 }))).outputs).toHaveLength(2);
+  });
+
   it('applies EXIF orientation so a rotated JPEG loads upright', async () => {
     // Stored 16 wide x 8 high: left half red, right half blue. Orientation 6 = rotate 90° clockwise to display,
     // so the upright image is 8 wide x 16 high with red on top.

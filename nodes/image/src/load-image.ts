@@ -18,6 +18,17 @@ export interface DecodedImage {
   mask: Tensor<'float32'>;
 }
 
+/**
+ * The largest decoded picture (width × height) LoadImage and the server's uploads accept unless the host sets
+ * `env.maxImagePixels`: 8192². A small file can decode to a huge picture (a 746 KB PNG of 16000² takes 3.5 GB).
+ */
+export const DEFAULT_MAX_IMAGE_PIXELS = 8192 * 8192;
+
+/** The message for a picture over the pixel limit, shared by validation and decoding. */
+function tooManyPixels(label: string, width: number, height: number, limit: number): string {
+  return `Image '${label}' is ${width}x${height} pixels (${(width * height).toLocaleString('en-US')}); the limit is ${limit.toLocaleString('en-US')} pixels (--max-image-megapixels). Scale it down first.`;
+}
+
 /** A file could not be decoded as an image; the message names the file. */
 export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
@@ -29,21 +40,29 @@ export class ImageDecodeError extends Error {
  * properly (ComfyUI's mode 'I' path divides by 255 and clips).
  * @throws ImageDecodeError
  */
-export async function decodeImage(bytes: Uint8Array, label: string): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, label: string, options: { maxPixels?: number } = {}): Promise<DecodedImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  // The header says how big the picture is; refuse before decoding anything.
+  const header = await sharp(bytes, { limitInputPixels: false })
+    .metadata()
+    .catch(() => undefined);
+  if (header?.width && header.height && header.width * header.height > maxPixels) {
+    throw new ImageDecodeError(tooManyPixels(label, header.width, header.height, maxPixels));
+  }
   try {
-    return await decodeWith(bytes, 'warning');
+    return await decodeWith(bytes, 'warning', maxPixels);
   } catch (first) {
     // Like node_helpers.pillow, which retries with LOAD_TRUNCATED_IMAGES: a truncated file still gives its pixels.
     try {
-      return await decodeWith(bytes, 'none');
+      return await decodeWith(bytes, 'none', maxPixels);
     } catch {
       throw new ImageDecodeError(`Cannot load image '${label}': ${first instanceof Error ? first.message : String(first)}`);
     }
   }
 }
 
-async function decodeWith(bytes: Uint8Array, failOn: 'warning' | 'none'): Promise<DecodedImage> {
-  const meta = await sharp(bytes, { failOn }).metadata();
+async function decodeWith(bytes: Uint8Array, failOn: 'warning' | 'none', maxPixels: number): Promise<DecodedImage> {
+  const meta = await sharp(bytes, { failOn, limitInputPixels: maxPixels }).metadata();
   // MPO files (stereo JPEG pairs) load as one frame in ComfyUI; sharp already reads only the first picture.
   const pages = Math.max(1, meta.pages ?? 1);
   const images: Tensor<'float32'>[] = [];
@@ -51,7 +70,7 @@ async function decodeWith(bytes: Uint8Array, failOn: 'warning' | 'none'): Promis
   let width = 0;
   let height = 0;
   for (let page = 0; page < pages; page++) {
-    const { data, info } = await sharp(bytes, { page, failOn, ignoreIcc: true })
+    const { data, info } = await sharp(bytes, { page, failOn, ignoreIcc: true, limitInputPixels: maxPixels })
       .autoOrient()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -107,13 +126,20 @@ async function fileFingerprint(inputs: NodeInputs, env: HostEnvironment): Promis
 async function validateImageName(inputs: NodeInputs, env: HostEnvironment): Promise<true | string> {
   const name = inputs['image'];
   if (typeof name !== 'string') return true; // a link: checked when it runs
+  let file: string;
   try {
-    const stat = await fs.stat(resolveAnnotatedPath(name, env));
-    if (stat.isFile()) return true;
+    file = resolveAnnotatedPath(name, env);
+    if (!(await fs.stat(file)).isFile()) return `Invalid image file: ${name}`;
   } catch {
-    // falls through to ComfyUI's message
+    return `Invalid image file: ${name}`; // ComfyUI's message
   }
-  return `Invalid image file: ${name}`;
+  // A picture over the pixel limit is refused at validation, from its header, before it takes the queue.
+  const limit = env.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const meta = await sharp(file, { limitInputPixels: false })
+    .metadata()
+    .catch(() => undefined);
+  if (meta?.width && meta.height && meta.width * meta.height > limit) return tooManyPixels(name, meta.width, meta.height, limit);
+  return true;
 }
 
 export const loadImage = defineNode({
@@ -148,7 +174,8 @@ export const loadImage = defineNode({
       const code = (error as NodeJS.ErrnoException).code;
       throw new ImageDecodeError(code === 'ENOENT' ? `Invalid image file: ${name} (not found)` : `Cannot read image '${name}': ${(error as Error).message}`);
     }
-    const { image, mask } = await decodeImage(bytes, name);
+    context.signal.throwIfAborted();
+    const { image, mask } = await decodeImage(bytes, name, context.env.maxImagePixels !== undefined ? { maxPixels: context.env.maxImagePixels } : {});
     return { outputs: [image, mask] };
   },
 });

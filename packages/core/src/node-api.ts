@@ -19,6 +19,8 @@ export interface HostEnvironment {
   executionProvider?: 'cpu' | 'cuda' | 'webgpu';
   /** Host-provided services keyed by name (the onnxruntime session pool, for instance). */
   services?: Record<string, unknown>;
+  /** Largest decoded image (width × height) image nodes accept; LoadImage refuses bigger files (default 8192²). */
+  maxImagePixels?: number;
 }
 
 /** Computes a combo's options on request, e.g. the files of a folder. */

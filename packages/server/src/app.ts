@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Engine } from './engine.ts';
 import { handleUpload, serveView } from './files.ts';
 import { HttpError, errorBody } from './http-error.ts';
+import { checkMemoryBudget, checkPromptSize, checkTextLengths, queueStorageFull, type PromptLimits } from './prompt-limits.ts';
 import type { PromptQueue } from './prompt-queue.ts';
 import { clearDeleteSchema, freeSchema, historyQuerySchema, interruptSchema, promptBodySchema } from './schemas.ts';
 import type { Security } from './security.ts';
@@ -35,6 +36,8 @@ export interface AppContext {
   security: Security;
   maxUploadBytes: number;
   maxBodyBytes: number;
+  /** Prompt size, text length, memory budget and queue storage limits (prompt-limits.ts). */
+  limits: PromptLimits;
   /** The editor's static build, served at / when present. */
   editorDir?: string;
   /** Per-user settings and files (`<data>/user`). */
@@ -139,6 +142,14 @@ function apiRouter(ctx: AppContext): Router {
       res.status(400).json({ error: result.error, node_errors: result.nodeErrors });
       return;
     }
+    // Measured on the validated prompt: plain nodes with constants and links, never nested deeply enough to overflow.
+    const promptBytes = Buffer.byteLength(JSON.stringify(result.prompt));
+    const overLimit =
+      checkPromptSize(promptBytes, ctx.limits) ?? checkTextLengths(result.prompt, ctx.limits) ?? (await checkMemoryBudget(result.prompt, registry, env, ctx.limits));
+    if (overLimit) {
+      res.status(400).json(overLimit);
+      return;
+    }
     // Checked again: other requests may have filled the queue while this one validated.
     if (queue.isFull()) throw queueFull(res, queue.pendingCount);
     const promptId = body.prompt_id ?? randomUUID();
@@ -149,6 +160,11 @@ function apiRouter(ctx: AppContext): Router {
     const extraData: Record<string, unknown> = { ...body.extra_data, create_time: Date.now() };
     if (body.client_id !== undefined) extraData.client_id = body.client_id;
     for (const k of SENSITIVE_EXTRA_KEYS) if (k in body) extraData[k] = (body as Record<string, unknown>)[k];
+    const storageFull = queueStorageFull(store.queuedBytes(), promptBytes + Buffer.byteLength(JSON.stringify(extraData)), ctx.limits);
+    if (storageFull) {
+      res.setHeader('Retry-After', '1');
+      throw new HttpError(429, storageFull);
+    }
     try {
       await queue.submit([number, promptId, result.prompt, extraData, result.outputs], body.client_id ?? null);
     } catch (error) {

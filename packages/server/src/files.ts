@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request, Response } from 'express';
 import sharp from 'sharp';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '@uso-studio/nodes-image';
 import { z } from 'zod';
 import { HttpError } from './http-error.ts';
 import { checkFileName, resolveExistingFile, resolveWritableDir } from './safe-path.ts';
@@ -20,6 +21,20 @@ export interface FileFolders {
   inputDir: string;
   outputDir: string;
   tempDir: string;
+  /** Largest decoded image (width × height) an upload or a converted /view may have; default DEFAULT_MAX_IMAGE_PIXELS. */
+  maxImagePixels?: number;
+}
+
+
+/** Refuses a picture whose decoded size is over the limit, from its header alone (nothing is decoded). */
+function checkPixels(width: number | undefined, height: number | undefined, dirs: FileFolders, what: string): void {
+  const limit = dirs.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  if (width && height && width * height > limit) {
+    throw new HttpError(
+      413,
+      `${what} is ${width}x${height} pixels (${(width * height).toLocaleString('en-US')}); the limit is ${limit.toLocaleString('en-US')} pixels (--max-image-megapixels). Scale it down first.`,
+    );
+  }
 }
 
 export type FolderType = 'input' | 'output' | 'temp';
@@ -80,6 +95,14 @@ export async function serveView(req: Request, res: Response, dirs: FileFolders):
   const preview = parsed.data.preview;
   const ext = extname(filename).toLowerCase();
   if ((preview || channel !== 'rgba') && CONTENT_TYPES[ext]?.startsWith('image/')) {
+    // Conversions decode the whole picture: refuse it above the pixel limit from its header before any decoding.
+    let meta: { width?: number | undefined; height?: number | undefined };
+    try {
+      meta = await sharp(file, { limitInputPixels: false }).metadata();
+    } catch {
+      throw new HttpError(415, 'The file is not a readable image');
+    }
+    checkPixels(meta.width, meta.height, dirs, 'The image');
     await sendConverted(res, file, channel, preview);
     return;
   }
@@ -97,11 +120,12 @@ async function sendConverted(res: Response, file: string, channel: 'rgb' | 'a' |
   let img = sharp(file, { failOn: 'error' });
   if (channel === 'rgb') img = img.removeAlpha();
   if (channel === 'a') {
-    // ComfyUI's alpha view: black RGB carrying the source alpha.
-    const { data, info } = await sharp(file).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    const out = Buffer.alloc(info.width * info.height * 4);
-    for (let i = 0; i < info.width * info.height; i++) out[i * 4 + 3] = data[i * info.channels + 3]!;
-    img = sharp(out, { raw: { width: info.width, height: info.height, channels: 4 } });
+    // ComfyUI's alpha view: black RGB carrying the source alpha. Built from libvips operations, which run on its
+    // own threads: a per-pixel loop here would block the HTTP event loop for seconds on a large picture.
+    const { data: alpha, info } = await sharp(file, { failOn: 'error' }).ensureAlpha().extractChannel(3).raw().toBuffer({ resolveWithObject: true });
+    img = sharp({ create: { width: info.width, height: info.height, channels: 3, background: { r: 0, g: 0, b: 0 } } }).joinChannel(alpha, {
+      raw: { width: info.width, height: info.height, channels: 1 },
+    });
   }
   let body: Buffer;
   let contentType: string;
@@ -145,11 +169,16 @@ export async function handleUpload(req: Request, res: Response, dirs: FileFolder
     const ext = extname(name).toLowerCase();
     if (!UPLOAD_EXTENSIONS.has(ext)) throw new HttpError(400, `Not an image file name: ${name}`);
     let format: string | undefined;
+    let size: { width?: number | undefined; height?: number | undefined } = {};
     try {
-      format = (await sharp(tmp).metadata()).format;
+      const meta = await sharp(tmp, { limitInputPixels: false }).metadata();
+      format = meta.format;
+      size = { width: meta.width, height: meta.height };
     } catch {
       throw new HttpError(400, 'The uploaded file is not a readable image');
     }
+    // A small file can decode to a huge picture (a 746 KB PNG of 16000²): refused here, before anyone decodes it.
+    checkPixels(size.width, size.height, dirs, 'The uploaded image');
     if (!format || !UPLOAD_FORMATS.has(format)) throw new HttpError(400, `Unsupported image format: ${format ?? 'unknown'}`);
     if (options.transform) await options.transform(tmp, parts.fields);
 

@@ -13,6 +13,7 @@ import type { DataDirs } from './data-dir.ts';
 import { EngineHost } from './engine-host.ts';
 import type { Engine } from './engine.ts';
 import { DEFAULT_PACKS, loadRegistry } from './packs.ts';
+import { defaultPromptLimits, type PromptLimits } from './prompt-limits.ts';
 import { PromptQueue } from './prompt-queue.ts';
 import { moveQueueDatabaseAside } from './queue-database.ts';
 import { Security, isLoopbackAddress } from './security.ts';
@@ -41,6 +42,10 @@ export interface ServerOptions {
   maxUploadBytes?: number;
   /** JSON body size limit in bytes; default 20 MB (UI workflows ride along in extra_data). */
   maxBodyBytes?: number;
+  /** Prompt limits (memory budget, text length, prompt JSON size, queue storage); defaults in prompt-limits.ts. */
+  limits?: Partial<PromptLimits>;
+  /** Largest decoded image (width × height) uploads and LoadImage accept; default 8192². */
+  maxImagePixels?: number;
   /** Pending prompts limit; default 10,000. POST /prompt answers 429 beyond it. */
   maxQueue?: number;
   /** History entries kept; default 10,000 (oldest dropped). */
@@ -131,6 +136,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
   const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, cacheDir: dirs.cacheDir,
     ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
+    ...(options.maxImagePixels !== undefined ? { maxImagePixels: options.maxImagePixels } : {}),
   };
   const packs = [...(options.packs ?? DEFAULT_PACKS), ...(options.extraPacks ?? [])];
 
@@ -167,6 +173,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     security,
     maxUploadBytes,
     maxBodyBytes: options.maxBodyBytes ?? 20 * 1024 * 1024,
+    limits: defaultPromptLimits(options.limits),
     ...(editorDir ? { editorDir } : {}),
     users: new UserStore({ root: join(dirs.root, 'user'), ...(options.multiUser ? { multiUser: true } : {}) }),
     logs,

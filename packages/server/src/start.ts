@@ -60,6 +60,11 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'max-upload-mb': { type: 'string' },
       'requeue-interrupted': { type: 'boolean' },
       'reset-queue': { type: 'boolean' },
+      'max-memory-mb': { type: 'string' },
+      'max-text-chars': { type: 'string' },
+      'max-prompt-mb': { type: 'string' },
+      'max-queue-mb': { type: 'string' },
+      'max-image-megapixels': { type: 'string' },
       'execution-provider': { type: 'string' },
       'cache-lru': { type: 'string' },
       'cache-ram-mb': { type: 'string' },
@@ -77,6 +82,17 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
   const port = int('port', values.port, 0, 65535);
   const maxQueue = int('max-queue', values['max-queue'], 1, 10_000_000);
   const maxUploadMb = int('max-upload-mb', values['max-upload-mb'], 1, 100_000);
+  const mib = (name: string, max: number) => {
+    const n = int(name, values[name as keyof typeof values] as string | undefined, 1, max);
+    return n === undefined ? undefined : n * 1024 * 1024;
+  };
+  const limits = {
+    ...(values['max-memory-mb'] !== undefined ? { maxMemoryBytes: mib('max-memory-mb', 100_000_000)! } : {}),
+    ...(values['max-text-chars'] !== undefined ? { maxTextChars: int('max-text-chars', values['max-text-chars'], 1, 1_000_000_000)! } : {}),
+    ...(values['max-prompt-mb'] !== undefined ? { maxPromptBytes: mib('max-prompt-mb', 100_000)! } : {}),
+    ...(values['max-queue-mb'] !== undefined ? { maxQueueBytes: mib('max-queue-mb', 100_000_000)! } : {}),
+  };
+  const maxImageMegapixels = int('max-image-megapixels', values['max-image-megapixels'], 1, 100_000);
   const cache = cacheSettingFromFlags(int('cache-lru', values['cache-lru'], 1, 10_000_000), int('cache-ram-mb', values['cache-ram-mb'], 1, 10_000_000));
   return {
     ...(values.listen !== undefined ? { listen: values.listen } : {}),
@@ -89,6 +105,8 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(maxUploadMb !== undefined ? { maxUploadBytes: maxUploadMb * 1024 * 1024 } : {}),
     ...(values['requeue-interrupted'] ? { requeueInterrupted: true } : {}),
     ...(values['reset-queue'] ? { resetQueue: true } : {}),
+    ...(Object.keys(limits).length ? { limits } : {}),
+    ...(maxImageMegapixels !== undefined ? { maxImagePixels: maxImageMegapixels * 1_000_000 } : {}),
     ...(cache ? { cache } : {}),
     ...(values['execution-provider'] !== undefined ? { executionProvider: parseExecutionProvider(values['execution-provider']) } : {}),
     ...(values['multi-user'] ? { multiUser: true } : {}),

@@ -49,6 +49,8 @@ export class Store {
   readonly #finish: (promptId: string, entry: HistoryEntry) => void;
   readonly #insertMany: (batch: PendingInsert[]) => (number | { error: unknown })[];
   #batch: PendingInsert[] = [];
+  /** Bytes of the queued prompts' JSON; undefined once a removal made it stale (recounted on the next read). */
+  #queueBytes: number | undefined;
   readonly maxHistory: number;
 
   constructor(file: string, options: { maxHistory?: number } = {}) {
@@ -113,8 +115,19 @@ export class Store {
 
   /** Persists a new pending prompt; returns its insertion sequence (ties in `number` run in this order). */
   enqueue(item: QueueItem, clientId: string | null): number {
-    const info = this.#insertQueue.run(item[1], item[0], clientId, JSON.stringify(item), Date.now());
+    const json = JSON.stringify(item);
+    const info = this.#insertQueue.run(item[1], item[0], clientId, json, Date.now());
+    if (this.#queueBytes !== undefined) this.#queueBytes += Buffer.byteLength(json);
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Bytes the queued prompts (pending and running) occupy as JSON. Insertions keep a running count; after a removal
+   * it is recounted once with octet_length, which SQLite answers from the record headers without reading the text.
+   */
+  queuedBytes(): number {
+    this.#queueBytes ??= (this.#db.prepare('SELECT coalesce(sum(octet_length(item)), 0) AS n FROM queue').get() as { n: number }).n;
+    return this.#queueBytes;
   }
 
   /**
@@ -169,6 +182,7 @@ export class Store {
 
   /** Removes pending prompts (never a running one); returns how many went. */
   deletePending(promptIds: readonly string[]): number {
+    this.#queueBytes = undefined;
     const del = this.#db.prepare("DELETE FROM queue WHERE prompt_id = ? AND state = 'pending'");
     let n = 0;
     this.#db.transaction(() => {
@@ -178,11 +192,13 @@ export class Store {
   }
 
   clearPending(): number {
+    this.#queueBytes = undefined;
     return this.#db.prepare("DELETE FROM queue WHERE state = 'pending'").run().changes;
   }
 
   /** Moves a prompt from the queue to history atomically. */
   finish(promptId: string, entry: HistoryEntry): void {
+    this.#queueBytes = undefined;
     this.#finish(promptId, entry);
   }
 
