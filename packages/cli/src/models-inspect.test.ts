@@ -20,7 +20,7 @@ describe('uso-studio models inspect (process)', () => {
     expect(stdout).toContain('dtypes: BF16 x341');
     expect(stdout).toContain('tensors used: 341');
     expect(stdout).toContain('unknown: 0');
-    expect(stdout).toMatch(/memory for weights: stored 312\.53 KiB \(mapped from the file\); converted to float32 625\.06 KiB, float16 312\.53 KiB/);
+    expect(stdout).toMatch(/memory for weights: 312\.53 KiB mapped from the file on the CPU \(not copied\); held as float32 625\.06 KiB, float16 312\.53 KiB/);
     expect(stdout).toContain('projector: uso-projector v1');
     expect(stdout).toContain('key prefix: feature_embedder.');
   });

@@ -28,14 +28,14 @@ function formatModel(m: InspectedModel, verbose: boolean): string[] {
   const memory = COMPUTE_DTYPES.map((d) => `${d} ${formatBytes(m.computeBytes[d])}`).join(', ');
   return [
     `  ${m.role}: ${m.architecture} v${m.version}${m.error ? `  [cannot load: ${m.error}]` : ''}`,
-    `    key prefix: ${m.keyPrefix === '' ? '(none)' : m.keyPrefix}`,
+    `    key prefix: ${m.keyPrefix === '' ? '(none)' : m.keyPrefix}${m.keyLayout === 'canonical' ? '' : `, ${m.keyLayout} names`}`,
     `    config: ${JSON.stringify(m.config)}`,
     `    dtypes: ${dtypes}`,
     `    tensors used: ${m.used.length}`,
     `    deliberately ignored: ${m.ignored.length}${m.ignored.length ? ` (${names(m.ignored, limit)})` : ''}`,
     `    unknown: ${m.unknown.length}${m.unknown.length ? ` (${names(m.unknown, limit)})` : ''}`,
     ...(m.missing.length ? [`    missing: ${m.missing.length} (${names(m.missing, limit)})`] : []),
-    `    memory for weights: stored ${formatBytes(m.storedBytes)} (mapped from the file); converted to ${memory}`,
+    `    memory for weights: ${formatBytes(m.storedBytes)} mapped from the file on the CPU (not copied); held as ${memory} by a provider that converts them`,
   ];
 }
 

@@ -10,4 +10,4 @@ export {
   type LoadModelGraphOptions,
 } from './loader.ts';
 export { randomCheckpoint, randomWeight, type RandomWeightDType, type RandomWeightSpec } from './random-weights.ts';
-export { COMPUTE_DTYPES, inspectModelFile, type ComputeDType, type InspectedFile, type InspectedModel } from './inspect.ts';
+export { COMPUTE_DTYPES, inspectModelFile, type InspectedFile, type InspectedModel } from './inspect.ts';

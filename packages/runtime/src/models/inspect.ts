@@ -5,16 +5,17 @@
  * weights need per compute dtype. `uso-studio models inspect` prints this, so a user who gets a load error sees why.
  */
 
-import { readSafetensorsHeader, type SafetensorsHeader } from '../safetensors/header.ts';
+import type { SafetensorsHeader } from '../safetensors/header.ts';
+import { readModelHeader } from '../safetensors/model-files.ts';
 import { elementCount, type SafetensorsDType } from '../safetensors/dtypes.ts';
 import { withKeyPrefix } from '../safetensors/keys.ts';
-import type { ArchitectureRegistry } from './architecture.ts';
+import type { ComputeDtype } from '../onnx/graph-builder.ts';
+import type { Architecture, ArchitectureRegistry } from './architecture.ts';
 import { ROLES, type Role } from './contract.ts';
 import { UnknownArchitectureError, detectArchitecture } from './loader.ts';
 
 /** Compute dtypes a graph may run in (float32 on the CPU; float16 where an accelerator is asked for). */
-export const COMPUTE_DTYPES = ['float32', 'float16'] as const;
-export type ComputeDType = (typeof COMPUTE_DTYPES)[number];
+export const COMPUTE_DTYPES: readonly ComputeDtype[] = ['float32', 'float16'];
 
 /** One model found in a file. Tensor names are as stored in the file (prefix included). */
 export interface InspectedModel {
@@ -23,6 +24,8 @@ export interface InspectedModel {
   readonly version: number;
   /** The key prefix the model sits under ('' for the top level). */
   readonly keyPrefix: string;
+  /** The name layout the loader mapped from ('canonical', or e.g. 'diffusers'). */
+  readonly keyLayout: string;
   /** The inferred config, or undefined when inference failed (see `error`). */
   readonly config: unknown;
   /** Why the loader would refuse this model (config inference failed, required weights missing). */
@@ -37,8 +40,11 @@ export interface InspectedModel {
   readonly missing: readonly string[];
   /** Bytes of the used weights as stored (mapped from the file). */
   readonly storedBytes: number;
-  /** Bytes of the used weights converted to each compute dtype (what a session holds if it converts them all). */
-  readonly computeBytes: Readonly<Record<ComputeDType, number>>;
+  /**
+   * Bytes of the used weights held in each compute dtype: what a provider that uploads or converts every weight (an
+   * accelerator) holds. On the CPU the weights stay mapped in their stored dtype (`storedBytes`).
+   */
+  readonly computeBytes: Readonly<Record<ComputeDtype, number>>;
 }
 
 export interface InspectedFile {
@@ -53,13 +59,16 @@ export interface InspectedFile {
   readonly notes: readonly string[];
 }
 
-const COMPUTE_BYTES: Readonly<Record<ComputeDType, number>> = { float32: 4, float16: 2 };
+const COMPUTE_BYTES: Readonly<Record<ComputeDtype, number>> = { float32: 4, float16: 2 };
 
 interface Found {
   role: Role;
   architecture: string;
   version: number;
   keyPrefix: string;
+  keyLayout: string;
+  /** Canonical name -> name as stored in the file. */
+  storedName: Map<string, string>;
   config: unknown;
   error?: string;
   used: string[];
@@ -77,10 +86,11 @@ function findRole(header: SafetensorsHeader, role: Role, registry: ArchitectureR
     if (error instanceof UnknownArchitectureError) return undefined;
     throw error;
   }
-  const { architecture, view, keyPrefix } = detected;
+  const { architecture, view, keyPrefix, keyLayout } = detected;
   const names = [...view.tensors.keys()];
   const found: Found = {
-    role, architecture: architecture.id, version: architecture.version, keyPrefix, config: undefined,
+    role, architecture: architecture.id, version: architecture.version, keyPrefix, keyLayout,
+    storedName: storedNames(header, architecture, keyPrefix, keyLayout), config: undefined,
     used: [], ignored: [], missing: [], view,
   };
   try {
@@ -98,6 +108,18 @@ function findRole(header: SafetensorsHeader, role: Role, registry: ArchitectureR
   return found;
 }
 
+/** Canonical name -> stored name, undoing the prefix and the key layout the loader applied. */
+function storedNames(header: SafetensorsHeader, architecture: Architecture<unknown>, prefix: string, layoutId: string): Map<string, string> {
+  const layout = architecture.keyLayouts?.find((l) => l.id === layoutId);
+  const map = new Map<string, string>();
+  for (const name of header.tensors.keys()) {
+    if (!name.startsWith(prefix)) continue;
+    const canonical = layout ? layout.toCanonical(name.slice(prefix.length)) : name.slice(prefix.length);
+    if (canonical !== undefined) map.set(canonical, name);
+  }
+  return map;
+}
+
 /** Lookalike descriptions (e.g. "it looks like a CLIP ViT-L/14 vision tower ...") for a role nothing matched. */
 function lookalikes(header: SafetensorsHeader, role: Role, registry: ArchitectureRegistry): string[] {
   const notes = new Set<string>();
@@ -112,14 +134,14 @@ function lookalikes(header: SafetensorsHeader, role: Role, registry: Architectur
 }
 
 /**
- * Inspects one safetensors file with a registry (usually defaultArchitectures()).
+ * Inspects one safetensors file, or a folder of shards, with a registry (usually defaultArchitectures()).
  *
  * @example
  * const report = inspectModelFile('models/clip_vision/sigclip_vision_patch14_384.safetensors', defaultArchitectures());
  * report.models[0]; // { role: 'vision_encoder', architecture: 'siglip-vision', config: { width: 1152, ... }, unknown: [] }
  */
 export function inspectModelFile(file: string, registry: ArchitectureRegistry): InspectedFile {
-  const header = readSafetensorsHeader(file);
+  const header = readModelHeader(file);
   const found: Found[] = [];
   const notes: string[] = [];
   for (const role of ROLES) {
@@ -127,12 +149,13 @@ export function inspectModelFile(file: string, registry: ArchitectureRegistry): 
     if (model) found.push(model);
     else notes.push(...lookalikes(header, role, registry));
   }
-  const stored = (f: Found, names: readonly string[]) => names.map((n) => f.keyPrefix + n);
+  const stored = (f: Found, names: readonly string[]) => names.map((n) => f.storedName.get(n) ?? f.keyPrefix + n);
+  const underPrefix = (f: Found) => [...header.tensors.keys()].filter((n) => n.startsWith(f.keyPrefix));
   const claimedBy = found.map((f) => new Set([...stored(f, f.used), ...stored(f, f.ignored)]));
   const claimed = new Set(claimedBy.flatMap((set) => [...set]));
   const models = found.map((f, i): InspectedModel => {
     // A tensor another model of the file reads or ignores (the VAE decoder's for the encoder) is not unknown here.
-    const unknown = stored(f, [...f.view.tensors.keys()]).filter((n) => !claimedBy.some((set) => set.has(n)));
+    const unknown = underPrefix(f).filter((n) => !claimedBy.some((set) => set.has(n)));
     const dtypes: Partial<Record<SafetensorsDType, number>> = {};
     let storedBytes = 0;
     let elements = 0;
@@ -147,6 +170,7 @@ export function inspectModelFile(file: string, registry: ArchitectureRegistry): 
       architecture: f.architecture,
       version: f.version,
       keyPrefix: f.keyPrefix,
+      keyLayout: f.keyLayout,
       config: f.config,
       ...(f.error ? { error: f.error } : {}),
       dtypes,
