@@ -17,6 +17,7 @@ import {
 } from '@comfyorg/litegraph';
 import type { IBaseWidget } from '@comfyorg/litegraph/dist/types/widgets';
 import '@comfyorg/litegraph/style.css';
+import { acceptTimestampTies } from './double-click.ts';
 import { CONTROL_MODES, normaliseNumber, planNode, type NodePlan, type ObjectInfo, type PlannedWidget, type WidgetSpec } from './object-info.ts';
 import {
   mergeTarget, nextComboValue, planPrimitive, PRIMITIVE_IDLE_OUTPUT, PRIMITIVE_REPLACE_PROPERTY, PRIMITIVE_TYPE,
@@ -102,6 +103,7 @@ export class GraphEditor {
     configureLiteGraphDefaults();
     this.graph = new LGraph();
     this.canvas = new LGraphCanvas(canvasEl, this.graph);
+    acceptTimestampTies(this.canvas.pointer);
     this.canvas.allow_searchbox = true;
     this.canvas.show_info = false;
     // Node shadows cost about a quarter of a frame with hundreds of nodes on screen.
