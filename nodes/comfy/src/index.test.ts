@@ -12,7 +12,8 @@ describe('comfy pack', () => {
       [
         'CheckpointLoaderSimple', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'CLIPVisionLoader', 'LoraLoaderModelOnly',
         'CLIPTextEncode', 'ConditioningZeroOut', 'FluxGuidance', 'ReferenceLatent', 'FluxKontextMultiReferenceLatentMethod',
-        'CLIPVisionEncode', 'EmptyLatentImage', 'EmptySD3LatentImage', 'VAEEncode', 'VAEDecode', 'KSampler', 'EasyCache',
+        'CLIPVisionEncode', 'EmptyLatentImage', 'EmptySD3LatentImage', 'VAEEncode', 'VAEDecode', 'VAEEncodeTiled', 'VAEDecodeTiled',
+        'KSampler', 'EasyCache',
       ].sort(),
     );
     // Every schema renders without a models folder (combos are just empty).

@@ -18,6 +18,7 @@ import {
   referenceLatent,
 } from './nodes/conditioning.ts';
 import { emptyLatentImage, emptySD3LatentImage, vaeDecode, vaeEncode } from './nodes/latent.ts';
+import { vaeDecodeTiled, vaeEncodeTiled } from './nodes/vae-tiled.ts';
 import { clipVisionEncode } from './nodes/clip-vision.ts';
 import { easyCache, kSampler } from './nodes/sampling.ts';
 
@@ -41,6 +42,8 @@ export const pack: NodePack = {
     emptySD3LatentImage,
     vaeEncode,
     vaeDecode,
+    vaeEncodeTiled,
+    vaeDecodeTiled,
     kSampler,
     easyCache,
   ],
@@ -59,6 +62,8 @@ export const pack: NodePack = {
 export * from './nodes/loaders.ts';
 export * from './nodes/conditioning.ts';
 export * from './nodes/latent.ts';
+export * from './nodes/vae-tiled.ts';
+export * from './flux/vae-runner.ts';
 export * from './nodes/clip-vision.ts';
 export * from './nodes/sampling.ts';
 export {

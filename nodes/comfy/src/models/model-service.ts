@@ -6,6 +6,7 @@
  */
 
 import { statSync } from 'node:fs';
+import { freemem } from 'node:os';
 import {
   ArchitectureRegistry,
   SessionPool,
@@ -46,6 +47,11 @@ export interface ModelServiceOptions {
    * does so for graphs over 1 GiB of weights, where the copy costs seconds and gigabytes.
    */
   disablePrepacking?: boolean | 'auto';
+  /**
+   * Bytes one run may use for activations before a node splits the work (VAEDecode/VAEEncode fall back to tiles).
+   * Default: the memory free at the time of the run, as ComfyUI compares against free memory.
+   */
+  activationBudgetBytes?: number;
   /** Receives notable events (provider fallback). Default: console.warn. */
   log?: (line: string) => void;
 }
@@ -79,6 +85,7 @@ export class ModelService {
   private readonly threads: number | undefined;
   private readonly disablePrepacking: boolean | 'auto';
   private readonly log: (line: string) => void;
+  private readonly activationBudgetBytes: number | undefined;
   private readonly graphs = new Map<string, Promise<ServiceGraph>>();
   private closed = false;
 
@@ -90,6 +97,7 @@ export class ModelService {
     this.threads = options.threads;
     this.disablePrepacking = options.disablePrepacking ?? 'auto';
     this.log = options.log ?? ((line) => console.warn(line));
+    this.activationBudgetBytes = options.activationBudgetBytes;
     this.pool = new SessionPool({
       log: this.log,
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
@@ -148,6 +156,20 @@ export class ModelService {
   async run(request: GraphRequest, feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
     const session = await this.session(request);
     return this.pool.run(session, feeds, outputs);
+  }
+
+  /**
+   * The architecture's estimate of peak activation bytes for one run of a request's graph on an input of shape
+   * `inputDims` (its role's first input); undefined when the architecture gives none.
+   */
+  async activationBytes(request: GraphRequest, inputDims: readonly number[]): Promise<number | undefined> {
+    const graph = await this.graph(request);
+    return this.registry.get(graph.architecture)?.activationBytes?.(graph.config, inputDims);
+  }
+
+  /** What one run may use for activations now: the `activationBudgetBytes` option, else the free memory. */
+  activationBudget(): number {
+    return this.activationBudgetBytes ?? freemem();
   }
 
   /** Provider requested and in use per live session (for /system_stats). */

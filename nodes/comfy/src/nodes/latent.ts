@@ -1,10 +1,11 @@
-/** Latent nodes: EmptyLatentImage, EmptySD3LatentImage, VAEEncode, VAEDecode. */
+/** Latent nodes: EmptyLatentImage, EmptySD3LatentImage, VAEEncode, VAEDecode (the tiled ones are in vae-tiled.ts). */
 
 import { defineNode } from '@uso-studio/core';
 import { Tensor } from '@uso-studio/runtime';
 import { expectDescriptor, type VaeDescriptor } from '../models/descriptors.ts';
 import { getModelService } from '../models/model-service.ts';
 import { expectLatent } from '../flux/sample.ts';
+import { vaeDecodeRaw, vaeEncodeRaw } from '../flux/vae-runner.ts';
 
 /** ComfyUI's MAX_RESOLUTION. */
 const MAX_RESOLUTION = 16384;
@@ -100,9 +101,9 @@ export const vaeEncode = defineNode({
     const vae = expectDescriptor<'VAE', VaeDescriptor>(inputs.vae, 'VAE', 'vae');
     const image = inputs.pixels;
     if (!(image instanceof Tensor)) throw new TypeError("input 'pixels' must be an IMAGE");
-    const out = await getModelService(context.env).run({ file: vae.file, role: 'vae_encoder' }, { image: vaeInput(image as Tensor<'float32'>) }, ['latent']);
-    const latent = out.latent!;
-    return { outputs: [{ samples: Tensor.float32(latent.shape, latent.data as Float32Array) }] };
+    // Whole when the estimated activations fit the memory budget, else in batch chunks or tiles (as ComfyUI falls back).
+    const latent = await vaeEncodeRaw(getModelService(context.env), vae.file, vaeInput(image as Tensor<'float32'>), { log: (l) => context.log.warn(l) });
+    return { outputs: [{ samples: latent }] };
   },
 });
 
@@ -125,7 +126,7 @@ export const vaeDecode = defineNode({
     }
     const vae = expectDescriptor<'VAE', VaeDescriptor>(inputs.vae, 'VAE', 'vae');
     const samples = expectLatent(inputs.samples, 'samples').samples;
-    const out = await getModelService(context.env).run({ file: vae.file, role: 'vae_decoder' }, { latent: samples }, ['image']);
-    return { outputs: [vaeOutputToImage(out.image as Tensor<'float32'>)] };
+    const image = await vaeDecodeRaw(getModelService(context.env), vae.file, samples, { log: (l) => context.log.warn(l) });
+    return { outputs: [vaeOutputToImage(image)] };
   },
 });

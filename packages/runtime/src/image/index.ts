@@ -8,3 +8,4 @@ export {
   type TorchResizeMode,
   type ResampleTable,
 } from './resize.ts';
+export { tiledScale, tiledScaleThreePass, threePassTiles, type TiledScaleOptions } from './tiled-scale.ts';

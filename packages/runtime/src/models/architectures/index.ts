@@ -46,7 +46,7 @@ export { DEMO_DIT_CONSTANTS, demoDit, type DemoDitConfig } from './demo-dit.ts';
 export { demoVaeDecoder, demoVaeEncoder, type DemoVaeDecoderConfig, type DemoVaeEncoderConfig } from './demo-vae.ts';
 export { fluxVaeEncoder, FLUX_VAE_ENCODER_ID } from './flux-vae-encoder.ts';
 export { fluxVaeDecoder, FLUX_VAE_DECODER_ID } from './flux-vae-decoder.ts';
-export { FLUX_VAE_PUBLISHED, fluxVaeLookalike, type FluxVaeConfig } from './flux-vae-config.ts';
+export { decoderWeightShapes, encoderWeightShapes, FLUX_VAE_PUBLISHED, fluxVaeLookalike, type FluxVaeConfig } from './flux-vae-config.ts';
 export { FLUX_VAE_DIFFUSERS_LAYOUT } from './flux-vae-diffusers.ts';
 export { fluxVaeActivationBytes } from './flux-vae-memory.ts';
 export { demoVisionEncoder, usoSelectedLayers, type DemoVisionConfig } from './demo-vision.ts';
