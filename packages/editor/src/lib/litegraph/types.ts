@@ -1,0 +1,53 @@
+/**
+ * The shapes the editor and the adapter's parts share: the workflow type, the hooks the editor gives the canvas, the
+ * search request, and the context every part of the adapter works on.
+ */
+import type { ISerialisedGraph, LGraph, LGraphCanvas, LGraphNode } from '@comfyorg/litegraph';
+
+/** A ComfyUI UI workflow as litegraph writes it (version 0.4, with subgraph definitions when present). */
+export type UiWorkflow = ISerialisedGraph;
+
+/** Which way a dropped link was heading, so the search can offer nodes that fit. */
+export interface SearchRequest {
+  /** Where to put the new node, in graph coordinates. */
+  graphPos: [number, number];
+  /** Where to show the search box, in page coordinates. */
+  clientPos: [number, number];
+  /** A link dragged out of an output: show nodes with an input of this type. */
+  inputType?: string;
+  /** A link dragged out of an input: show nodes with an output of this type. */
+  outputType?: string;
+  /** Opaque: pass it back to `GraphEditor.addNode` to connect the new node. */
+  pending?: PendingLink;
+}
+
+export interface PendingLink {
+  node: LGraphNode;
+  slot: number;
+  direction: 'from-output' | 'from-input';
+}
+
+export interface GraphEditorHooks {
+  /** The graph changed (a widget, a link, a move): autosave and the undo history listen here. */
+  onChange?(): void;
+  /** Double-click on empty canvas, or a link released over empty canvas. */
+  onSearch?(request: SearchRequest): void;
+  /** The LoadImage upload button: upload and return the stored name. */
+  uploadImage?(file: File): Promise<string>;
+  /** The URL for an input image shown on LoadImage nodes. */
+  inputImageUrl?(name: string): string;
+  /** The graph shown changed (entering or leaving a subgraph). */
+  onGraphPathChange?(path: string[]): void;
+  onSelectionChange?(count: number): void;
+}
+
+/** What every part of the adapter works on: litegraph's graph and canvas, the editor's hooks and its change report. */
+export interface GraphContext {
+  readonly graph: LGraph;
+  readonly canvas: LGraphCanvas;
+  readonly hooks: GraphEditorHooks;
+  /** True while a workflow loads: changes are not reported, and primitives wait for their targets' saved values. */
+  loading: boolean;
+  /** Reports a change to the editor (autosave, undo) unless a workflow is loading. */
+  changed(): void;
+}
