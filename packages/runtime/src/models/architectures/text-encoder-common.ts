@@ -56,18 +56,43 @@ export function refuseLookalike(
   );
 }
 
+/** Every float8 e4m3fn value by bit pattern (no infinities; S.1111.111 is NaN), for decoding gathered bytes. */
+function float8E4M3Table(): Float32Array {
+  return Float32Array.from({ length: 256 }, (_, bits) => {
+    const sign = bits & 0x80 ? -1 : 1;
+    const exponent = (bits >> 3) & 0xf;
+    const mantissa = bits & 0x7;
+    if (exponent === 0xf && mantissa === 0x7) return NaN;
+    return exponent === 0 ? sign * (mantissa / 8) * 2 ** -6 : sign * (1 + mantissa / 8) * 2 ** (exponent - 7);
+  });
+}
+
 /**
- * Token embedding lookup: Gather on the stored table (bf16/f16/f8 stay as stored), then Cast of the gathered rows
- * only, so a 32128 x 4096 table is never converted as a whole. A `scale_weight` beside the table (scaled fp8) is
- * applied to the gathered rows. ids [B, L] int64 -> [B, L, C] float32.
+ * Token embedding lookup: Gather on the stored table, then conversion of the gathered rows only, so a 32128 x 4096
+ * table is never converted as a whole. bf16/f16 rows are Cast; ONNX's Gather takes no float8, so an F8_E4M3 table is
+ * read as its bytes (a uint8 initializer over the same file range) and the gathered bytes are decoded through a
+ * 256-entry table, exactly. A `scale_weight` beside the table (scaled fp8) multiplies the rows.
+ * ids [B, L] int64 -> [B, L, C] float32.
  */
 export function embedTokens(g: GraphBuilder, ids: Value, key: string, name: string): Value {
-  const table = g.weight(key, { as: 'stored' }); // [V, C], stored dtype
-  const rows = g.gather(table, ids, 0, `${name}.gather`); // [B, L, C], stored dtype
-  const isF32 = g.weights?.info(key)?.dtype === 'F32';
-  let out = isF32 ? g.identity(rows, name) : g.cast(rows, 'float32', name); // [B, L, C]
+  const info = g.weights?.info(key);
+  if (!g.weights || !info) throw new Error(`${g.weights?.description ?? 'graph without weights'}: missing weight '${key}'`);
+  let out: Value;
+  if (info.dtype === 'F8_E4M3') {
+    const data = g.weights.data(key);
+    const bytes =
+      data.kind === 'external'
+        ? g.externalInitializer(key, 'uint8', info.shape, data.file, data.offset, data.length)
+        : g.initializer(key, 'uint8', info.shape, data.bytes); // [V, C] uint8
+    const rows = g.gather(bytes, ids, 0, `${name}.gather`); // [B, L, C] uint8
+    const index = g.cast(rows, 'int32', `${name}.bits`); // [B, L, C] 0..255 (Gather takes int indices only)
+    out = g.gather(g.constFloat(float8E4M3Table(), [256], `${name}.float8_values`), index, 0, name); // [B, L, C]
+  } else {
+    const rows = g.gather(g.weight(key, { as: 'stored' }), ids, 0, `${name}.gather`); // [B, L, C], stored dtype
+    out = info.dtype === 'F32' ? g.identity(rows, name) : g.cast(rows, 'float32', name); // [B, L, C]
+  }
   const scaleKey = key.replace(/weight$/, 'scale_weight');
-  if (scaleKey !== key && g.weights?.has(scaleKey)) out = g.mul(out, g.weight(scaleKey), `${name}.scaled`);
+  if (scaleKey !== key && g.weights.has(scaleKey)) out = g.mul(out, g.weight(scaleKey), `${name}.scaled`);
   return out;
 }
 
