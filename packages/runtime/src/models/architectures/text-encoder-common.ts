@@ -71,7 +71,8 @@ function float8E4M3Table(): Float32Array {
  * Token embedding lookup: Gather on the stored table, then conversion of the gathered rows only, so a 32128 x 4096
  * table is never converted as a whole. bf16/f16 rows are Cast; ONNX's Gather takes no float8, so an F8_E4M3 table is
  * read as its bytes (a uint8 initializer over the same file range) and the gathered bytes are decoded through a
- * 256-entry table, exactly. A `scale_weight` beside the table (scaled fp8) multiplies the rows.
+ * 256-entry table, exactly. A scaled-fp8 file's `scale_weight` for the table (the weight source's `scale`) multiplies
+ * the rows.
  * ids [B, L] int64 -> [B, L, C] float32.
  */
 export function embedTokens(g: GraphBuilder, ids: Value, key: string, name: string): Value {
@@ -91,8 +92,8 @@ export function embedTokens(g: GraphBuilder, ids: Value, key: string, name: stri
     const rows = g.gather(g.weight(key, { as: 'stored' }), ids, 0, `${name}.gather`); // [B, L, C], stored dtype
     out = info.dtype === 'F32' ? g.identity(rows, name) : g.cast(rows, 'float32', name); // [B, L, C]
   }
-  const scaleKey = key.replace(/weight$/, 'scale_weight');
-  if (scaleKey !== key && g.weights.has(scaleKey)) out = g.mul(out, g.weight(scaleKey), `${name}.scaled`);
+  const scale = g.weights.scale?.(key);
+  if (scale !== undefined && scale !== 1) out = g.mul(out, g.scalar(scale), `${name}.scaled`);
   return out;
 }
 
