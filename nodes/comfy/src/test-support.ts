@@ -10,6 +10,7 @@ import path from 'node:path';
 import {
   ArchitectureRegistry,
   GraphBuilder,
+  linear,
   writeSafetensors,
   type Architecture,
   type SafetensorsTensorInput,
@@ -49,8 +50,7 @@ const testDit: Architecture<{ hidden: number }> = {
     const t = g.input('timesteps', 'float32', ['B']);
     const guid = g.input('guidance', 'float32', ['B']);
     const y = g.input('y', 'float32', ['B', TEST.vec]);
-    const p = g.weight('double_blocks.0.img_attn.proj.weight');
-    const lin = g.matMul(img, g.transpose(p, [1, 0])); // [B, N, 64]
+    const lin = linear(g, img, 'double_blocks.0.img_attn.proj'); // [B, N, 64]; LoRAs run as branches beside it
     const col = (v: ReturnType<typeof g.input>) => g.reshape(v, [-1, 1, 1]); // [B] -> [B, 1, 1]
     const sum2 = (v: ReturnType<typeof g.input>) => g.reduceSum(v, [1, 2], true); // [B, 1, 1]
     let extra = g.mul(col(t), g.scalar(0.5));

@@ -3,7 +3,8 @@
  * model it patches (ComfyUI's formats: USO's `processor.*_lora*`, `diffusion_model.*`, kohya `lora_unet_*`,
  * `lycoris_*`; `lora_up/lora_down` and `lora_B/lora_A` pairs; optional `.alpha`), and describes each update
  * W[rows] += strength * (alpha / rank) * (up @ down) as a runtime WeightPatch. The bytes stay in the file: the graph
- * builder points initializers at them and onnxruntime folds the sum when it creates the session.
+ * runs each update as a low-rank branch beside its layer (runtime blocks.ts `linear`), and with a strength slot the
+ * strength is a graph input, so moving a strength slider needs no new graph or session.
  */
 
 import { realpathSync } from 'node:fs';
@@ -100,6 +101,8 @@ function targetOf(base: string, modelKeys: ReadonlySet<string>, kohya: ReadonlyM
  * @param modelKeys canonical keys of the model (the loader's prefix-stripped view)
  * @param strength LoraLoaderModelOnly's strength_model
  * @param namePrefix unique prefix for the initializer names of this LoRA's tensors (e.g. 'lora0')
+ * @param strengthSlot index of this LoRA's strength in the graph input `lora_strengths`; when given, `strength` is
+ *   left out of the patches' scale (the caller feeds it at run time)
  * @throws Error naming the file when a pair is incomplete or its shapes do not fit the target
  */
 export function mapLora(
@@ -108,6 +111,7 @@ export function mapLora(
   modelShape: (key: string) => readonly number[] | undefined,
   strength: number,
   namePrefix: string,
+  strengthSlot?: number,
 ): LoraMapping {
   const keys = new Set(modelKeys);
   // kohya names flatten dots to underscores; map them back through the model's own names.
@@ -161,7 +165,8 @@ export function mapLora(
         info: { dtype: down.dtype, shape: down.shape },
         data: { kind: 'external', file, offset: down.offset, length: down.length },
       },
-      scale: strength * alpha,
+      scale: strengthSlot === undefined ? strength * alpha : alpha,
+      ...(strengthSlot === undefined ? {} : { strengthSlot }),
       rowOffset: 0,
     };
     const list = patches.get(target.key) ?? [];

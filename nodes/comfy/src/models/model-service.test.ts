@@ -110,6 +110,12 @@ describe('ModelService', () => {
     check(await project([...uso, { file: kohyaFile, name: 'k', strength }], img), merged(strength * 1.5));
     // The unpatched graph is untouched.
     check(await project([], img), testProjection());
+    // A new strength is a new input value, not a new graph or session.
+    const other = [{ file: loraFile, name: 'uso-test.safetensors', strength: -1.3 }];
+    check(await project(other, img), merged(-1.3));
+    const again = await host.service.graph({ file: host.service.resolveFile('diffusion_models', 'test-dit.safetensors'), role: 'dit', loras: other });
+    expect(again.path).toBe(graph.path);
+    expect(host.service.providersInUse().filter((p) => p.model === graph.path)).toHaveLength(1);
   });
 
   it('is found in env.services, with a clear error when the host forgot it', () => {

@@ -9,7 +9,9 @@ import { statSync } from 'node:fs';
 import { freemem } from 'node:os';
 import {
   ArchitectureRegistry,
+  LORA_STRENGTHS_INPUT,
   SessionPool,
+  Tensor,
   defaultArchitectures,
   detectArchitecture,
   loadModelGraph,
@@ -19,7 +21,6 @@ import {
   type Provider,
   type ProviderUse,
   type Role,
-  type Tensor,
   type WeightPatch,
 } from '@uso-studio/runtime';
 import { listModelFiles, resolveModelFile, type ModelFolder } from './model-files.ts';
@@ -154,8 +155,12 @@ export class ModelService {
 
   /** Runs a request's graph. Feeds and outputs are named by the role's contract (runtime CONTRACTS). */
   async run(request: GraphRequest, feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    const graph = await this.graph(request);
     const session = await this.session(request);
-    return this.pool.run(session, feeds, outputs);
+    // Run-time LoRA branches read their strengths from the graph input lora_strengths (one per LoRA, in order).
+    const strengths = graph.lora && graph.lora.files.some((f) => f.patched > 0) ? activeLoras(request).map((l) => l.strength) : undefined;
+    const all = strengths ? { ...feeds, [LORA_STRENGTHS_INPUT]: new Tensor('float32', [strengths.length], Float32Array.from(strengths)) } : feeds;
+    return this.pool.run(session, all, outputs);
   }
 
   /**
@@ -200,7 +205,7 @@ export class ModelService {
   }
 
   private mapLoras(request: GraphRequest): { patches: Map<string, WeightPatch[]>; report: LoraReport } {
-    const loras = (request.loras ?? []).filter((l) => l.strength !== 0);
+    const loras = activeLoras(request);
     const { view } = detectArchitecture(readSafetensorsHeader(request.file), request.role, this.registry);
     const patches = new Map<string, WeightPatch[]>();
     const files = loras.map((lora, i) => {
@@ -210,6 +215,7 @@ export class ModelService {
         (key) => view.tensors.get(key)?.shape,
         lora.strength,
         `lora${i}`,
+        i,
       );
       for (const [target, list] of mapping.patches) patches.set(target, [...(patches.get(target) ?? []), ...list]);
       return { name: lora.name, patched: mapping.patched, unmatched: mapping.unmatched };
@@ -218,10 +224,11 @@ export class ModelService {
   }
 
   private async build(request: GraphRequest): Promise<ServiceGraph> {
-    const loras = (request.loras ?? []).filter((l) => l.strength !== 0);
+    const loras = activeLoras(request);
     if (loras.length === 0) return loadModelGraph(request.file, request.role, this.cacheDir, this.registry);
     const { patches, report } = this.mapLoras(request);
-    const patchKey = JSON.stringify(loras.map((l) => [l.file, fileStamp(l.file), l.strength]));
+    // Strengths are fed at run time, so they are not part of the graph: only the files are.
+    const patchKey = JSON.stringify(loras.map((l) => [l.file, fileStamp(l.file)]));
     const graph = await loadModelGraph(request.file, request.role, this.cacheDir, this.registry, { weightPatches: patches, patchKey });
     return { ...graph, lora: report };
   }
@@ -244,8 +251,13 @@ function requestKey(request: GraphRequest): string {
     request.file,
     stamp(request.file),
     request.role,
-    (request.loras ?? []).map((l) => [l.file, stamp(l.file), l.strength]),
+    activeLoras(request).map((l) => [l.file, stamp(l.file)]),
   ]);
+}
+
+/** The LoRAs that apply (strength 0 switches one off, as in ComfyUI); their order gives the strength slots. */
+function activeLoras(request: GraphRequest): readonly LoraApplication[] {
+  return (request.loras ?? []).filter((l) => l.strength !== 0);
 }
 
 /**

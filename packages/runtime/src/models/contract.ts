@@ -27,6 +27,8 @@ export interface TensorSpec {
 export interface GraphContract {
   readonly role: Role;
   readonly inputs: readonly TensorSpec[];
+  /** Inputs a graph of the role may have (checked when present), e.g. `lora_strengths` of a DiT built with LoRAs. */
+  readonly optionalInputs?: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
 }
 
@@ -48,6 +50,9 @@ export const CONTRACTS: Readonly<Record<Role, GraphContract>> = {
       f32('timesteps', ['B'], 'flow time t in [0, 1] (the graph multiplies by 1000)'),
       f32('guidance', ['B'], 'distilled guidance scale (e.g. 4.0)'),
       f32('y', ['B', 'vec'], 'pooled text vector (CLIP-L: vec 768)'),
+    ],
+    optionalInputs: [
+      f32('lora_strengths', ['K'], 'one strength per LoRA file the graph was built with (run-time LoRA branches), in LoRA order'),
     ],
     outputs: [f32('velocity', ['B', 'N', 64], 'predicted velocity for the target tokens only')],
   },
@@ -122,7 +127,8 @@ export function checkContract(modelBytes: Uint8Array, contract: GraphContract, l
   };
   for (const spec of contract.inputs) check('input', spec, inputs.get(spec.name));
   for (const spec of contract.outputs) check('output', spec, outputs.get(spec.name));
-  const known = new Set(contract.inputs.map((s) => s.name));
+  for (const spec of contract.optionalInputs ?? []) if (inputs.has(spec.name)) check('input', spec, inputs.get(spec.name));
+  const known = new Set([...contract.inputs, ...(contract.optionalInputs ?? [])].map((s) => s.name));
   for (const name of inputs.keys()) if (!known.has(name)) problems.push(`unexpected input '${name}'`);
   if (problems.length > 0) {
     throw new ContractError(`${label}: graph does not match the ${contract.role} contract: ${problems.join('; ')}`);

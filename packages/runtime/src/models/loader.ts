@@ -151,7 +151,7 @@ export async function loadModelGraph(
   options: LoadModelGraphOptions = {},
 ): Promise<LoadedModelGraph> {
   if (options.weightPatches && options.weightPatches.size > 0 && !options.patchKey) {
-    throw new Error('loadModelGraph: weightPatches need a patchKey naming them (files, sizes, mtimes, strengths) for the cache');
+    throw new Error('loadModelGraph: weightPatches need a patchKey naming them (files, sizes, mtimes; strengths too unless fed through lora_strengths) for the cache');
   }
   const patched = options.weightPatches && options.weightPatches.size > 0 ? options.weightPatches : undefined;
   const header = readModelHeader(source);

@@ -28,6 +28,8 @@ export const IR_VERSION = 10;
 export const OPSET_VERSION = 21;
 /** onnxruntime's contrib operator domain (MultiHeadAttention...), imported at version 1 when a node uses it. */
 export const MICROSOFT_DOMAIN = 'com.microsoft';
+/** Graph input holding one strength per LoRA file, for graphs built with run-time LoRA branches. */
+export const LORA_STRENGTHS_INPUT = 'lora_strengths';
 
 /** A tensor in the graph, by name. Op helpers return these; pass them on to later ops. */
 export interface Value {
@@ -229,7 +231,7 @@ export class GraphBuilder {
    *   becoming a float32 copy of the model.
    * `as: 'stored'` returns the initializer unconverted.
    */
-  weight(key: string, options: { readonly as?: ComputeDtype | 'stored' } = {}): Value {
+  weight(key: string, options: { readonly as?: ComputeDtype | 'stored'; readonly lowRankBranch?: boolean } = {}): Value {
     const as = options.as ?? this.computeDtype;
     const cacheKey = `${key}\u0000${as}`;
     const cached = this.weightValues.get(cacheKey);
@@ -240,15 +242,11 @@ export class GraphBuilder {
     const dtype = SAFETENSORS_TO_ONNX[info.dtype];
     const stored = this.storedWeight(key, dtype, info.shape);
     let value = stored;
-    const patches = this.weights.patches?.(key) ?? [];
-    if (patches.length > 0) {
-      // LoRA: W + scale * (up @ down) in float32, then the requested dtype.
-      if (as === 'stored') throw new Error(`${this.weights.description}: weight '${key}' is patched (LoRA) and cannot be read as stored`);
-      value = this.patchedWeight(key, this.convertWeight(key, stored, dtype, 'float32'), info.shape, patches);
-      if (as !== 'float32') value = this.cast(value, as, `${key}.patched_${as}`);
-    } else if (as !== 'stored') {
-      value = this.convertWeight(key, stored, dtype, as);
+    if (as !== 'stored' && !options.lowRankBranch && (this.weights.patches?.(key) ?? []).length > 0) {
+      // LoRAs run as a branch beside the layer (blocks.ts linear); a weight read any other way would drop them.
+      throw new Error(`${this.weights.description}: weight '${key}' has a LoRA patch but is not read through linear()`);
     }
+    if (as !== 'stored') value = this.convertWeight(key, stored, dtype, as);
     this.weightValues.set(cacheKey, value);
     return value;
   }
@@ -279,36 +277,35 @@ export class GraphBuilder {
     return this.cast(stored, to, `${key}.cast${suffix}`);
   }
 
-  /** float32 W plus each patch's scale * (up @ down), zero-padded to W's rows where a patch covers only some. */
-  private patchedWeight(key: string, base: Value, shape: readonly number[], patches: readonly WeightPatch[]): Value {
-    const cached = this.weightValues.get(`${key}\u0000patched`);
+  /**
+   * One factor (up or down) of a LoRA patch in the compute dtype: an initializer over its bytes, converted like a
+   * weight (never folded into a float32 copy).
+   */
+  lowRankFactor(name: string, part: WeightPatch['up']): Value {
+    const cached = this.weightValues.get(`${name}\u0000factor`);
     if (cached) return cached;
-    if (shape.length !== 2) throw new Error(`patching '${key}' needs a 2-D weight, got [${shape.join(', ')}]`);
-    let value = base;
-    const asFloat = (name: string, part: WeightPatch['up']): Value => {
-      const t = SAFETENSORS_TO_ONNX[part.info.dtype];
-      const init =
-        part.data.kind === 'external'
-          ? this.externalInitializer(name, t, part.info.shape, part.data.file, part.data.offset, part.data.length)
-          : this.initializer(name, t, part.info.shape, part.data.bytes);
-      return t === 'float32' ? init : this.cast(init, 'float32', `${name}.f32`);
-    };
-    patches.forEach((patch, i) => {
-      const rows = patch.up.info.shape[0]!;
-      const offset = patch.rowOffset ?? 0;
-      if (offset < 0 || offset + rows > shape[0]!) {
-        throw new Error(`patch '${patch.name}' rows ${offset}..${offset + rows} exceed '${key}' [${shape.join(', ')}]`);
-      }
-      const up = asFloat(`${patch.name}.up`, patch.up); // [rows, rank]
-      const down = asFloat(`${patch.name}.down`, patch.down); // [rank, in]
-      let delta = this.mul(this.matMul(up, down), this.scalar(patch.scale)); // [rows, in]
-      if (rows !== shape[0]) {
-        const pads = this.constInt64([offset, 0, shape[0]! - offset - rows, 0]);
-        delta = this.op('Pad', [delta, pads], { name: `${key}.patch${i}.pad` }); // [out, in]
-      }
-      value = this.add(value, delta, `${key}.patch${i}`);
-    });
-    this.weightValues.set(`${key}\u0000patched`, value);
+    const dtype = SAFETENSORS_TO_ONNX[part.info.dtype];
+    const init =
+      part.data.kind === 'external'
+        ? this.externalInitializer(name, dtype, part.info.shape, part.data.file, part.data.offset, part.data.length)
+        : this.initializer(name, dtype, part.info.shape, part.data.bytes);
+    const value = this.convertWeight(name, init, dtype, this.computeDtype);
+    this.weightValues.set(`${name}\u0000factor`, value);
+    return value;
+  }
+
+  /**
+   * The strength of LoRA slot `slot` as a scalar: element `slot` of the graph input `lora_strengths` [K] (float32,
+   * declared on first use; the caller feeds one strength per LoRA file).
+   */
+  loraStrength(slot: number): Value {
+    const cacheKey = `lora_strengths\u0000${slot}`;
+    const cached = this.weightValues.get(cacheKey);
+    if (cached) return cached;
+    if (!this.names.has(LORA_STRENGTHS_INPUT)) this.input(LORA_STRENGTHS_INPUT, 'float32', ['K']);
+    const scalar = this.gather({ name: LORA_STRENGTHS_INPUT }, this.constInt64([slot], []), 0, `${LORA_STRENGTHS_INPUT}.${slot}`); // []
+    const value = this.computeDtype === 'float32' ? scalar : this.cast(scalar, this.computeDtype, `${LORA_STRENGTHS_INPUT}.${slot}.cast`);
+    this.weightValues.set(cacheKey, value);
     return value;
   }
 

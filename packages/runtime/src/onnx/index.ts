@@ -2,6 +2,8 @@ export { ONNX_DTYPE_CODES, SAFETENSORS_TO_ONNX, type OnnxDType } from './dtypes.
 export {
   GraphBuilder,
   IR_VERSION,
+  LORA_STRENGTHS_INPUT,
+  MICROSOFT_DOMAIN,
   NONE,
   OPSET_VERSION,
   attr,

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { GraphBuilder } from './graph-builder.ts';
+import { GraphBuilder, LORA_STRENGTHS_INPUT } from './graph-builder.ts';
+import { linear } from './blocks.ts';
 import { inlineWeights, withWeightPatches, type WeightPatch } from './weights.ts';
 import { SessionPool } from '../session/session-pool.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -17,39 +18,63 @@ afterAll(async () => {
 
 const bytes = (a: Float32Array | Uint16Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** Reads W back through the graph: y = W (an Identity of the patched weight). */
-async function readWeight(patches: Map<string, WeightPatch[]>, name: string): Promise<Float32Array> {
-  const w = Float32Array.from({ length: 6 * 3 }, (_, i) => i); // W [6, 3]
-  const source = withWeightPatches(inlineWeights({ w: { dtype: 'F32', shape: [6, 3], data: w } }), patches);
+// W [6, 3], b [6]; the patch covers rows 1..2 with up [2, 2] (float16) and down [2, 3].
+const W = Float32Array.from({ length: 18 }, (_, i) => (i % 5) - 2);
+const B = Float32Array.from({ length: 6 }, (_, i) => i / 10);
+const UP = Float32Array.from([1, 2, 3, 4]);
+const DOWN = Float32Array.from([0.5, 0, 1, 0, 0.25, 2]);
+const patch = (extra: Partial<WeightPatch>): WeightPatch => ({
+  name: 'lora0/w',
+  up: { info: { dtype: 'F16', shape: [2, 2] }, data: { kind: 'inline', bytes: bytes(float32ArrayToFloat16(UP)) } },
+  down: { info: { dtype: 'F32', shape: [2, 3] }, data: { kind: 'inline', bytes: bytes(DOWN) } },
+  scale: 0.5,
+  rowOffset: 1,
+  ...extra,
+});
+
+function graphWith(p: WeightPatch, name: string): string {
+  const source = withWeightPatches(
+    inlineWeights({ 'w.weight': { dtype: 'F32', shape: [6, 3], data: W }, 'w.bias': { dtype: 'F32', shape: [6], data: B } }),
+    new Map([['w.weight', [p]]]),
+  );
   const g = new GraphBuilder({ weights: source });
-  const x = g.input('x', 'float32', [1]);
-  g.output(g.add(g.weight('w'), g.mul(x, g.scalar(0))), 'y', 'float32', [6, 3]);
+  const x = g.input('x', 'float32', [2, 3]);
+  g.output(linear(g, x, 'w'), 'y', 'float32', [2, 6]);
   const file = join(root, `${name}.onnx`);
   writeFileSync(file, g.build().bytes);
-  const s = await pool.acquire(file);
-  return (await pool.run(s, { x: Tensor.float32([1], new Float32Array(1)) })).y!.data as Float32Array;
+  return file;
 }
 
-describe('weight patches (LoRA) in the graph builder', () => {
-  it('add scale * (up @ down) to the patched rows only, from float16 factors too', async () => {
-    const up = Float32Array.from([1, 2, 3, 4]); // [2, 2]
-    const down = Float32Array.from([0.5, 0, 1, 0, 0.25, 2]); // [2, 3]
-    const patch: WeightPatch = {
-      name: 'lora0/w',
-      up: { info: { dtype: 'F16', shape: [2, 2] }, data: { kind: 'inline', bytes: bytes(float32ArrayToFloat16(up)) } },
-      down: { info: { dtype: 'F32', shape: [2, 3] }, data: { kind: 'inline', bytes: bytes(down) } },
-      scale: 0.5,
-      rowOffset: 1,
-    };
-    const y = await readWeight(new Map([['w', [patch]]]), 'rows');
-    const want = Float32Array.from({ length: 18 }, (_, i) => i);
-    for (let r = 0; r < 2; r++) {
-      for (let c = 0; c < 3; c++) {
-        const delta = up[r * 2]! * down[c]! + up[r * 2 + 1]! * down[3 + c]!;
-        want[(r + 1) * 3 + c]! += 0.5 * delta;
-      }
+/** y = x (W + factor * pad(up @ down))^T + b, in float64: the merged result. */
+function merged(x: Float32Array, factor: number): number[] {
+  const w = Array.from(W);
+  for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) w[(r + 1) * 3 + c]! += factor * (UP[r * 2]! * DOWN[c]! + UP[r * 2 + 1]! * DOWN[3 + c]!);
+  const y: number[] = [];
+  for (let m = 0; m < 2; m++) for (let o = 0; o < 6; o++) y.push(B[o]! + [0, 1, 2].reduce((s, c) => s + x[m * 3 + c]! * w[o * 3 + c]!, 0));
+  return y;
+}
+
+const X = Float32Array.from([1, -2, 0.5, 3, 0.25, -1]);
+
+describe('LoRA patches as run-time low-rank branches (blocks.ts linear)', () => {
+  it('equal the merged weight on the patched rows only, with the fixed scale', async () => {
+    const s = await pool.acquire(graphWith(patch({}), 'fixed'));
+    const y = (await pool.run(s, { x: Tensor.float32([2, 3], X) })).y!.data as Float32Array;
+    merged(X, 0.5).forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
+  });
+
+  it('read the strength from the lora_strengths input, so one session serves every strength', async () => {
+    const s = await pool.acquire(graphWith(patch({ strengthSlot: 1 }), 'slot'));
+    for (const strength of [0, 1, -0.75, 2.5]) {
+      const feeds = { x: Tensor.float32([2, 3], X), [LORA_STRENGTHS_INPUT]: Tensor.float32([2], Float32Array.of(9, strength)) };
+      const y = (await pool.run(s, feeds)).y!.data as Float32Array;
+      merged(X, 0.5 * strength).forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
     }
-    expect(Array.from(y)).toEqual(Array.from(want));
+  });
+
+  it('refuse to read a patched weight any other way than through linear()', () => {
+    const source = withWeightPatches(inlineWeights({ 'w.weight': { dtype: 'F32', shape: [6, 3], data: W } }), new Map([['w.weight', [patch({})]]]));
+    expect(() => new GraphBuilder({ weights: source }).weight('w.weight')).toThrow(/has a LoRA patch but is not read through linear\(\)/);
   });
 
   it('refuses patches on keys the source lacks', () => {

@@ -37,16 +37,22 @@ export interface WeightSource {
 }
 
 /**
- * A low-rank update of a 2-D weight W [out, in]: W[rowOffset .. rowOffset + up.rows) += scale * (up @ down), with
- * up [rows, rank] and down [rank, in], computed in float32 inside the graph (onnxruntime folds it into a constant
- * when the session is created), so the weight bytes are still never read by JavaScript.
+ * A low-rank update (LoRA) of a 2-D weight W [out, in], applied at run time as a branch beside the layer (blocks.ts
+ * `linear`): y[..., rowOffset .. rowOffset + up.rows) += strength * scale * (x @ down^T) @ up^T, with up [rows, rank]
+ * and down [rank, in]. W is never modified or copied, so the model stays mapped from its file.
  */
 export interface WeightPatch {
   /** Unique prefix for the initializer names of `up` and `down` (e.g. 'lora0/double_blocks.0.img_attn.qkv'). */
   readonly name: string;
   readonly up: { readonly info: WeightInfo; readonly data: WeightData };
   readonly down: { readonly info: WeightInfo; readonly data: WeightData };
+  /** Fixed factor (alpha / rank, times the strength when there is no `strengthSlot`). */
   readonly scale: number;
+  /**
+   * Index into the graph input `lora_strengths` [K] that multiplies this branch, so a new strength needs no new
+   * graph or session. Absent: the strength is already in `scale`.
+   */
+  readonly strengthSlot?: number;
   /** First patched row (USO's single-block qkv LoRA patches only the first rows of linear1). Default 0. */
   readonly rowOffset?: number;
 }

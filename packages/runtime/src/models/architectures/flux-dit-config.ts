@@ -9,7 +9,6 @@
  */
 
 import type { SafetensorsHeader } from '../../safetensors/header.ts';
-import { UnknownArchitectureError } from '../loader.ts';
 import { countIndexed } from '../architecture.ts';
 
 export type FluxVariant = 'flux-dev' | 'flux-schnell' | 'flux-kontext';
@@ -140,23 +139,22 @@ export function describeLookalike(names: readonly string[]): string | undefined 
   return undefined;
 }
 
-/**
- * True for a BFL-named FLUX transformer. A file that is recognisably something else (a LoRA, SDXL, SD3, a VAE) is
- * refused here with UnknownArchitectureError saying what it looks like and what was expected, rather than with the
- * loader's generic "no architecture matches".
- */
+/** True for a BFL-named FLUX transformer (other layouts are renamed to BFL names before this runs). */
 export function detectFluxDit(h: SafetensorsHeader): boolean {
-  if (SIGNATURE.every((k) => h.tensors.has(k))) return true;
-  const names = [...h.tensors.keys()];
-  const lookalike = describeLookalike(names);
-  if (lookalike) {
-    throw new UnknownArchitectureError(
-      h.path,
-      `this looks like ${lookalike}; a diffusion model here must be a FLUX.1 transformer (dev, schnell or Kontext) with ` +
-        `BFL names such as 'double_blocks.0.img_attn.qkv.weight' (or the diffusers/ComfyUI layouts of the same weights)`,
-    );
-  }
-  return false;
+  return SIGNATURE.every((k) => h.tensors.has(k));
+}
+
+/**
+ * For the loader's refusal of a file given as a diffusion model that is recognisably something else (a LoRA, SDXL,
+ * SD3, a VAE): what it looks like and what was expected.
+ */
+export function fluxLookalike(h: SafetensorsHeader): string | undefined {
+  const lookalike = describeLookalike([...h.tensors.keys()]);
+  if (!lookalike) return undefined;
+  return (
+    `this looks like ${lookalike}; a diffusion model here must be a FLUX.1 transformer (dev, schnell or Kontext) with ` +
+    `BFL names such as 'double_blocks.0.img_attn.qkv.weight' (or the diffusers/ComfyUI layouts of the same weights)`
+  );
 }
 
 function shape(h: SafetensorsHeader, key: string, rank: number): number[] {

@@ -8,7 +8,10 @@ import { readTensorFloat32 } from '../../safetensors/read-data.ts';
 import { writeSafetensors } from '../../safetensors/writer.ts';
 import { loadModelGraph } from '../loader.ts';
 import { defaultArchitectures } from './index.ts';
-import { FLUX_CASES, TINY_FLUX, fluxCaseInputs, tinyFluxFile, type FluxFixtureDType } from './flux-dit-cases.ts';
+import { FLUX_CASES, LORA_STRENGTHS, TINY_FLUX, fluxCaseInputs, tinyFluxFile, tinyFluxLora, type FluxFixtureDType } from './flux-dit-cases.ts';
+import { LORA_STRENGTHS_INPUT } from '../../onnx/graph-builder.ts';
+import type { WeightPatch } from '../../onnx/weights.ts';
+import { Tensor } from '../../tensor/tensor.ts';
 import { runGraph, tempDir } from './test-support.ts';
 
 const dir = tempDir('flux-dit');
@@ -53,4 +56,40 @@ describe('flux-dit: parity with the independent PyTorch implementation (tiny con
       }
     });
   }
+
+  it('LoRA as a run-time branch equals the torch merged weights, strengths fed as an input to one session', async () => {
+    const loraFile = join(dir, 'tiny-lora.safetensors');
+    const lora = tinyFluxLora(TINY_FLUX);
+    writeSafetensors(loraFile, lora.tensors);
+    const header = readSafetensorsHeader(loraFile);
+    const part = (key: string): WeightPatch['up'] => {
+      const t = header.tensors.get(key)!;
+      return { info: { dtype: t.dtype, shape: t.shape }, data: { kind: 'external', file: header.path, offset: t.offset, length: t.length } };
+    };
+    const patches = new Map<string, WeightPatch[]>(
+      lora.targets.map((t) => [
+        `${t.module}.weight`,
+        [{ name: `lora0/${t.module}`, up: part(`${t.module}.lora_up.weight`), down: part(`${t.module}.lora_down.weight`), scale: 0.5, strengthSlot: 0 }],
+      ]),
+    );
+    const file = join(dir, 'tiny-F32.safetensors');
+    writeSafetensors(file, tinyFluxFile(TINY_FLUX, 'F32').tensors);
+    const graph = await loadModelGraph(file, 'dit', join(dir, 'graphs'), defaultArchitectures(), { weightPatches: patches, patchKey: loraFile });
+    const session = await pool.acquire(graph, { disablePrepacking: true });
+    let compared = 0;
+    for (const [i, strength] of LORA_STRENGTHS.entries()) {
+      for (const k of FLUX_CASES) {
+        const key = `lora${i}/${k.name}/velocity`;
+        if (!fixture.tensors.has(key)) continue;
+        const feeds = { ...fluxCaseInputs(TINY_FLUX, k), [LORA_STRENGTHS_INPUT]: Tensor.float32([1], Float32Array.of(strength)) };
+        const out = await pool.run(session, feeds);
+        expect(maxAbsDiff(out.velocity!.data as Float32Array, expected(key)), key).toBeLessThan(2e-5);
+        // The LoRA really changes the output (so the comparison above is not vacuous).
+        const plain = await pool.run(session, { ...feeds, [LORA_STRENGTHS_INPUT]: Tensor.float32([1], Float32Array.of(0)) });
+        expect(maxAbsDiff(plain.velocity!.data as Float32Array, expected(key))).toBeGreaterThan(1e-2);
+        compared++;
+      }
+    }
+    expect(compared).toBe(4);
+  });
 });

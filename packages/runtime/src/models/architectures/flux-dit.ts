@@ -32,6 +32,8 @@ import type { Architecture } from '../architecture.ts';
 import {
   detectFluxDit,
   FLUX_NORM_EPS,
+  fluxIgnoredWeights,
+  fluxLookalike,
   FLUX_TIME_DIM,
   fluxRequiredWeights,
   inferFluxDitConfig,
@@ -190,5 +192,7 @@ export const fluxDit: Architecture<FluxDitConfig> = {
   detect: detectFluxDit,
   inferConfig: inferFluxDitConfig,
   requiredWeights: fluxRequiredWeights,
+  ignoredWeights: (_config, names) => fluxIgnoredWeights(names),
+  lookalike: fluxLookalike,
   build: (c, weights) => buildFluxDit(c, weights).build(),
 };
