@@ -11,6 +11,8 @@ const CHILD = fileURLToPath(new URL('./session-create-once.ts', import.meta.url)
 
 export interface SessionCreationFigures {
   readonly ms: number;
+  /** CPU time (user + system, all threads) of the creation, ms. */
+  readonly cpuMs: number;
   /** Peak RSS during creation minus the RSS before it, MiB. */
   readonly peakAboveBaselineMiB: number;
   /** RSS once the session exists minus the RSS before it, MiB (file-backed mapped pages touched so far included). */
@@ -22,9 +24,10 @@ export function measureSessionCreation(model: ModelRef, options: SessionOptions 
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; baselineRssKiB: number; maxRssKiB: number; afterRssKiB: number };
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; cpuMs: number; baselineRssKiB: number; maxRssKiB: number; afterRssKiB: number };
   return {
     ms: r.ms,
+    cpuMs: r.cpuMs,
     peakAboveBaselineMiB: (r.maxRssKiB - r.baselineRssKiB) / 1024,
     heldMiB: (r.afterRssKiB - r.baselineRssKiB) / 1024,
   };
