@@ -40,6 +40,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--cache-lru <n>', 'keep up to N node results across prompts (default: only the last prompt\'s)')
     .option('--cache-ram-mb <n>', 'keep node results across prompts within a RAM budget')
     .option('--execution-provider <cpu|cuda|webgpu>', 'accelerator for model sessions; falls back to the CPU when it fails')
+    .option('--preview-method <auto|latent2rgb|taesd|none>', "step previews for prompts that do not ask for their own (default none, as ComfyUI)")
+    .option('--multi-user', "per-user settings and files picked by the comfy-user header (ComfyUI's --multi-user)")
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const args: string[] = [];
       for (const [key, value] of Object.entries(opts)) {

@@ -103,7 +103,7 @@ export class EngineHost implements Engine {
       return result;
     }
     if (this.#currentSeq() === seq) {
-      const msg: ToWorker = { type: 'run', seq, promptId: job.promptId, prompt: job.prompt, extraData: job.extraData, outputs: job.outputs };
+      const msg: ToWorker = { type: 'run', seq, promptId: job.promptId, prompt: job.prompt, extraData: job.extraData, outputs: job.outputs, previews: job.previews ?? false };
       worker.postMessage(msg);
     }
     return result;

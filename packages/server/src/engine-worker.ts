@@ -100,6 +100,7 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
       promptId: msg.promptId,
       extraData: msg.extraData,
       outputs: msg.outputs,
+      previews: msg.previews,
       signal: controller.signal,
       onEvent: (event: ExecutionEvent) => forward(msg.seq, event),
     });

@@ -11,6 +11,8 @@ export interface EngineJob {
   prompt: ApiPrompt;
   extraData: Record<string, unknown>;
   outputs: string[];
+  /** Whether nodes make step previews (ComfyUI's preview method is not `none`). */
+  previews?: boolean;
 }
 
 /** One process that runs prompts, as /system_stats and /queue show it. */

@@ -6,6 +6,8 @@
  */
 import type { ExecutionEvent } from '@uso-studio/core';
 import type { Engine, EngineJob } from './engine.ts';
+import { previewsWanted } from './preview-method.ts';
+import type { PreviewMethod } from './preview-method.ts';
 import type { HistoryEntry, QueueItem, Store, StoredPrompt } from './store.ts';
 import type { RunResult } from './worker-protocol.ts';
 import type { HubClient, WsHub } from './ws-hub.ts';
@@ -20,13 +22,16 @@ export interface PromptQueueOptions {
   requeueInterrupted?: boolean;
   /** Accept prompts but do not run them until `resume()`. */
   paused?: boolean;
+  /** The server's preview method (ComfyUI's --preview-method, default none); a prompt's extra_data may ask for another. */
+  previewMethod?: PreviewMethod;
   log?: (message: string) => void;
 }
 
 interface Running {
   stored: StoredPrompt;
   executing?: { node: string | null; display_node?: string; prompt_id: string };
-  progressState?: unknown;
+  /** Every node that left `pending`, as ComfyUI's progress_state lists them; the engine sends only what changed. */
+  nodeStates: Record<string, unknown>;
   startedAt: number;
   /** End-of-prompt events, held back until history is written so a client that reacts to them finds the entry. */
   held: ExecutionEvent[];
@@ -44,7 +49,7 @@ export class PromptQueue {
   #counter: number;
   #paused: boolean;
   #idleWaiters: (() => void)[] = [];
-  #statusScheduled = false;
+  #statusTimer: NodeJS.Immediate | undefined;
   #committing = 0;
 
   constructor(options: PromptQueueOptions) {
@@ -152,11 +157,11 @@ export class PromptQueue {
     const hub = this.#o.hub;
     hub.sendToClient(client, 'status', { ...this.statusData(), sid: client.sid });
     for (const r of this.#running.values()) {
-      if (r.stored.clientId !== null && r.stored.clientId !== client.sid) continue;
+      if (r.stored.clientId !== client.sid) continue;
       const promptId = r.stored.promptId;
       hub.sendToClient(client, 'execution_start', { prompt_id: promptId, timestamp: r.startedAt });
       if (r.executing) hub.sendToClient(client, 'executing', r.executing);
-      if (r.progressState) hub.sendToClient(client, 'progress_state', r.progressState);
+      if (Object.keys(r.nodeStates).length) hub.sendToClient(client, 'progress_state', { prompt_id: promptId, nodes: r.nodeStates });
     }
   }
 
@@ -208,10 +213,13 @@ export class PromptQueue {
   /** Runs one prompt; `run` resolving to undefined means the prompt went back to the pending list (nothing to record). */
   #start(stored: StoredPrompt, run: (job: EngineJob, onEvent: (event: ExecutionEvent) => void) => Promise<RunResult | undefined>): void {
     let finish!: () => void;
-    const running: Running = { stored, startedAt: Date.now(), held: [], done: new Promise<void>((r) => (finish = r)) };
+    const running: Running = { stored, startedAt: Date.now(), nodeStates: {}, held: [], done: new Promise<void>((r) => (finish = r)) };
     const [, promptId, prompt, extraData, outputs] = stored.item;
     this.#running.set(promptId, running);
-    run({ promptId, prompt, extraData, outputs }, (event) => this.#relay(running, event))
+    // ComfyUI announces the queue change when a prompt is taken off it, before the prompt's execution_start.
+    this.#sendStatusNow();
+    const previews = previewsWanted(extraData, this.#o.previewMethod ?? 'none');
+    run({ promptId, prompt, extraData, outputs, previews }, (event) => this.#relay(running, event))
       .then((result) => {
         if (result) this.#finish(running, result);
       })
@@ -241,7 +249,7 @@ export class PromptQueue {
     const sid = r.stored.clientId;
     switch (event.type) {
       case 'preview':
-        this.#o.hub.sendPreview(sid, event.data);
+        if (sid !== null) this.#o.hub.sendPreview(sid, event.data);
         return;
       case 'execution_success':
       case 'execution_error':
@@ -259,10 +267,16 @@ export class PromptQueue {
         r.startedAt = event.data.timestamp;
         break;
       case 'progress_state':
-        r.progressState = event.data;
+        Object.assign(r.nodeStates, event.data.nodes);
+        if (sid !== null) this.#o.hub.send(sid, 'progress_state', { prompt_id: event.data.prompt_id, nodes: r.nodeStates });
+        return;
+      case 'execution_cached':
+        // ComfyUI marks each cached node finished, so they appear in progress_state from here on.
+        for (const id of event.data.nodes) r.nodeStates[id] = { value: 1, max: 1, state: 'finished', node_id: id, display_node_id: id, parent_node_id: null, real_node_id: id, prompt_id: event.data.prompt_id };
         break;
     }
-    this.#o.hub.send(sid, event.type, event.data);
+    // ComfyUI sends a prompt's events only to the client that queued it; a prompt without client_id is silent.
+    if (sid !== null) this.#o.hub.send(sid, event.type, event.data);
   }
 
   #finish(r: Running, result: RunResult): void {
@@ -283,7 +297,7 @@ export class PromptQueue {
         exception_type: result.error?.type ?? 'Error',
         traceback: result.error?.traceback ?? [],
         current_inputs: {},
-        current_outputs: {},
+        current_outputs: [],
         timestamp,
       };
       held.push({ type: 'execution_error', data });
@@ -301,7 +315,7 @@ export class PromptQueue {
       prompt: item,
       outputs: result.outputs,
       status: { status_str: result.status === 'success' ? 'success' : 'error', completed: result.status === 'success', messages },
-      meta: Object.fromEntries(Object.keys(result.outputs).map((id) => [id, { node_id: id, display_node: id }])),
+      meta: Object.fromEntries(Object.keys(result.outputs).map((id) => [id, { node_id: id, display_node: id, parent_node: null, real_node_id: id }])),
     };
     try {
       this.#o.store.finish(promptId, entry);
@@ -311,18 +325,21 @@ export class PromptQueue {
     this.#running.delete(promptId);
     // `executing {node:null}` last: ComfyUI clients treat it as the end of the prompt.
     held.sort((a, b) => Number(a.type === 'executing') - Number(b.type === 'executing'));
-    for (const e of held) this.#o.hub.send(clientId, e.type, e.data);
+    if (clientId !== null) for (const e of held) this.#o.hub.send(clientId, e.type, e.data);
     this.#broadcastStatus();
   }
 
   /** Coalesced per event-loop turn: a burst of submissions sends every socket one status, not one each. */
   #broadcastStatus(): void {
-    if (this.#statusScheduled) return;
-    this.#statusScheduled = true;
-    setImmediate(() => {
-      this.#statusScheduled = false;
-      this.#o.hub.send(null, 'status', this.statusData());
-    });
+    if (this.#statusTimer) return;
+    this.#statusTimer = setImmediate(() => this.#sendStatusNow());
+  }
+
+  /** Sends the status at once; a coalesced one still waiting is folded into it. */
+  #sendStatusNow(): void {
+    if (this.#statusTimer) clearImmediate(this.#statusTimer);
+    this.#statusTimer = undefined;
+    this.#o.hub.send(null, 'status', this.statusData());
   }
 
   #isIdle(): boolean {
@@ -351,7 +368,7 @@ export function failedEntry(item: QueueItem, type: string, message: string): His
     exception_type: type,
     traceback: [],
     current_inputs: {},
-    current_outputs: {},
+    current_outputs: [],
     timestamp,
   };
   return { prompt: item, outputs: {}, status: { status_str: 'error', completed: false, messages: [['execution_error', error]] }, meta: {} };

@@ -20,6 +20,7 @@ import { Security, isLoopbackAddress } from './security.ts';
 import { Store } from './store.ts';
 import { WsHub } from './ws-hub.ts';
 import { LogBuffer } from './routes/log-buffer.ts';
+import type { PreviewMethod } from './preview-method.ts';
 import { UserStore } from './routes/user-store.ts';
 import type { CacheSetting } from './worker-protocol.ts';
 
@@ -68,6 +69,8 @@ export interface ServerOptions {
   log?: (message: string) => void;
   /** ComfyUI's --multi-user: the `comfy-user` header picks a user from `<data>/user/users.json`. */
   multiUser?: boolean;
+  /** ComfyUI's --preview-method: step previews for prompts that do not ask (default none, as ComfyUI). */
+  previewMethod?: PreviewMethod;
   /** Folder served by /workflow_templates; default the repository's workflows/; false for none. */
   workflowsDir?: string | false;
 }
@@ -161,6 +164,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     maxQueue: options.maxQueue ?? 10_000,
     ...(options.requeueInterrupted ? { requeueInterrupted: true } : {}),
     ...(options.executionPaused ? { paused: true } : {}),
+    ...(options.previewMethod ? { previewMethod: options.previewMethod } : {}),
     log,
   });
   const editorDir = options.editorDir === false ? undefined : (options.editorDir ?? DEFAULT_EDITOR_DIR);

@@ -8,6 +8,8 @@ import { generateDemoModels } from '@uso-studio/runtime';
 import { defaultDataDir, prepareDataDir } from './data-dir.ts';
 import { cacheSettingFromFlags } from './cache-setting.ts';
 import { createServer } from './server.ts';
+import { PREVIEW_METHODS, isPreviewMethod } from './preview-method.ts';
+import type { PreviewMethod } from './preview-method.ts';
 import type { RunningServer, ServerOptions } from './server.ts';
 
 export type StartServerOptions = ServerOptions & {
@@ -70,6 +72,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'cache-ram-mb': { type: 'string' },
       'allowed-origins': { type: 'string' },
       'multi-user': { type: 'boolean' },
+      'preview-method': { type: 'string' },
     },
     strict: true,
   });
@@ -110,6 +113,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(cache ? { cache } : {}),
     ...(values['execution-provider'] !== undefined ? { executionProvider: parseExecutionProvider(values['execution-provider']) } : {}),
     ...(values['multi-user'] ? { multiUser: true } : {}),
+    ...(values['preview-method'] !== undefined ? { previewMethod: parsePreviewMethod(values['preview-method']) } : {}),
     ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };
 }
@@ -124,6 +128,12 @@ export async function ensureDemoModels(modelsDir: string, inputDir: string, prin
   const { written } = await generateDemoModels(modelsDir, inputDir);
   print(`models/ was empty: wrote the demo model set (${written.length} files, no learned weights) to ${modelsDir}`);
   return written;
+}
+
+/** ComfyUI's --preview-method values. */
+export function parsePreviewMethod(value: string): PreviewMethod {
+  if (!isPreviewMethod(value)) throw new Error(`--preview-method must be one of ${PREVIEW_METHODS.join(', ')}, got '${value}'`);
+  return value;
 }
 
 const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;

@@ -23,7 +23,7 @@ export interface HistoryEntry {
   prompt: QueueItem;
   outputs: Record<string, unknown>;
   status: { status_str: 'success' | 'error'; completed: boolean; messages: [string, unknown][] };
-  meta: Record<string, { node_id: string; display_node: string }>;
+  meta: Record<string, { node_id: string; display_node: string; parent_node: string | null; real_node_id: string }>;
 }
 
 interface PendingInsert {

@@ -27,7 +27,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: 'run'; seq: number; promptId: string; prompt: ApiPrompt; extraData: Record<string, unknown>; outputs: string[] }
+  | { type: 'run'; seq: number; promptId: string; prompt: ApiPrompt; extraData: Record<string, unknown>; outputs: string[]; previews: boolean }
   | { type: 'interrupt'; seq: number }
   | { type: 'free'; unloadModels: boolean; freeMemory: boolean }
   | { type: 'shutdown' };

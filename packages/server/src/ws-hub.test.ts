@@ -15,7 +15,7 @@ describe('preview frames', () => {
     const f = previewFrameWithMetadata({ prompt_id: 'p', node_id: '3', display_node_id: '3', format: 'JPEG', bytes });
     expect(f.readUInt32BE(0)).toBe(4);
     const len = f.readUInt32BE(4);
-    expect(JSON.parse(f.subarray(8, 8 + len).toString())).toEqual({ node_id: '3', display_node_id: '3', real_node_id: '3', prompt_id: 'p', image_type: 'image/jpeg' });
+    expect(JSON.parse(f.subarray(8, 8 + len).toString())).toEqual({ node_id: '3', display_node_id: '3', parent_node_id: null, real_node_id: '3', prompt_id: 'p', image_type: 'image/jpeg' });
     expect([...f.subarray(8 + len)]).toEqual([...bytes]);
   });
 });

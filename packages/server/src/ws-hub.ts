@@ -117,7 +117,7 @@ export class WsHub {
   /** A preview as binary frame type 4 (metadata-aware clients) or type 1 (the rest). */
   sendPreview(
     sid: string | null,
-    preview: { prompt_id: string; node_id: string; display_node_id: string; format: 'JPEG' | 'PNG'; bytes: Uint8Array },
+    preview: Parameters<typeof previewFrameWithMetadata>[0],
   ): void {
     const targets = sid === null ? [...this.#clients.values()].flatMap((s) => [...s]) : [...(this.#clients.get(sid) ?? [])];
     if (targets.length === 0) return;
@@ -159,12 +159,21 @@ export function previewFrame(format: 'JPEG' | 'PNG', bytes: Uint8Array): Buffer 
 }
 
 /** Binary frame type 4: u32 BE event type, u32 BE metadata length, metadata JSON, image bytes. */
-export function previewFrameWithMetadata(p: { prompt_id: string; node_id: string; display_node_id: string; format: 'JPEG' | 'PNG'; bytes: Uint8Array }): Buffer {
+export function previewFrameWithMetadata(p: {
+  prompt_id: string;
+  node_id: string;
+  display_node_id: string;
+  parent_node_id?: string | null;
+  real_node_id?: string;
+  format: 'JPEG' | 'PNG';
+  bytes: Uint8Array;
+}): Buffer {
   const meta = Buffer.from(
     JSON.stringify({
       node_id: p.node_id,
       display_node_id: p.display_node_id,
-      real_node_id: p.node_id,
+      parent_node_id: p.parent_node_id ?? null,
+      real_node_id: p.real_node_id ?? p.node_id,
       prompt_id: p.prompt_id,
       image_type: p.format === 'JPEG' ? 'image/jpeg' : 'image/png',
     }),

@@ -129,7 +129,7 @@ describe('Executor events', () => {
 });
 
 describe('Executor errors', () => {
-  it('turns a node exception into execution_error naming the node, and stays usable', async () => {
+  it("turns a node exception into ComfyUI's execution_error (node in its own fields, the message alone), and stays usable", async () => {
     const executor = new Executor({ registry, env, logger });
     const { events, onEvent } = record();
     const outcome = await executor.run(
@@ -144,14 +144,17 @@ describe('Executor errors', () => {
       exception_type: 'TypeError',
       executed: ['1'],
       current_inputs: { value: [3] },
-      current_outputs: { '1': [[3]] },
+      // ComfyUI's current_outputs: the ids of nodes already cached when the prompt started (none here).
+      current_outputs: [],
     });
-    expect(outcome.error?.exception_message).toContain('Node 9 (Boom)');
-    expect(outcome.error?.exception_message).toContain('kaput');
+    expect(outcome.error?.exception_message).toBe('kaput');
     expect(outcome.error?.traceback.length).toBeGreaterThan(0);
     expect(events.map((e) => e.type).slice(-2)).toEqual(['execution_error', 'executing']);
     expect(outcome.messages.at(-1)?.[0]).toBe('execution_error');
     expect((await executor.run(simple, { promptId: 'next' })).status).toBe('success');
+    const failing = { '1': { class_type: 'Num', inputs: { value: 3 } }, '9': { class_type: 'Boom', inputs: { value: ['1', 0] } } };
+    await executor.run(failing, { promptId: 'bad2' });
+    expect((await executor.run(failing, { promptId: 'bad3' })).error?.current_outputs).toEqual(['1']);
   });
 
   it('never rejects: garbage prompts, unknown classes and dangling links become errors', async () => {

@@ -28,7 +28,7 @@ import type {
 import { ExecutionList } from '../planning/execution-list.ts';
 import { collectAncestors, resolveTargets } from '../planning/targets.ts';
 import type { NodeRegistry } from '../registry.ts';
-import { describeInputs, describeValue } from './describe-value.ts';
+import { describeInputs } from './describe-value.ts';
 import { NodeContext, type ContextHost } from './node-context.ts';
 import { inputsForRuns, mergeResults, type ListInputs } from './list-mapping.ts';
 
@@ -188,6 +188,8 @@ class PromptRun implements ContextHost {
   readonly #uiOutputs: Record<string, Record<string, unknown>> = {};
   readonly #executed: string[] = [];
   readonly #cached: string[] = [];
+  /** Nodes whose results were cached when the prompt started: ComfyUI's `current_outputs`. */
+  #cachedAtStart: readonly string[] = [];
   /** Results this prompt holds on to, whatever the policy keeps: cache hits and finished nodes. */
   readonly #results = new Map<string, CacheEntry>();
   /** Results of this prompt by key, finished or in flight, so identical nodes run once. */
@@ -268,6 +270,7 @@ class PromptRun implements ContextHost {
           this.#cached.push(id);
         }
       }
+      this.#cachedAtStart = [...this.#cached];
       this.#message('execution_cached', { nodes: [...this.#cached], prompt_id: this.#promptId, timestamp: Date.now() });
 
       const list = new ExecutionList(
@@ -595,7 +598,15 @@ class PromptRun implements ContextHost {
     this.#lastPreviewAt.set(id, performance.now());
     this.#emit({
       type: 'preview',
-      data: { prompt_id: this.#promptId, node_id: id, display_node_id: displayNodeOf(id), format: image.format, bytes: image.bytes },
+      data: {
+        prompt_id: this.#promptId,
+        node_id: id,
+        display_node_id: displayNodeOf(id),
+        parent_node_id: null,
+        real_node_id: id,
+        format: image.format,
+        bytes: image.bytes,
+      },
     });
   }
 
@@ -641,6 +652,8 @@ class PromptRun implements ContextHost {
       state,
       node_id: id,
       display_node_id: displayNodeOf(id),
+      parent_node_id: null,
+      real_node_id: id,
       prompt_id: this.#promptId,
     };
     // Entries are replaced, never mutated, so an event a listener keeps stays as it was sent.
@@ -717,23 +730,20 @@ class PromptRun implements ContextHost {
   }
 
   #errorData(nodeId: string, nodeType: string, error: unknown, executed: string[]): ExecutionErrorEvent['data'] {
-    // The node's own exception gives type and traceback; the message names the node.
+    // The node's own exception gives type, message and traceback; the node is named by node_id and node_type.
     const cause = error instanceof NodeExecutionError ? error.cause : error;
     const payload = toErrorPayload(cause);
-    const message = error instanceof Error ? error.message : payload.message;
-    const currentOutputs: Record<string, unknown> = {};
-    for (const [id, entry] of this.#results) currentOutputs[id] = entry.outputs.map((list) => list.map(describeValue));
     const inputs = this.#currentInputs.get(nodeId);
     return {
       prompt_id: this.#promptId,
       node_id: nodeId,
       node_type: nodeType,
       executed,
-      exception_message: message,
+      exception_message: payload.message,
       exception_type: payload.type,
       traceback: payload.traceback,
       current_inputs: inputs ? describeInputs(inputs) : {},
-      current_outputs: currentOutputs,
+      current_outputs: [...this.#cachedAtStart],
       timestamp: Date.now(),
     };
   }

@@ -12,7 +12,7 @@ import type { SocketLike } from './ws-client.ts';
 
 // A loopback server in ComfyUI's shapes: /object_info, and /prompt that rejects prompts whose KSampler has steps 0.
 const uploads: { filename: string; bytes: number }[] = [];
-const prompts: { prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>; extra_data: { extra_pnginfo: { workflow: unknown } } }[] = [];
+const prompts: { prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>; extra_data: { extra_pnginfo: { workflow: unknown }; preview_method?: string } }[] = [];
 let server: Server;
 let base = '';
 let restore: () => void;
@@ -154,6 +154,7 @@ describe('EditorController', () => {
     expect(seeds).toEqual([5, 6]);
     expect(sampler.widgets![0]!.value).toBe(7);
     expect((sent[0]!.extra_data.extra_pnginfo.workflow as { nodes: unknown[] }).nodes).toHaveLength(6);
+    expect(sent[0]!.extra_data.preview_method).toBe('auto');
   });
 
   it('outlines every node a 400 names and reports their messages', async () => {

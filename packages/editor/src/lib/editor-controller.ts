@@ -277,7 +277,9 @@ export class EditorController {
       if (!prompt) break;
       try {
         const res = await this.api.queuePrompt({
-          prompt, client_id: this.ws.clientId, extra_data: { extra_pnginfo: { workflow } }, ...(options.front ? { front: true } : {}),
+          // preview_method: the editor shows step previews, asked per prompt as ComfyUI's front end does (the server's
+          // default, like ComfyUI's, is none).
+          prompt, client_id: this.ws.clientId, extra_data: { extra_pnginfo: { workflow }, preview_method: 'auto' }, ...(options.front ? { front: true } : {}),
         });
         this.#totals.set(res.prompt_id, Object.keys(prompt).length);
         ids.push(res.prompt_id);

@@ -113,6 +113,29 @@ export const pack: NodePack = {
       },
     }),
     defineNode({
+      name: 'SrvShow',
+      category: 'testing',
+      description: 'An idempotent output node: a second identical prompt is served wholly from the cache.',
+      inputs: { required: { value: { type: 'INT', forceInput: true } } },
+      outputs: [],
+      outputNode: true,
+      execute: ({ value }) => ({ ui: { value: [Number(value)] } }),
+    }),
+    defineNode({
+      name: 'SrvStepPreview',
+      category: 'testing',
+      description: 'Previews only when the host wants previews (as a sampler does), and reports whether it did.',
+      inputs: { required: { seed: { type: 'INT', default: 0, min: 0, max: 1e9 } } },
+      outputs: [],
+      outputNode: true,
+      notIdempotent: true,
+      execute(_inputs, ctx) {
+        const wanted = ctx.previewWanted();
+        if (wanted) ctx.preview({ format: 'PNG', bytes: new Uint8Array(ONE_PIXEL_PNG) });
+        return { ui: { wanted: [wanted] } };
+      },
+    }),
+    defineNode({
       name: 'SrvError',
       category: 'testing',
       inputs: { required: { message: { type: 'STRING', default: 'planned failure' } } },
