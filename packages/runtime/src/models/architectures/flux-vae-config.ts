@@ -10,6 +10,8 @@
 
 import type { SafetensorsHeader } from '../../safetensors/header.ts';
 import { countIndexed } from '../architecture.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { withKeyPrefix } from '../../safetensors/keys.ts';
 
 export interface FluxVaeConfig {
@@ -174,6 +176,8 @@ function describeLookalike(h: SafetensorsHeader): string | undefined {
   if (h.tensors.has('quant_conv.weight') || h.tensors.has('post_quant_conv.weight')) {
     return 'an SD-family VAE (it has quant_conv/post_quant_conv, which the FLUX VAE does not)';
   }
+  const fromConfig = diffusersConfigLookalike(h.path);
+  if (fromConfig) return fromConfig;
   const arch = h.metadata['modelspec.architecture'];
   if (arch && /stable-diffusion|sd3/i.test(arch)) return `a Stable Diffusion VAE (modelspec.architecture '${arch}')`;
   for (const key of h.tensors.keys()) {
@@ -222,4 +226,23 @@ export function inferFluxVaeConfig(h: SafetensorsHeader, part: 'encoder' | 'deco
 
 function withDecoderDepth(h: SafetensorsHeader, c: FluxVaeConfig): FluxVaeConfig {
   return h.tensors.has('decoder.up.0.block.0.conv1.weight') ? { ...c, decoderResBlocks: countIndexed(h, 'decoder.up.0.block.') } : c;
+}
+
+/**
+ * An SD3 VAE has the FLUX VAE's exact shapes (16 latent channels, same widths), so its weights alone cannot tell them
+ * apart; a diffusers folder's config.json can (FLUX: scaling_factor 0.3611, shift_factor 0.1159; SD3: 1.5305, 0.0609).
+ */
+function diffusersConfigLookalike(weightFile: string): string | undefined {
+  const configPath = join(dirname(weightFile), 'config.json');
+  if (!existsSync(configPath)) return undefined;
+  let config: { _class_name?: unknown; scaling_factor?: unknown; shift_factor?: unknown };
+  try {
+    config = JSON.parse(readFileSync(configPath, 'utf8')) as typeof config;
+  } catch {
+    return undefined;
+  }
+  if (config._class_name !== 'AutoencoderKL' || typeof config.scaling_factor !== 'number') return undefined;
+  if (Math.abs(config.scaling_factor - 0.3611) < 1e-4) return undefined;
+  const sd3 = Math.abs(config.scaling_factor - 1.5305) < 1e-4;
+  return `${sd3 ? 'an SD3 VAE' : 'a non-FLUX VAE'} (its config.json has scaling_factor ${config.scaling_factor}, shift_factor ${String(config.shift_factor ?? 'none')}; FLUX uses 0.3611 and 0.1159)`;
 }

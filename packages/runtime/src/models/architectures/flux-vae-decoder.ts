@@ -9,6 +9,7 @@ import { conv2d } from '../../onnx/blocks.ts';
 import type { Architecture } from '../architecture.ts';
 import { decoderWeights, detectFluxVae, fluxVaeLookalike, FLUX_VAE_PREFIXES, inferFluxVaeConfig, levelWidths, type FluxVaeConfig } from './flux-vae-config.ts';
 import { midBlock, normSwish, resBlock, upsample } from './flux-vae-blocks.ts';
+import { FLUX_VAE_DIFFUSERS_LAYOUT } from './flux-vae-diffusers.ts';
 import { fluxVaeActivationBytes } from './flux-vae-memory.ts';
 
 export const FLUX_VAE_DECODER_ID = 'flux-vae-decoder';
@@ -18,6 +19,7 @@ export const fluxVaeDecoder: Architecture<FluxVaeConfig> = {
   version: 1,
   role: 'vae_decoder',
   keyPrefixes: FLUX_VAE_PREFIXES,
+  keyLayouts: [FLUX_VAE_DIFFUSERS_LAYOUT],
   detect: (h) => detectFluxVae(h, 'decoder'),
   lookalike: fluxVaeLookalike,
   // A whole-autoencoder file also holds the other half, which the other role's graph reads.

@@ -7,6 +7,8 @@
  * four levels, so up_blocks.k maps to up.(3 - k).
  */
 
+import type { KeyLayout } from '../architecture.ts';
+
 /** The FLUX VAE's resolution levels (ch_mult [1, 2, 4, 4]); fixes the decoder's up-block numbering. */
 const LEVELS = 4;
 
@@ -45,15 +47,8 @@ function attentionPart(rest: string): string {
   return `${ATTENTION_NAMES[module] ?? module}.${rest.slice(dot + 1)}`;
 }
 
-/** A rename-only key layout (the loader applies the first one that matches before detection). */
-export interface FluxVaeKeyLayout {
-  readonly id: string;
-  matches(names: readonly string[]): boolean;
-  toCanonical(name: string): string | undefined;
-}
-
 /** Diffusers `vae/` folders (`diffusion_pytorch_model.safetensors`) and single files in diffusers names. */
-export const FLUX_VAE_DIFFUSERS_LAYOUT: FluxVaeKeyLayout = {
+export const FLUX_VAE_DIFFUSERS_LAYOUT: KeyLayout = {
   id: 'diffusers',
   matches: (names) => names.some((n) => n.startsWith('encoder.down_blocks.') || n.startsWith('decoder.up_blocks.')),
   toCanonical: (name) => {

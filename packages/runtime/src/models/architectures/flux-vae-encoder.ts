@@ -10,6 +10,7 @@ import { conv2d } from '../../onnx/blocks.ts';
 import type { Architecture } from '../architecture.ts';
 import { detectFluxVae, fluxVaeLookalike, encoderWeights, FLUX_VAE_PREFIXES, inferFluxVaeConfig, levelWidths, type FluxVaeConfig } from './flux-vae-config.ts';
 import { downsample, midBlock, normSwish, resBlock } from './flux-vae-blocks.ts';
+import { FLUX_VAE_DIFFUSERS_LAYOUT } from './flux-vae-diffusers.ts';
 import { fluxVaeActivationBytes } from './flux-vae-memory.ts';
 
 export const FLUX_VAE_ENCODER_ID = 'flux-vae-encoder';
@@ -19,6 +20,7 @@ export const fluxVaeEncoder: Architecture<FluxVaeConfig> = {
   version: 1,
   role: 'vae_encoder',
   keyPrefixes: FLUX_VAE_PREFIXES,
+  keyLayouts: [FLUX_VAE_DIFFUSERS_LAYOUT],
   detect: (h) => detectFluxVae(h, 'encoder'),
   lookalike: fluxVaeLookalike,
   // A whole-autoencoder file also holds the other half, which the other role's graph reads.
