@@ -1,5 +1,10 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it, expect, afterAll } from 'vitest';
 import { Tensor } from '@uso-studio/runtime';
+import { writeTinyFiles } from '../../../../packages/runtime/src/models/architectures/siglip-tiny.ts';
+import { MODEL_SERVICE_KEY, createModelService } from '../models/model-service.ts';
 import { makeTestHost, recordingContext } from '../test-support.ts';
 import { clipVisionLoader } from './loaders.ts';
 import { antialiasBicubicTaps, clipVisionEncode, clipVisionPreprocess, type ClipVisionOutput } from './clip-vision.ts';
@@ -77,5 +82,32 @@ describe('CLIPVisionEncode preprocessing', () => {
     expect(out.image_embeds).toBe(out.last_hidden_state);
     expect(out.penultimate_hidden_states.shape).toEqual([1, 729, 4]);
     expect(out.penultimate_hidden_states.data[2]).toBeCloseTo(3 * 1, 4);
+  });
+});
+
+describe('CLIPVisionEncode with a real SigLIP architecture (toy config)', () => {
+  it('preprocesses to the size the encoder declares and returns ComfyUI outputs', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'uso-siglip-node-'));
+    const files = writeTinyFiles(join(root, 'tiny'));
+    mkdirSync(join(root, 'models', 'clip_vision'), { recursive: true });
+    copyFileSync(files.siglip.BF16, join(root, 'models', 'clip_vision', 'siglip-toy.safetensors'));
+    const service = createModelService({ modelsDir: join(root, 'models'), cacheDir: join(root, 'cache'), threads: 1, log: () => {} });
+    try {
+      const env = { ...host.env, modelsDir: join(root, 'models'), services: { [MODEL_SERVICE_KEY]: service } };
+      const ctx = recordingContext(env);
+      const [vision] = (await clipVisionLoader.execute({ clip_name: 'siglip-toy.safetensors' }, ctx)).outputs!;
+      const picture = image(30, 40, (y, x, c) => ((y * 7 + x * 3 + c * 11) % 17) / 16);
+      const [out] = (await clipVisionEncode.execute({ clip_vision: vision, image: picture, crop: 'center' }, ctx)).outputs as [ClipVisionOutput];
+      // 20x20 pixels in patches of 4: 25 tokens of width 32 (a 384 input could not give these shapes).
+      expect(out.last_hidden_state.shape).toEqual([1, 25, 32]);
+      expect(out.image_embeds).toBe(out.last_hidden_state);
+      expect(out.hidden_states.shape).toEqual([1, 3, 25, 32]);
+      expect([...out.penultimate_hidden_states.data]).toEqual([...out.hidden_states.data.subarray(2 * 25 * 32)]);
+      const direct = await service.run({ file: join(root, 'models', 'clip_vision', 'siglip-toy.safetensors'), role: 'vision_encoder' }, { pixel_values: clipVisionPreprocess(picture, true, 20) });
+      expect([...out.last_hidden_state.data]).toEqual([...(direct.last_hidden_state!.data as Float32Array)]);
+    } finally {
+      await service.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeSparseSafetensors } from '../safetensors/sparse.ts';
@@ -63,6 +63,25 @@ describe('inspectModelFile', () => {
     expect(model.architecture).toBe('siglip-vision');
     expect(model.missing).toEqual(['vision_model.encoder.layers.3.mlp.fc2.bias']);
     expect(model.error).toBe('1 required weight(s) missing');
+  });
+
+  it('reads a Hugging Face shard folder (index JSON) as one model', () => {
+    const { tensors } = tinyCheckpoint(tinySiglipSpecs(), 'F16');
+    const folder = join(dir, 'sharded');
+    mkdirSync(folder);
+    const names = Object.keys(tensors);
+    const half = Math.ceil(names.length / 2);
+    const shards = [names.slice(0, half), names.slice(half)];
+    const weightMap: Record<string, string> = {};
+    shards.forEach((part, i) => {
+      const shard = `model-0000${i + 1}-of-00002.safetensors`;
+      writeSafetensors(join(folder, shard), Object.fromEntries(part.map((n) => [n, tensors[n]!])), { [SIGLIP_HEADS_METADATA_KEY]: '4' });
+      for (const n of part) weightMap[n] = shard;
+    });
+    writeFileSync(join(folder, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const report = inspectModelFile(folder, registry);
+    expect(report.tensorCount).toBe(names.length);
+    expect(report.models.map((m) => [m.architecture, m.used.length, m.unknown.length])).toEqual([['siglip-vision', names.length, 0]]);
   });
 
   it('says what a lookalike file is', () => {
