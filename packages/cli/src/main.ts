@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 /**
- * The `uso-studio` command: `serve` starts the server and editor, `run` executes a workflow headless, `models demo`
- * writes the demo model set, `models inspect` looks inside weight files, `models run-graph` runs one role's graph.
+ * The `uso-studio` command: `serve` starts the server and editor, `run` executes a workflow headless, `worker` runs
+ * prompts for a server started with `--queue`, `models demo` writes the demo model set, `models inspect` looks inside
+ * weight files, `models run-graph` runs one role's graph.
  */
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { createEventPrinter, type PrintMode } from './progress-printer.ts';
-import { parseExecutionProvider, parseServeArgs, startServer } from '@uso-studio/server';
+import {
+  RemoteWorker,
+  defaultDataDir,
+  ensureDemoModels,
+  parseExecutionProvider,
+  parseServeArgs,
+  prepareDataDir,
+  startServer,
+  workerOptionsFromFlags,
+} from '@uso-studio/server';
 import { runWorkflow } from './run-workflow.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -42,6 +52,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--execution-provider <cpu|cuda|webgpu>', 'accelerator for model sessions; falls back to the CPU when it fails')
     .option('--preview-method <auto|latent2rgb|taesd|none>', "step previews for prompts that do not ask for their own (default none, as ComfyUI)")
     .option('--multi-user', "per-user settings and files picked by the comfy-user header (ComfyUI's --multi-user)")
+    .option('--queue <redis-url>', 'run prompts on remote workers through BullMQ on this Redis: redis://[:password@]HOST:PORT[/DB]')
+    .option('--public-url <url>', 'with --queue: the URL workers use to reach this server for files (default: the listen URL)')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const args: string[] = [];
       for (const [key, value] of Object.entries(opts)) {
@@ -87,6 +99,41 @@ export async function main(argv: readonly string[]): Promise<number> {
       printer.finish();
       if (mode === 'json') process.stdout.write(JSON.stringify({ type: 'result', data: { prompt_id: result.promptId, outputs: result.outputs, files: result.files } }) + '\n');
       else for (const f of result.files) process.stdout.write(`wrote ${f}\n`);
+    });
+
+  program
+    .command('worker')
+    .description('run prompts for a server started with --queue (on this or another machine)')
+    .requiredOption('--queue <redis-url>', 'the server\'s Redis: redis://[:password@]HOST:PORT[/DB]')
+    .option('--models <dir>', 'models folder (default: <data>/models)')
+    .option('--data <dir>', 'data directory for this worker (input/output copies, graph cache)')
+    .option('--concurrency <n>', 'prompts run at once, each in its own engine thread', '1')
+    .option('--execution-provider <cpu|cuda|webgpu>', 'accelerator for model sessions; falls back to the CPU when it fails')
+    .option('--name <name>', 'name shown in /system_stats and /queue (default: <hostname>-<pid>)')
+    .option('--shared-output <dir>', 'write outputs into this folder (the server\'s output/ on a shared mount) instead of uploading them')
+    .option('--shared-input <dir>', 'read input images from this folder (the server\'s input/ on a shared mount) instead of downloading them')
+    .option('--cache-lru <n>', 'keep up to N node results across prompts')
+    .option('--cache-ram-mb <n>', 'keep node results across prompts within a RAM budget')
+    .addOption(new Option('--extra-packs <specs>', 'comma-separated extra node pack modules').hideHelp())
+    .addOption(new Option('--packs <specs>', 'comma-separated node pack modules instead of the defaults').hideHelp())
+    .addOption(new Option('--prefix <prefix>', 'Redis key prefix (must match the server)').hideHelp())
+    .addOption(new Option('--heartbeat-ms <n>', 'announcement interval').hideHelp())
+    .addOption(new Option('--lock-ms <n>', 'BullMQ job lock duration').hideHelp())
+    .addOption(new Option('--max-stalls <n>', 'times a stalled prompt is retried').hideHelp())
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const flags: Record<string, string | boolean | undefined> = {};
+      for (const [key, value] of Object.entries(opts)) flags[key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value;
+      const options = workerOptionsFromFlags(flags);
+      // Like serve: a bare machine gets the demo set, so a first two-machine setup produces pictures at once.
+      const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
+      if (!options.packs) await ensureDemoModels(options.modelsDir ?? dirs.modelsDir, dirs.inputDir, (line) => process.stdout.write(`${line}\n`));
+      const worker = await RemoteWorker.start(options);
+      process.stdout.write(`worker ${worker.name} ready\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void worker.close().then(resolve, resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     });
 
   const models = program.command('models').description('model files');

@@ -33,6 +33,8 @@ export interface AppContext {
   store: Store;
   queue: PromptQueue;
   engine: Engine;
+  /** Mounted ahead of the security middleware; its routes must check their own credentials. */
+  beforeAuth?: { path: string; router: Router };
   security: Security;
   maxUploadBytes: number;
   maxBodyBytes: number;
@@ -68,6 +70,8 @@ export function createApp(ctx: AppContext): express.Express {
     res.setHeader('Referrer-Policy', 'same-origin');
     next();
   });
+  // Routes that authenticate on their own (remote workers' file transfer, with a per-prompt token).
+  if (ctx.beforeAuth) app.use(ctx.beforeAuth.path, ctx.beforeAuth.router);
   app.use(ctx.security.middleware());
   const api = apiRouter(ctx);
   app.use('/api', api);

@@ -39,8 +39,12 @@ export interface Engine {
   capacity(): number;
   /** Called whenever `capacity()` may have grown (a worker joined or came back), so the queue can start more. */
   onCapacityChange(listener: () => void): void;
-  /** Runs one prompt. Never rejects: every failure becomes an error result. */
-  run(job: EngineJob, onEvent: (event: ExecutionEvent) => void): Promise<RunResult>;
+  /**
+   * Runs one prompt. Never rejects: every failure becomes an error result. Undefined means the engine let go of the
+   * prompt without an outcome (the server is closing while a remote worker still runs it): it stays `running` in the
+   * store, and the next start's `resume` takes it back.
+   */
+  run(job: EngineJob, onEvent: (event: ExecutionEvent) => void): Promise<RunResult | undefined>;
   /**
    * Takes back a prompt the previous server process left running (remote workers may still be running it or may
    * have finished it). Undefined when this engine cannot know about it, as the in-process worker cannot.

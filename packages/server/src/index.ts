@@ -13,3 +13,5 @@ export type { QueueItem, HistoryEntry } from './store.ts';
 export { EngineRuntime } from './engine-runtime.ts';
 export type { EngineRuntimeOptions } from './engine-runtime.ts';
 export type { Engine, EngineJob, EngineWorkerInfo } from './engine.ts';
+export { RemoteWorker, workerOptionsFromFlags } from './remote/remote-worker.ts';
+export type { RemoteWorkerOptions } from './remote/remote-worker.ts';

@@ -12,6 +12,9 @@ import { defaultDataDir, prepareDataDir } from './data-dir.ts';
 import type { DataDirs } from './data-dir.ts';
 import { EngineHost } from './engine-host.ts';
 import type { Engine } from './engine.ts';
+import { RemoteEngine } from './remote/remote-engine.ts';
+import type { RemoteEngineOptions } from './remote/remote-engine.ts';
+import { TRANSFER_PATH, TransferTokens, transferRouter } from './remote/transfer-routes.ts';
 import { DEFAULT_PACKS, loadRegistry } from './packs.ts';
 import { defaultPromptLimits, type PromptLimits } from './prompt-limits.ts';
 import { PromptQueue } from './prompt-queue.ts';
@@ -55,6 +58,15 @@ export interface ServerOptions {
   resetQueue?: boolean;
   /** Re-queue a prompt that was running when the server died instead of recording it failed. */
   requeueInterrupted?: boolean;
+  /**
+   * Run prompts on remote workers through BullMQ on this Redis (`redis://[[user]:password@]host:port[/db]`) instead of
+   * the in-process worker thread. SQLite stays the record of the queue and history.
+   */
+  queue?: string;
+  /** With `queue`: the URL workers use to reach this server for input and output files (default: the listen URL). */
+  publicUrl?: string;
+  /** With `queue`: timing and naming of the remote protocol (tests shorten the heartbeat and the job lock). */
+  remote?: Pick<RemoteEngineOptions, 'prefix' | 'heartbeatMs' | 'lockMs' | 'stalledIntervalMs' | 'maxStalls'>;
   /** How the engine keeps results between prompts (default: the last prompt's, as ComfyUI does). */
   cache?: CacheSetting;
   /** Accelerator for model sessions: cpu (default), cuda or webgpu; a provider that fails falls back to the CPU. */
@@ -149,7 +161,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     if (moved) log(`--reset-queue: moved the queue database to ${moved}; starting with an empty queue and history`);
   }
   const store = new Store(dirs.databaseFile, options.maxHistory !== undefined ? { maxHistory: options.maxHistory } : {});
-  const engine = new EngineHost({ packs, env, log, ...(options.cache ? { cache: options.cache } : {}) });
+  let serverUrl = options.publicUrl;
+  const tokens = options.queue ? new TransferTokens(join(dirs.root, 'remote-transfer.secret')) : undefined;
+  const engine: Engine = options.queue
+    ? new RemoteEngine({ queue: options.queue, registry, tokens: tokens!, serverUrl: () => serverUrl!, log, ...options.remote })
+    : new EngineHost({ packs, env, log, ...(options.cache ? { cache: options.cache } : {}) });
   const security = new Security({ ...(token !== undefined ? { token } : {}), loopback, ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
   let queue: PromptQueue | undefined;
   const hub = new WsHub({
@@ -179,6 +195,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     maxBodyBytes: options.maxBodyBytes ?? 20 * 1024 * 1024,
     limits: defaultPromptLimits(options.limits),
     ...(editorDir ? { editorDir } : {}),
+    ...(tokens ? { beforeAuth: { path: TRANSFER_PATH, router: transferRouter(env, tokens, maxUploadBytes) } } : {}),
     users: new UserStore({ root: join(dirs.root, 'user'), ...(options.multiUser ? { multiUser: true } : {}) }),
     logs,
     sendToClient: (clientId, type, data) => hub.send(clientId, type, data),
@@ -231,6 +248,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   const address = http.address() as AddressInfo;
   security.bindPort(address.port);
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  serverUrl ??= `http://${urlHost}:${address.port}`;
 
   let closing: Promise<void> | undefined;
   return {

@@ -10,6 +10,7 @@ import { cacheSettingFromFlags } from './cache-setting.ts';
 import { createServer } from './server.ts';
 import { PREVIEW_METHODS, isPreviewMethod } from './preview-method.ts';
 import type { PreviewMethod } from './preview-method.ts';
+import { parseQueueUrl } from './remote/redis-connection.ts';
 import type { RunningServer, ServerOptions } from './server.ts';
 
 export type StartServerOptions = ServerOptions & {
@@ -73,6 +74,8 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'allowed-origins': { type: 'string' },
       'multi-user': { type: 'boolean' },
       'preview-method': { type: 'string' },
+      queue: { type: 'string' },
+      'public-url': { type: 'string' },
     },
     strict: true,
   });
@@ -114,6 +117,8 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(values['execution-provider'] !== undefined ? { executionProvider: parseExecutionProvider(values['execution-provider']) } : {}),
     ...(values['multi-user'] ? { multiUser: true } : {}),
     ...(values['preview-method'] !== undefined ? { previewMethod: parsePreviewMethod(values['preview-method']) } : {}),
+    ...(values.queue !== undefined ? { queue: parseQueueUrl(values.queue).url } : {}),
+    ...(values['public-url'] !== undefined ? { publicUrl: values['public-url'].replace(/\/+$/, '') } : {}),
     ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };
 }
