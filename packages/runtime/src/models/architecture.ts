@@ -20,6 +20,12 @@ export interface KeyLayout {
   /** True when these (prefix-stripped) names are in this layout. */
   matches(names: readonly string[]): boolean;
   toCanonical(name: string): string | undefined;
+  /**
+   * For a layout that is more than a rename (diffusers FLUX: separate q/k/v where BFL fuses them, swapped halves):
+   * builds the whole canonical view itself, composed tensors carrying `rowParts` (never copied), and says which
+   * stored names it did not use. When present, the loader uses it instead of renaming with `toCanonical`.
+   */
+  view?(header: SafetensorsHeader): { view: SafetensorsHeader; unmapped: string[] };
 }
 
 /** What the loader asks of a build besides the config and the weights. */

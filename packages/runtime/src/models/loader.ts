@@ -125,6 +125,7 @@ export function matchArchitecture(header: SafetensorsHeader, architecture: Archi
 }
 
 function applyLayout(header: SafetensorsHeader, layout: KeyLayout): { view: SafetensorsHeader; unmapped: string[] } {
+  if (layout.view) return layout.view(header);
   const tensors = new Map<string, SafetensorsTensorInfo>();
   const unmapped: string[] = [];
   for (const [name, info] of header.tensors) {

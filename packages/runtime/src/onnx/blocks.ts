@@ -8,7 +8,7 @@
  */
 
 import { MICROSOFT_DOMAIN, type GraphBuilder, type Value } from './graph-builder.ts';
-import type { WeightPatch } from './weights.ts';
+import type { WeightPart, WeightPatch } from './weights.ts';
 
 /**
  * Bump whenever a block below changes the graph it builds: the loader puts it in every graph's cache key, so a graph
@@ -38,16 +38,37 @@ export function linear(g: GraphBuilder, x: Value, prefix: string, options: { bia
   const [out, inFeatures] = weightShape(g, key) as [number, number];
   const useBias = options.bias ?? hasWeight(g, `${prefix}.bias`);
   const patches = g.weights?.patches?.(key) ?? [];
-  const w = g.weight(key, { lowRankBranch: true }); // [out, in]
-  const b = useBias ? g.weight(`${prefix}.bias`) : undefined; // [out]
   const flat = g.reshape(x, [-1, inFeatures], `${prefix}.flatten`); // [M, in]
-  let y = g.gemm(flat, w, { transB: true, name: `${prefix}.gemm`, ...(b ? { c: b } : {}) }); // [M, out]
+  const parts = g.weights?.rowParts?.(key);
+  let y: Value;
+  if (parts) {
+    y = composedGemm(g, flat, parts, useBias ? g.weights?.rowParts?.(`${prefix}.bias`) ?? `${prefix}.bias` : undefined, prefix); // [M, out]
+  } else {
+    const w = g.weight(key, { lowRankBranch: true }); // [out, in]
+    const b = useBias ? g.weight(`${prefix}.bias`) : undefined; // [out]
+    y = g.gemm(flat, w, { transB: true, name: `${prefix}.gemm`, ...(b ? { c: b } : {}) }); // [M, out]
+  }
   patches.forEach((patch, i) => {
     y = g.add(y, loraBranch(g, flat, patch, out, `${prefix}.lora${i}`), `${prefix}.with_lora${i}`); // [M, out]
   });
   const lead = g.shape(x, { end: -1, name: `${prefix}.lead_shape` }); // [rank - 1]
   const outShape = g.concat([lead, g.constInt64([out])], 0, `${prefix}.out_shape`);
   return g.reshape(y, outShape, prefix); // [..., out]
+}
+
+/**
+ * A Linear whose weight is stored in row ranges (a fused qkv kept as diffusers' separate q, k and v): one Gemm per
+ * part, outputs concatenated, so the parts are never copied into one tensor. `bias` is the bias's own parts (each
+ * matching a weight part's rows) or the key of a whole bias added after the concat. x [M, in] -> [M, sum of rows].
+ */
+function composedGemm(g: GraphBuilder, x: Value, parts: readonly WeightPart[], bias: readonly WeightPart[] | string | undefined, prefix: string): Value {
+  const biasParts = Array.isArray(bias) ? bias : undefined;
+  if (biasParts && biasParts.length !== parts.length) throw new Error(`'${prefix}': ${parts.length} weight parts but ${biasParts.length} bias parts`);
+  const outs = parts.map((part, i) =>
+    g.gemm(x, g.weightPart(part), { transB: true, name: `${prefix}.gemm${i}`, ...(biasParts ? { c: g.weightPart(biasParts[i]!) } : {}) }),
+  ); // each [M, rows_i]
+  const joined = g.concat(outs, -1, `${prefix}.gemm`); // [M, out]
+  return typeof bias === 'string' ? g.add(joined, g.weight(bias), `${prefix}.biased`) : joined;
 }
 
 /**

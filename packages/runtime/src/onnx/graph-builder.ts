@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { ONNX_DTYPE_CODES, SAFETENSORS_TO_ONNX, type OnnxDType } from './dtypes.ts';
-import type { WeightPatch, WeightSource } from './weights.ts';
+import type { WeightPart, WeightPatch, WeightSource } from './weights.ts';
 import { float32ToFloat16Bits } from '../tensor/float16.ts';
 
 const { onnx } = onnxProto;
@@ -265,16 +265,33 @@ export class GraphBuilder {
     return stored;
   }
 
-  private convertWeight(key: string, stored: Value, dtype: OnnxDType, to: ComputeDtype): Value {
+  private convertWeight(key: string, stored: Value, dtype: OnnxDType, to: ComputeDtype, scaleKey = key): Value {
     if (dtype === to) return stored;
     const suffix = to === 'float32' ? '' : '_f16';
     if (dtype === 'float8e4m3fn') {
-      const scale = this.weights!.scale?.(key) ?? 1;
+      const scale = this.weights!.scale?.(scaleKey) ?? 1;
       const scaleValue = to === 'float32' ? this.scalar(scale) : this.cachedConstant('float16', [], new Uint8Array(Uint16Array.of(float32ToFloat16Bits(scale)).buffer));
       return this.op('DequantizeLinear', [stored, scaleValue], { name: `${key}.dequant${suffix}` });
     }
     this.castsWeights = true;
     return this.cast(stored, to, `${key}.cast${suffix}`);
+  }
+
+  /**
+   * One row range of a composed weight (WeightSource.rowParts), in the compute dtype: an initializer over its own
+   * bytes of the stored tensor, converted like a weight (fp8 with the stored tensor's scale).
+   */
+  weightPart(part: WeightPart): Value {
+    const cached = this.weightValues.get(`${part.name}\u0000part`);
+    if (cached) return cached;
+    const dtype = SAFETENSORS_TO_ONNX[part.info.dtype];
+    const init =
+      part.data.kind === 'external'
+        ? this.externalInitializer(part.name, dtype, part.info.shape, part.data.file, part.data.offset, part.data.length)
+        : this.initializer(part.name, dtype, part.info.shape, part.data.bytes);
+    const value = this.convertWeight(part.name, init, dtype, this.computeDtype, part.storedKey);
+    this.weightValues.set(`${part.name}\u0000part`, value);
+    return value;
   }
 
   /**

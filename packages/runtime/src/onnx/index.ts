@@ -20,6 +20,7 @@ export {
   withWeightPatches,
   type WeightData,
   type WeightInfo,
+  type WeightPart,
   type WeightPatch,
   type WeightSource,
 } from './weights.ts';

@@ -34,6 +34,21 @@ export interface WeightSource {
    * beside `<module>.weight`): the real weight is the fp8 value times it. Undefined for unscaled weights.
    */
   scale?(key: string): number | undefined;
+  /**
+   * For a weight composed of stored tensors (SafetensorsTensorInfo.rowParts): its parts in row order, each with the
+   * key of the stored tensor it is a row range of (for its fp8 scale). Undefined for an ordinary weight.
+   */
+  rowParts?(key: string): readonly WeightPart[] | undefined;
+}
+
+/** One row range of a composed weight: an initializer of its own over a contiguous byte range of a stored tensor. */
+export interface WeightPart {
+  /** Unique initializer name (e.g. 'transformer_blocks.0.attn.to_q.weight'). */
+  readonly name: string;
+  /** The stored tensor it comes from. */
+  readonly storedKey: string;
+  readonly info: WeightInfo;
+  readonly data: WeightData;
 }
 
 /**
@@ -69,6 +84,7 @@ export function withWeightPatches(source: WeightSource, patches: ReadonlyMap<str
     info: (key) => source.info(key),
     data: (key) => source.data(key),
     ...(source.scale ? { scale: source.scale.bind(source) } : {}),
+    ...(source.rowParts ? { rowParts: source.rowParts.bind(source) } : {}),
     patches: (key) => patches.get(key) ?? [],
   };
 }
@@ -107,7 +123,18 @@ export function safetensorsWeights(headers: SafetensorsHeader | readonly Safeten
       const h = owner.get(key);
       const t = h?.tensors.get(key);
       if (!h || !t) throw new Error(`${list.map((x) => x.path).join(', ')}: no weight named '${key}'`);
+      if (t.rowParts) throw new Error(`${h.path}: weight '${key}' is composed of ${t.rowParts.length} stored tensors; read it through linear()`);
       return { kind: 'external', file: realPath(t.file ?? h.path), offset: t.offset, length: t.length };
+    },
+    rowParts: (key) => {
+      const h = owner.get(key);
+      const parts = h?.tensors.get(key)?.rowParts;
+      return parts?.map((p) => ({
+        name: p.name,
+        storedKey: p.name.replace(/\[\d+:\d+\]$/, ''),
+        info: { dtype: p.dtype, shape: p.shape },
+        data: { kind: 'external', file: realPath(p.file ?? h!.path), offset: p.offset, length: p.length },
+      }));
     },
     scale: (key) => {
       const scaleKey = scaleKeyOf(key);

@@ -27,6 +27,12 @@ export interface SafetensorsTensorInfo {
    * folder merged into one header by readModelHeader).
    */
   readonly file?: string;
+  /**
+   * Set on a canonical tensor that a key layout composes from stored ones (diffusers' separate to_q/to_k/to_v where
+   * BFL has one fused qkv): the stored tensors, or row ranges of them, whose rows concatenated give this tensor.
+   * Its own offset/length are then meaningless; block builders read the parts (blocks.ts linear), never a copy.
+   */
+  readonly rowParts?: readonly SafetensorsTensorInfo[];
 }
 
 export interface SafetensorsHeader {

@@ -39,6 +39,7 @@ import {
   inferFluxDitConfig,
   type FluxDitConfig,
 } from './flux-dit-config.ts';
+import { fluxDiffusersLayout } from './flux-dit-names.ts';
 
 export const FLUX_DIT_ID = 'flux-dit';
 
@@ -189,6 +190,8 @@ export const fluxDit: Architecture<FluxDitConfig> = {
   role: 'dit',
   // ComfyUI single-file checkpoints (flux1-dev-fp8) and some diffusion_models files keep the model under a prefix.
   keyPrefixes: ['model.diffusion_model.', 'diffusion_model.', ''],
+  // Diffusers `transformer/` folders: renamed and composed onto BFL names without copying (flux-dit-names.ts).
+  keyLayouts: [fluxDiffusersLayout],
   detect: detectFluxDit,
   inferConfig: inferFluxDitConfig,
   requiredWeights: fluxRequiredWeights,
