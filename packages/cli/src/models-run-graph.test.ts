@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEMO_FILES, generateDemoModels, readSafetensorsHeader, readTensorFloat32, writeSafetensors } from '@uso-studio/runtime';
+import { DEMO_FILES, float32ArrayToFloat16, generateDemoModels, readSafetensorsHeader, readTensorFloat32, writeSafetensors } from '@uso-studio/runtime';
 import { TINY_SIGLIP, writeTinyFiles } from '../../runtime/src/models/architectures/siglip-tiny.ts';
 import { cli } from './models-commands.test-support.ts';
 import { parseLora } from './models-run-graph.ts';
@@ -95,6 +95,31 @@ describe('uso-studio models run-graph (process)', () => {
     expect([...off.v]).toEqual([...plain.v]);
     expect(maxAbsDiff(on.v, plain.v)).toBeGreaterThan(1e-3);
     expect(on.stdout).toContain('lora uso-demo-dit-lora.safetensors: 1 weight(s) patched');
+  });
+});
+
+describe('uso-studio models run-graph: the other roles and input dtypes (process)', () => {
+  it('runs the T5 role on I32 token ids and the VAE decoder on an F16 latent, as the nodes would', async () => {
+    const models = join(dir, 'models-roles');
+    await generateDemoModels(models);
+    const idsFile = join(dir, 't5-in.safetensors');
+    writeSafetensors(idsFile, { input_ids: { dtype: 'I32', shape: [1, 5], data: Int32Array.of(3, 17, 42, 1, 0) } });
+    const t5Out = join(dir, 't5-out.safetensors');
+    const t5 = cli(['models', 'run-graph', '--role', 't5', '--inputs', idsFile, '--out', t5Out, '--data', data, join(models, DEMO_FILES.t5)]);
+    expect(t5.code, t5.stderr).toBe(0);
+    const hidden = readSafetensorsHeader(t5Out);
+    expect(hidden.tensors.get('last_hidden_state')!.shape).toEqual([1, 5, 16]);
+    // The demo T5 is a lookup of shared.weight: rows 3 and 17 of the file, whatever the ids' stored integer width.
+    const table = readTensorFloat32(readSafetensorsHeader(join(models, DEMO_FILES.t5)), 'shared.weight');
+    const out = readTensorFloat32(hidden, 'last_hidden_state');
+    expect([...out.subarray(16, 32)]).toEqual([...table.subarray(17 * 16, 18 * 16)]);
+
+    const latentFile = join(dir, 'latent-in.safetensors');
+    writeSafetensors(latentFile, { latent: { dtype: 'F16', shape: [1, 16, 2, 3], data: float32ArrayToFloat16(Float32Array.from({ length: 96 }, (_, i) => Math.sin(i) / 2)) } });
+    const vaeOut = join(dir, 'vae-out.safetensors');
+    const vae = cli(['models', 'run-graph', '--role', 'vae_decoder', '--inputs', latentFile, '--out', vaeOut, '--data', data, join(models, DEMO_FILES.vae)]);
+    expect(vae.code, vae.stderr).toBe(0);
+    expect(readSafetensorsHeader(vaeOut).tensors.get('image')!.shape).toEqual([1, 3, 16, 24]);
   });
 });
 
