@@ -230,6 +230,10 @@ export function makeTestHost(): TestHost {
     ...prefixed('vae.', w.vae),
     ...prefixed('text_encoders.t5xxl.transformer.', w.t5),
     ...prefixed('text_encoders.clip_l.transformer.', w.clip),
+  }, {
+    // As the demo checkpoint does: its embedded encoders name their tokenizers (else the shipped ones are used).
+    'uso_studio.tokenizer.t5xxl': 'text_encoders/test-t5xxl.tokenizer.json',
+    'uso_studio.tokenizer.clip_l': 'text_encoders/test-clip_l.tokenizer.json',
   });
   writeSafetensors(path.join(dir('vae'), 'test-ae.safetensors'), w.vae);
   writeSafetensors(path.join(dir('text_encoders'), 'test-t5xxl.safetensors'), w.t5);

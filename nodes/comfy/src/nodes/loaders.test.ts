@@ -30,7 +30,7 @@ describe('loader nodes', () => {
     expect(model).toMatchObject({ kind: 'MODEL', name: 'test-checkpoint.safetensors', loras: [], styles: [], shift: 1.15 });
     expect(Object.isFrozen(model)).toBe(true);
     expect(clip.kind).toBe('CLIP');
-    // A checkpoint's text encoders find their tokenizers in the text encoder folder by kind.
+    // A checkpoint's text encoders find their tokenizers through its metadata.
     expect(path.basename(clip.t5.tokenizer)).toBe('test-t5xxl.tokenizer.json');
     expect(vae.kind).toBe('VAE');
   });

@@ -4,7 +4,6 @@
  * returns a descriptor; sessions start later, at first use.
  */
 
-import path from 'node:path';
 import { defineNode, type HostEnvironment } from '@uso-studio/core';
 import type { Role } from '@uso-studio/runtime';
 import {
@@ -18,7 +17,6 @@ import {
   type ModelDescriptor,
   type TextEncoderRef,
 } from '../models/descriptors.ts';
-import { MODEL_FOLDER_DIRS } from '../models/model-files.ts';
 import { getModelService, type ModelService } from '../models/model-service.ts';
 import { findTokenizer } from '../text/tokenizers.ts';
 import { modelCombo } from './model-combo.ts';
@@ -28,12 +26,8 @@ async function check(service: ModelService, file: string, role: Role): Promise<v
   await service.graph({ file, role });
 }
 
-function textEncoderDirs(env: HostEnvironment): string[] {
-  return MODEL_FOLDER_DIRS.text_encoders.map((d) => path.join(env.modelsDir, d));
-}
-
 function textEncoder(env: HostEnvironment, file: string, name: string, kind: 't5xxl' | 'clip_l'): TextEncoderRef {
-  return { file, name, tokenizer: findTokenizer(file, kind, env.modelsDir, textEncoderDirs(env)) };
+  return { file, name, tokenizer: findTokenizer(file, kind, env.modelsDir) };
 }
 
 export const checkpointLoaderSimple = defineNode({

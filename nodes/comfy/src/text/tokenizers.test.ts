@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSafetensors } from '@uso-studio/runtime';
 import { testTokenizerJson } from '../test-support.ts';
-import { findTokenizer, loadTokenizer, tokenizeClipFirstChunk, tokenizeT5 } from './tokenizers.ts';
+import { findTokenizer, loadTokenizer, SHIPPED_TOKENIZERS, tokenizeClipFirstChunk, tokenizeT5 } from './tokenizers.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-tok-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -48,7 +48,7 @@ describe('CLIP first chunk', () => {
 });
 
 describe('findTokenizer', () => {
-  it('prefers the weight file metadata, then the stem, then the folder', () => {
+  it('prefers the weight file metadata, then the stem, then the tokenizer shipped with the project', () => {
     const models = path.join(root, 'models');
     const te = path.join(models, 'text_encoders');
     fs.mkdirSync(te, { recursive: true });
@@ -56,15 +56,17 @@ describe('findTokenizer', () => {
     const withMeta = path.join(te, 'a.safetensors');
     writeSafetensors(withMeta, { x: t }, { 'uso_studio.tokenizer.t5xxl': 'text_encoders/named.json' });
     fs.writeFileSync(path.join(te, 'named.json'), '{}');
-    expect(findTokenizer(withMeta, 't5xxl', models, [te])).toBe(path.join(te, 'named.json'));
+    expect(findTokenizer(withMeta, 't5xxl', models)).toBe(path.join(te, 'named.json'));
     const plain = path.join(te, 'b.safetensors');
     writeSafetensors(plain, { x: t });
     fs.writeFileSync(path.join(te, 'b.tokenizer.json'), '{}');
-    expect(findTokenizer(plain, 'clip_l', models, [te])).toBe(path.join(te, 'b.tokenizer.json'));
+    expect(findTokenizer(plain, 'clip_l', models)).toBe(path.join(te, 'b.tokenizer.json'));
+    // A metadata path out of the models folder is not followed; another encoder's tokenizer in the folder is not
+    // taken either (a demo tokenizer beside a real t5xxl file would give nonsense ids).
     const other = path.join(te, 'c.safetensors');
     writeSafetensors(other, { x: t }, { 'uso_studio.tokenizer.clip_l': '../../outside.json' });
     fs.writeFileSync(path.join(te, 'my-clip.tokenizer.json'), '{}');
-    expect(findTokenizer(other, 'clip_l', models, [te])).toBe(path.join(te, 'my-clip.tokenizer.json'));
-    expect(() => findTokenizer(other, 't5xxl', models, [te])).toThrow(/no t5xxl tokenizer found/);
+    expect(findTokenizer(other, 'clip_l', models)).toBe(SHIPPED_TOKENIZERS.clip_l);
+    expect(findTokenizer(other, 't5xxl', models)).toBe(SHIPPED_TOKENIZERS.t5xxl);
   });
 });

@@ -6,9 +6,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { readSafetensorsHeader } from '@uso-studio/runtime';
+import { readModelHeader } from '@uso-studio/runtime';
 import { parsePromptWeights } from './prompt-weights.ts';
+import { clipBpeTokenizerJson, isBpeFolder } from './clip-bpe-tokenizer.ts';
 
 /** A token id with its prompt weight. */
 export interface WeightedToken {
@@ -23,17 +25,35 @@ interface LoadedTokenizer {
 
 const cache = new Map<string, { mtimeMs: number; loaded: LoadedTokenizer }>();
 
-/** Loads (and caches by path and mtime) a tokenizer.json. */
+/** The tokenizers shipped with the project (see tokenizers/NOTICE): T5's tokenizer.json, CLIP's vocab + merges. */
+export const SHIPPED_TOKENIZERS: Readonly<Record<'t5xxl' | 'clip_l', string>> = {
+  t5xxl: fileURLToPath(new URL('../../tokenizers/t5xxl/tokenizer.json', import.meta.url)),
+  clip_l: fileURLToPath(new URL('../../tokenizers/clip_l', import.meta.url)),
+};
+
+function readTokenizerJson(file: string): TokenizerJson {
+  if (fs.statSync(file).isDirectory()) {
+    if (!isBpeFolder(file)) throw new Error(`${file}: a tokenizer folder needs vocab.json and merges.txt`);
+    return clipBpeTokenizerJson(file) as TokenizerJson;
+  }
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: not a readable tokenizer.json (${(error as Error).message})`);
+  }
+}
+
+type TokenizerJson = { added_tokens?: Array<{ id: number; content: string }>; model?: { vocab?: unknown } };
+
+/**
+ * Loads (and caches by path and mtime) a tokenizer: a tokenizer.json file, or a folder with a CLIP-style BPE
+ * vocabulary (vocab.json + merges.txt).
+ */
 export function loadTokenizer(file: string): LoadedTokenizer {
   const mtimeMs = fs.statSync(file).mtimeMs;
   const hit = cache.get(file);
   if (hit && hit.mtimeMs === mtimeMs) return hit.loaded;
-  let json: { added_tokens?: Array<{ id: number; content: string }>; model?: { vocab?: unknown } };
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`${file}: not a readable tokenizer.json (${(error as Error).message})`);
-  }
+  const json = readTokenizerJson(file);
   const special = new Map<string, number>();
   const vocab = json.model?.vocab;
   if (vocab && typeof vocab === 'object' && !Array.isArray(vocab)) {
@@ -104,15 +124,15 @@ export function tokenizeClipFirstChunk(t: LoadedTokenizer, prompt: string): numb
 }
 
 /**
- * The tokenizer.json for a text encoder file, first found of:
+ * The tokenizer for a text encoder file, first found of:
  * 1. the file's `__metadata__` key `uso_studio.tokenizer.<kind>` (a path relative to the models folder, as the demo
  *    files and checkpoints carry it);
  * 2. `<stem>.tokenizer.json` beside it, then `<stem>.<kind>.tokenizer.json` (a checkpoint's embedded encoders);
- * 3. the one tokenizer.json in the text encoder folders whose name mentions the kind ('t5' or 'clip').
- * Throws naming what was looked for.
+ * 3. the tokenizer shipped with the project (SHIPPED_TOKENIZERS), which is what every published t5xxl / clip_l file
+ *    needs: ComfyUI's model folders hold no tokenizers.
  */
-export function findTokenizer(weightFile: string, kind: 't5xxl' | 'clip_l', modelsDir: string, textEncoderDirs: readonly string[]): string {
-  const fromMetadata = readSafetensorsHeader(weightFile).metadata[`uso_studio.tokenizer.${kind}`];
+export function findTokenizer(weightFile: string, kind: 't5xxl' | 'clip_l', modelsDir: string): string {
+  const fromMetadata = readModelHeader(weightFile).metadata[`uso_studio.tokenizer.${kind}`];
   if (fromMetadata) {
     const root = path.resolve(modelsDir);
     const candidate = path.resolve(root, fromMetadata);
@@ -121,20 +141,8 @@ export function findTokenizer(weightFile: string, kind: 't5xxl' | 'clip_l', mode
   }
   const dir = path.dirname(weightFile);
   const stem = path.basename(weightFile).replace(/\.(safetensors|sft)$/i, '');
-  const tried = [path.join(dir, `${stem}.tokenizer.json`), path.join(dir, `${stem}.${kind}.tokenizer.json`)];
-  for (const p of tried) if (fs.existsSync(p)) return p;
-  const needle = kind === 't5xxl' ? 't5' : 'clip';
-  for (const d of textEncoderDirs) {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(d);
-    } catch {
-      continue;
-    }
-    const match = names.filter((n) => n.endsWith('tokenizer.json') && n.toLowerCase().includes(needle)).sort();
-    if (match.length > 0) return path.join(d, match[0]!);
+  for (const p of [path.join(dir, `${stem}.tokenizer.json`), path.join(dir, `${stem}.${kind}.tokenizer.json`)]) {
+    if (fs.existsSync(p)) return p;
   }
-  throw new Error(
-    `no ${kind} tokenizer found for ${weightFile}: put its tokenizer.json next to it as ${path.basename(tried[0]!)}`,
-  );
+  return SHIPPED_TOKENIZERS[kind];
 }
