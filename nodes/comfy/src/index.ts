@@ -50,6 +50,7 @@ export const pack: NodePack = {
   createServices(env) {
     const models = createModelService({
       modelsDir: env.modelsDir,
+      ...(env.modelSearchPaths ? { modelSearchPaths: env.modelSearchPaths } : {}),
       cacheDir: join(env.cacheDir ?? join(dirname(env.modelsDir), 'cache'), 'graphs'),
       ...(env.executionProvider ? { provider: env.executionProvider } : {}),
       // Idle sessions beyond this are released, least recently used first, so switching models cannot exhaust RAM.
@@ -76,7 +77,8 @@ export {
   type ServiceGraph,
   type LoraReport,
 } from './models/model-service.ts';
-export { listModelFiles, resolveModelFile, isModelFolder, ModelFileError, MODEL_FOLDER_DIRS, MODEL_EXTENSIONS, type ModelFolder } from './models/model-files.ts';
+export { listModelFiles, resolveModelFile, isModelFolder, modelFolderKind, ModelFileError, MODEL_EXTENSIONS, type ModelFolder } from './models/model-files.ts';
+export { COMFY_MODEL_FOLDERS, buildModelSearchPaths, canonicalFolder, linkRoots, modelRootsOf, searchDirs, type ExtraModelDir, type ModelRoots, type ModelSearchPaths } from './models/model-paths.ts';
 export { mapLora, type LoraApplication, type LoraMapping } from './models/lora.ts';
 export * from './models/descriptors.ts';
 export * from './flux/conditioning.ts';
@@ -86,3 +88,4 @@ export { runKSampler, easyCacheOptions, expectLatent, seedOf, type Latent, type 
 export { latentPreview, latentPreviewImage, offerLatentPreview } from './flux/preview.ts';
 export { parsePromptWeights } from './text/prompt-weights.ts';
 export { loadTokenizer, tokenizeT5, tokenizeClipFirstChunk, findTokenizer } from './text/tokenizers.ts';
+export { ExtraModelPathsError, extraModelPathsFrom, hostModelSearchPaths, readExtraModelPaths, type ExtraModelPaths } from './models/extra-model-paths.ts';

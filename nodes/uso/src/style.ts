@@ -11,6 +11,7 @@ import {
   expectDescriptor,
   getModelService,
   listModelFiles,
+  modelRootsOf,
   modelPatchDescriptor,
   withModel,
   type ClipVisionOutput,
@@ -24,7 +25,7 @@ export const modelPatchLoader = defineNode({
   pack: 'comfy_extras.nodes_model_patch',
   inputs: {
     required: {
-      name: { type: 'COMBO', options: (env) => listModelFiles(env.modelsDir, 'model_patches'), modelFolder: 'model_patches' },
+      name: { type: 'COMBO', options: (env) => listModelFiles(modelRootsOf(env), 'model_patches'), modelFolder: 'model_patches' },
     },
   },
   outputs: [{ type: 'MODEL_PATCH' }],

@@ -34,6 +34,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--listen <addr>', 'address to listen on (non-loopback needs --auth-token)')
     .option('--port <n>', 'port')
     .option('--data <dir>', 'data directory (input/, output/, temp/, models/, the queue database)')
+    .option('--models <dir>', 'another models folder in ComfyUI\'s layout, searched after the data directory\'s models/; repeatable', collect, [])
+    .option('--extra-model-paths <file>', 'a ComfyUI extra_model_paths.yaml: its folders are used in place')
     .option('--auth-token <token>', 'require this bearer token on every request')
     .option('--auth-token-file <file>', 'read the bearer token from a file')
     .option('--extra-packs <specs>', 'comma-separated extra node pack modules')
@@ -54,12 +56,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--multi-user', "per-user settings and files picked by the comfy-user header (ComfyUI's --multi-user)")
     .option('--queue <redis-url>', 'run prompts on remote workers through BullMQ on this Redis: redis://[:password@]HOST:PORT[/DB]')
     .option('--public-url <url>', 'with --queue: the URL workers use to reach this server for files (default: the listen URL)')
-    .action(async (opts: Record<string, string | boolean | undefined>) => {
+    .action(async (opts: Record<string, string | boolean | string[] | undefined>) => {
       const args: string[] = [];
       for (const [key, value] of Object.entries(opts)) {
         const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
         if (value === true) args.push(flag);
         else if (typeof value === 'string') args.push(flag, value);
+        else if (Array.isArray(value)) for (const v of value) args.push(flag, v);
       }
       await startServer(parseServeArgs(args));
       await new Promise<never>(() => {}); // runs until a signal closes it
@@ -71,20 +74,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<workflow>', 'workflow .json or .png')
     .option('--set <node.input=value>', 'override an input (node id, title or class type); repeatable', collect, [])
     .option('--input <dir>', 'folder to read input images from')
-    .option('--models <dir>', 'models folder')
+    .option('--models <dir>', 'another models folder in ComfyUI\'s layout, searched after the data directory\'s models/; repeatable', collect, [])
+    .option('--extra-model-paths <file>', 'a ComfyUI extra_model_paths.yaml: its folders are used in place')
     .option('--out <dir>', 'folder to write outputs to')
     .option('--data <dir>', 'data directory')
     .option('--json', 'print events as JSON lines')
     .option('--execution-provider <cpu|cuda|webgpu>', 'accelerator for model sessions; falls back to the CPU when it fails')
     .addOption(new Option('--pack <spec...>', 'node pack modules to load instead of the defaults').hideHelp())
-    .action(async (file: string, opts: { set: string[]; input?: string; models?: string; out?: string; data?: string; json?: boolean; pack?: string[]; executionProvider?: string }) => {
+    .action(async (file: string, opts: { set: string[]; input?: string; models: string[]; extraModelPaths?: string; out?: string; data?: string; json?: boolean; pack?: string[]; executionProvider?: string }) => {
       const mode: PrintMode = opts.json ? 'json' : process.stdout.isTTY ? 'tty' : 'plain';
       const classes = new Map<string, string>();
       const printer = createEventPrinter(mode, (t) => process.stdout.write(t), (id) => classes.get(id) ?? '');
       const result = await runWorkflow(file, {
         overrides: opts.set,
         ...(opts.input ? { inputDir: opts.input } : {}),
-        ...(opts.models ? { modelsDir: opts.models } : {}),
+        ...(opts.models.length ? { modelDirs: opts.models } : {}),
+        ...(opts.extraModelPaths ? { extraModelPathsFile: opts.extraModelPaths } : {}),
         ...(opts.out ? { outputDir: opts.out } : {}),
         ...(opts.data ? { dataDir: opts.data } : {}),
         ...(opts.pack ? { packs: opts.pack } : {}),

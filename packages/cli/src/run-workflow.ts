@@ -16,6 +16,7 @@ import {
   type ValidationError,
 } from '@uso-studio/core';
 import { DEFAULT_PACKS, defaultDataDir, EngineRuntime, ensureDemoModels, prepareDataDir } from '@uso-studio/server';
+import { hostModelSearchPaths } from '@uso-studio/nodes-comfy';
 import { applyOverrides, parseOverride, type Override } from './overrides.ts';
 import { readWorkflowFile, toApiPrompt } from './load-workflow.ts';
 
@@ -24,7 +25,12 @@ export interface RunWorkflowOptions {
   dataDir?: string;
   inputDir?: string;
   outputDir?: string;
+  /** The primary models folder (default: the data directory's models/); the demo set is written here when it is empty. */
   modelsDir?: string;
+  /** More models folders in ComfyUI's layout, searched after the primary one (`--models DIR`). */
+  modelDirs?: readonly string[];
+  /** A ComfyUI extra_model_paths.yaml whose folders are searched in place (`--extra-model-paths FILE`). */
+  extraModelPathsFile?: string;
   /** `<node>.<input>=<value>` strings or parsed overrides. */
   overrides?: readonly (string | Override)[];
   /** Accelerator for model sessions (default cpu); a provider that fails falls back to the CPU with a log line. */
@@ -71,6 +77,11 @@ export async function runWorkflow(workflow: unknown, options: RunWorkflowOptions
     outputDir: resolve(options.outputDir ?? dirs.outputDir),
     tempDir: dirs.tempDir,
     modelsDir: resolve(options.modelsDir ?? dirs.modelsDir),
+    modelSearchPaths: hostModelSearchPaths(resolve(options.modelsDir ?? dirs.modelsDir), {
+      ...(options.modelDirs ? { modelDirs: options.modelDirs } : {}),
+      ...(options.extraModelPathsFile ? { extraModelPathsFile: options.extraModelPathsFile } : {}),
+      report: options.onNotice ?? (() => {}),
+    }),
     cacheDir: dirs.cacheDir,
     ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
   };

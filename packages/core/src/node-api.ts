@@ -7,12 +7,26 @@
 export const PRIMITIVE_TYPES = ['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO'] as const;
 export type PrimitiveType = (typeof PRIMITIVE_TYPES)[number];
 
+/**
+ * Model directories per ComfyUI folder name (checkpoints, loras, ...), in search order, and the base directories whose
+ * insides a symlinked model file may resolve to.
+ */
+export interface ModelSearchPaths {
+  readonly folders: Readonly<Record<string, readonly string[]>>;
+  readonly roots: readonly string[];
+}
+
 /** Where a node pack finds its files. Core does no I/O itself; it only carries these paths to the nodes. */
 export interface HostEnvironment {
   inputDir: string;
   outputDir: string;
   tempDir: string;
   modelsDir: string;
+  /**
+   * Every directory searched for each model folder, when the host was given more than `modelsDir` (`--models DIR`,
+   * a ComfyUI extra_model_paths.yaml); absent means the ComfyUI folders of `modelsDir` alone.
+   */
+  modelSearchPaths?: ModelSearchPaths;
   /** Where packs may keep rebuildable caches (built ONNX graphs); defaults to a folder beside the models. */
   cacheDir?: string;
   /** The accelerator model packs should ask for first ('cpu' when absent); they fall back to the CPU when it fails. */

@@ -3,12 +3,13 @@
  * handlers only validate, read or write SQLite and post messages; none of them waits on inference.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import { validatePrompt } from '@uso-studio/core';
 import type { HostEnvironment, NodeRegistry } from '@uso-studio/core';
+import { isModelFolder, listModelFiles, modelRootsOf } from '@uso-studio/nodes-comfy';
 import { z } from 'zod';
 import type { Engine } from './engine.ts';
 import { handleUpload, serveView } from './files.ts';
@@ -24,6 +25,7 @@ import { internalRoutes } from './routes/internal-routes.ts';
 import type { LogBuffer } from './routes/log-buffer.ts';
 import { handleMaskUpload } from './routes/mask-upload.ts';
 import { modelRoutes } from './routes/model-routes.ts';
+import { PT_EXTENSIONS, canonicalFolder } from './routes/model-folders.ts';
 import { userRoutes } from './routes/user-routes.ts';
 import type { UserStore } from './routes/user-store.ts';
 
@@ -217,9 +219,9 @@ function apiRouter(ctx: AppContext): Router {
   r.post('/upload/mask', (req, res) => handleMaskUpload(req, res, env, ctx.maxUploadBytes));
 
   r.use(userRoutes({ store: ctx.users, maxBodyBytes: ctx.maxBodyBytes }));
-  r.use(modelRoutes(env.modelsDir));
+  r.use(modelRoutes(modelRootsOf(env)));
   r.use(frontendRoutes(ctx.workflowsDir));
-  r.use('/internal', internalRoutes({ logs: ctx.logs, modelsDir: env.modelsDir, dirs: env, send: ctx.sendToClient, maxBodyBytes: ctx.maxBodyBytes }));
+  r.use('/internal', internalRoutes({ logs: ctx.logs, modelsDir: modelRootsOf(env), dirs: env, send: ctx.sendToClient, maxBodyBytes: ctx.maxBodyBytes }));
 
   r.get('/object_info', (_req, res) => {
     res.json(registry.objectInfo(env));
@@ -255,12 +257,12 @@ function apiRouter(ctx: AppContext): Router {
     res.json([...new Set([...MODEL_FOLDERS, ...present])].sort());
   });
 
+  // ComfyUI's get_filename_list: every directory of the folder (all --models folders and extra_model_paths entries).
+  // Loader folders list what the loaders can read (their combos show the same), other folders ComfyUI's extensions.
   r.get('/models/:folder', (req, res) => {
-    const folder = String(req.params.folder);
-    const known = (MODEL_FOLDERS as readonly string[]).includes(folder);
-    const dir = join(env.modelsDir, folder);
-    if (!/^[\w.-]+$/.test(folder) || folder.startsWith('.') || (!known && !existsSync(dir))) throw new HttpError(404, `Unknown model folder '${folder}'`);
-    res.json(existsSync(dir) ? listFiles(dir) : []);
+    const folder = canonicalFolder(String(req.params.folder));
+    if (!folder) throw new HttpError(404, `Unknown model folder '${String(req.params.folder)}'`);
+    res.json(isModelFolder(folder) ? listModelFiles(modelRootsOf(env), folder) : listModelFiles(modelRootsOf(env), folder, new Set(PT_EXTENSIONS)));
   });
 
   r.get('/features', (_req, res) => {
@@ -302,28 +304,4 @@ function stripSensitive(entryJson: string): string {
   if (!SENSITIVE_EXTRA_KEYS.some((k) => entryJson.includes(k))) return entryJson;
   const entry = JSON.parse(entryJson) as { prompt: QueueItem };
   return JSON.stringify({ ...entry, prompt: publicItem(entry.prompt) });
-}
-
-/** Model files under a folder, recursively, as forward-slash relative paths (ComfyUI's listing). */
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, depth: number) => {
-    if (depth > 8) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name.startsWith('.')) continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p, depth + 1);
-      else if (e.isFile() || (e.isSymbolicLink() && safeIsFile(p))) out.push(relative(dir, p).split(sep).join('/'));
-    }
-  };
-  walk(dir, 0);
-  return out.sort();
-}
-
-function safeIsFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -2,6 +2,7 @@
  * Creates and starts the whole server: data directory, SQLite store, node registry, engine worker, prompt queue,
  * HTTP routes and the WebSocket hub, all on one port.
  */
+import { hostModelSearchPaths } from '@uso-studio/nodes-comfy';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +35,10 @@ export interface ServerOptions {
   port?: number;
   /** Data directory; default `defaultDataDir()` ($USO_STUDIO_DATA or ~/.local/share/uso-studio). */
   dataDir?: string;
+  /** More models folders in ComfyUI's layout, searched after the data directory's models/ (`--models DIR`). */
+  modelDirs?: readonly string[];
+  /** A ComfyUI extra_model_paths.yaml whose folders are searched in place (`--extra-model-paths FILE`). */
+  extraModelPathsFile?: string;
   /** Bearer token every request must carry. */
   authToken?: string;
   /** File holding the token (trimmed); used when `authToken` is not given. */
@@ -149,7 +154,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
   };
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const dirs = prepareDataDir(options.dataDir ?? defaultDataDir());
-  const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, cacheDir: dirs.cacheDir,
+  const modelSearchPaths = hostModelSearchPaths(dirs.modelsDir, {
+    ...(options.modelDirs ? { modelDirs: options.modelDirs } : {}),
+    ...(options.extraModelPathsFile ? { extraModelPathsFile: options.extraModelPathsFile } : {}),
+    report: log,
+  });
+  const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, modelSearchPaths, cacheDir: dirs.cacheDir,
     ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     ...(options.maxImagePixels !== undefined ? { maxImagePixels: options.maxImagePixels } : {}),
   };

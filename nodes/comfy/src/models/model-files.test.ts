@@ -2,7 +2,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isModelFolder, listModelFiles, resolveModelFile, ModelFileError } from './model-files.ts';
+import { isModelFolder, listModelFiles, modelFolderKind, resolveModelFile, ModelFileError } from './model-files.ts';
+import { buildModelSearchPaths } from './model-paths.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-files-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -61,5 +62,53 @@ describe('symlinks in the models folder', () => {
     fs.symlinkSync(path.join(root, 'diffusion_models', 'dit.safetensors'), path.join(root, 'checkpoints', 'dit-link.safetensors'));
     expect(listModelFiles(root, 'checkpoints')).toContain('dit-link.safetensors');
     expect(resolveModelFile(root, 'checkpoints', 'dit-link.safetensors')).toBe(path.join(root, 'checkpoints', 'dit-link.safetensors'));
+  });
+});
+
+describe('several model directories and model folders', () => {
+  const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'uso-roots-')));
+  afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+  const put = (...p: string[]) => {
+    fs.mkdirSync(path.join(base, ...p.slice(0, -1)), { recursive: true });
+    fs.writeFileSync(path.join(base, ...p), 'x');
+  };
+
+  it('lists every directory of a folder and resolves in search order', () => {
+    put('data', 'loras', 'a.safetensors');
+    put('comfy', 'models', 'loras', 'a.safetensors');
+    put('comfy', 'models', 'loras', 'styles', 'ink.safetensors');
+    const paths = buildModelSearchPaths([path.join(base, 'data'), path.join(base, 'comfy', 'models')]);
+    expect(listModelFiles(paths, 'loras')).toEqual(['a.safetensors', 'styles/ink.safetensors']);
+    expect(resolveModelFile(paths, 'loras', 'a.safetensors')).toBe(path.join(base, 'data', 'loras', 'a.safetensors'));
+    expect(resolveModelFile(paths, 'loras', 'styles/ink.safetensors')).toBe(path.join(base, 'comfy', 'models', 'loras', 'styles', 'ink.safetensors'));
+    expect(() => resolveModelFile(paths, 'loras', 'none.safetensors')).toThrow(new RegExp(`not found in ${path.join(base, 'data', 'loras')} or ${path.join(base, 'comfy', 'models', 'loras')}`));
+  });
+
+  it('lists a sharded component folder and a diffusers snapshot as one entry each, and resolves them', () => {
+    put('data', 'diffusion_models', 'flux-transformer', 'diffusion_pytorch_model.safetensors.index.json');
+    put('data', 'diffusion_models', 'flux-transformer', 'diffusion_pytorch_model-00001-of-00002.safetensors');
+    put('data', 'checkpoints', 'FLUX.1-dev', 'model_index.json');
+    put('data', 'checkpoints', 'FLUX.1-dev', 'vae', 'diffusion_pytorch_model.safetensors');
+    put('data', 'checkpoints', 'FLUX.1-dev', 'transformer', 'diffusion_pytorch_model.safetensors.index.json');
+    const paths = buildModelSearchPaths([path.join(base, 'data')]);
+    expect(modelFolderKind(path.join(base, 'data', 'checkpoints', 'FLUX.1-dev'))).toBe('pipeline');
+    expect(listModelFiles(paths, 'diffusion_models')).toEqual(['flux-transformer']);
+    expect(listModelFiles(paths, 'checkpoints')).toEqual(['FLUX.1-dev']);
+    expect(resolveModelFile(paths, 'checkpoints', 'FLUX.1-dev')).toBe(path.join(base, 'data', 'checkpoints', 'FLUX.1-dev'));
+    expect(resolveModelFile(paths, 'diffusion_models', 'flux-transformer/')).toBe(path.join(base, 'data', 'diffusion_models', 'flux-transformer'));
+    // A plain sub-folder is no model, whatever it holds.
+    put('data', 'loras', 'styles', 'b.safetensors');
+    expect(() => resolveModelFile(paths, 'loras', 'styles')).toThrow(/expected a \.safetensors or \.sft file or a model folder/);
+  });
+
+  it('follows links into any configured models directory, never out of them', () => {
+    put('elsewhere', 'secret.safetensors');
+    put('comfy', 'models', 'checkpoints', 'real.safetensors');
+    fs.mkdirSync(path.join(base, 'data', 'checkpoints'), { recursive: true });
+    fs.symlinkSync(path.join(base, 'comfy', 'models', 'checkpoints', 'real.safetensors'), path.join(base, 'data', 'checkpoints', 'linked.safetensors'));
+    fs.symlinkSync(path.join(base, 'elsewhere', 'secret.safetensors'), path.join(base, 'data', 'checkpoints', 'leak.safetensors'));
+    const paths = buildModelSearchPaths([path.join(base, 'data'), path.join(base, 'comfy', 'models')]);
+    expect(listModelFiles(paths, 'checkpoints')).toEqual(['FLUX.1-dev', 'linked.safetensors', 'real.safetensors']);
+    expect(() => resolveModelFile(paths, 'checkpoints', 'leak.safetensors')).toThrow(/outside the models folder/);
   });
 });

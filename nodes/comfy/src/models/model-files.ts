@@ -1,11 +1,17 @@
 /**
- * ComfyUI's model folders under the host's models directory: which sub-folders each folder name covers (aliases),
- * listing the weight files of a folder for combos, and resolving a selected name to a file without ever leaving
- * that folder. Listing happens on request (each /object_info or validation), so files dropped in show up at once.
+ * The model files of ComfyUI's folders: listing a folder's weight files for combos, and resolving a selected name to a
+ * file without ever leaving the folder's directories. A folder may span several directories (model-paths.ts: the data
+ * directory's models/, `--models DIR`, extra_model_paths.yaml). Listing happens on request (each /object_info or
+ * validation), so files dropped in show up at once.
+ *
+ * Besides files, two kinds of folders count as one model entry: a Hugging Face / diffusers component folder (shards
+ * with a `*.safetensors.index.json`) and, in checkpoints, a whole diffusers pipeline snapshot (`model_index.json`
+ * with transformer/, vae/, text_encoder/, text_encoder_2/); the loaders read them in place.
  */
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { linkRoots, searchDirs, type ModelRoots } from './model-paths.ts';
 
 /** The ComfyUI folder names the loaders use. */
 export type ModelFolder =
@@ -17,16 +23,7 @@ export type ModelFolder =
   | 'clip_vision'
   | 'model_patches';
 
-/** Sub-directories of the models directory searched for each folder, in priority order (ComfyUI's aliases). */
-export const MODEL_FOLDER_DIRS: Readonly<Record<ModelFolder, readonly string[]>> = {
-  checkpoints: ['checkpoints'],
-  diffusion_models: ['diffusion_models', 'unet'],
-  loras: ['loras'],
-  vae: ['vae'],
-  text_encoders: ['text_encoders', 'clip'],
-  clip_vision: ['clip_vision'],
-  model_patches: ['model_patches'],
-};
+const LOADER_FOLDERS: ReadonlySet<string> = new Set<ModelFolder>(['checkpoints', 'diffusion_models', 'loras', 'vae', 'text_encoders', 'clip_vision', 'model_patches']);
 
 /** File extensions listed and accepted (only safetensors are readable without Python). */
 export const MODEL_EXTENSIONS: ReadonlySet<string> = new Set(['.safetensors', '.sft']);
@@ -43,26 +40,41 @@ export class ModelFileError extends Error {
   }
 }
 
-/** True for a known folder name. */
+/** True for a folder name the loaders use. */
 export function isModelFolder(name: string): name is ModelFolder {
-  return Object.hasOwn(MODEL_FOLDER_DIRS, name);
+  return LOADER_FOLDERS.has(name);
+}
+
+/** What a directory is as a model entry: a diffusers pipeline snapshot, a sharded component, or neither. */
+export function modelFolderKind(dir: string): 'pipeline' | 'sharded' | undefined {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  if (entries.includes('model_index.json')) return 'pipeline';
+  if (entries.some((f) => f.endsWith('.safetensors.index.json'))) return 'sharded';
+  return undefined;
 }
 
 /**
- * The weight files of a folder, as names relative to their folder root ('/' separated, sorted, duplicates across
- * aliases listed once). Missing folders list nothing; unreadable sub-folders are skipped.
+ * The weight files (and model folders) of a ComfyUI folder, as names relative to their directory ('/' separated,
+ * sorted, duplicates across directories listed once). Missing directories list nothing; unreadable sub-folders are
+ * skipped; links out of the models directories are left out. `extensions` defaults to what the loaders can read.
  *
  * @example listModelFiles('/data/models', 'loras') // ['uso-demo-dit-lora.safetensors', 'styles/ink.safetensors']
  */
-export function listModelFiles(modelsDir: string, folder: ModelFolder): string[] {
+export function listModelFiles(roots: ModelRoots, folder: string, extensions: ReadonlySet<string> = MODEL_EXTENSIONS): string[] {
   const names = new Set<string>();
-  const within = realPathOrUndefined(modelsDir);
-  if (within === undefined) return [];
-  for (const sub of MODEL_FOLDER_DIRS[folder]) {
-    const root = path.join(modelsDir, sub);
-    walk(root, '', names, 0, within);
-  }
+  const within = allowedRoots(roots);
+  for (const dir of searchDirs(roots, folder)) walk(dir, '', names, 0, within, folder, extensions);
   return [...names].sort((a, b) => a.localeCompare(b, 'en'));
+}
+
+/** Real paths of the directories symlinks may resolve into. */
+function allowedRoots(roots: ModelRoots): string[] {
+  return linkRoots(roots).map(realPathOrUndefined).filter((p): p is string => p !== undefined);
 }
 
 /** The real path (symlinks resolved), or undefined when it does not exist or cannot be read. */
@@ -80,7 +92,15 @@ function isInside(root: string, p: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-function walk(root: string, rel: string, out: Set<string>, depth: number, within: string): void {
+function walk(
+  root: string,
+  rel: string,
+  out: Set<string>,
+  depth: number,
+  within: readonly string[],
+  folder: string,
+  extensions: ReadonlySet<string>,
+): void {
   // Deep trees are almost certainly a symlink loop; ComfyUI's walk follows links too, so cap the depth instead.
   if (depth > 16) return;
   let entries: fs.Dirent[];
@@ -92,56 +112,68 @@ function walk(root: string, rel: string, out: Set<string>, depth: number, within
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    const full = path.join(root, childRel);
     let isDir = entry.isDirectory();
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
-      // A link out of the models folder is not listed (and resolveModelFile refuses it).
-      const target = realPathOrUndefined(path.join(root, childRel));
-      if (target === undefined || !isInside(within, target)) continue;
+      // A link out of the models folders is not listed (and resolveModelFile refuses it).
+      const target = realPathOrUndefined(full);
+      if (target === undefined || !within.some((r) => isInside(r, target))) continue;
       try {
-        const st = fs.statSync(path.join(root, childRel));
+        const st = fs.statSync(full);
         isDir = st.isDirectory();
         isFile = st.isFile();
       } catch {
         continue;
       }
     }
-    if (isDir) walk(root, childRel, out, depth + 1, within);
-    else if (isFile && MODEL_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) out.add(childRel);
+    if (isDir) {
+      const kind = modelFolderKind(full);
+      if (kind === 'sharded' || (kind === 'pipeline' && folder === 'checkpoints')) out.add(childRel);
+      else if (kind === undefined) walk(root, childRel, out, depth + 1, within, folder, extensions);
+    } else if (isFile && extensions.has(path.extname(entry.name).toLowerCase())) out.add(childRel);
   }
 }
 
 /**
- * The absolute path of `name` inside `folder` (first alias that has it). Refuses absolute names, `..` segments,
- * other extensions and anything that resolves outside the folder root; a missing file is an error that names the
- * folder and lists what is there. A symlink is followed only when its real target lies inside the models directory:
- * one pointing elsewhere (`/etc/passwd`) is refused before anything opens it, so no byte of it reaches a message.
+ * The absolute path of `name` inside `folder` (first directory that has it). Refuses absolute names, `..` segments,
+ * other extensions and anything that resolves outside the folder's directories; a missing file is an error that
+ * names where it was looked for. A symlink is followed only when its real target lies inside a models directory: one
+ * pointing elsewhere (`/etc/passwd`) is refused before anything opens it, so no byte of it reaches a message. A name
+ * without an extension may name a model folder (listModelFiles lists those).
  */
-export function resolveModelFile(modelsDir: string, folder: ModelFolder, name: string): string {
+export function resolveModelFile(roots: ModelRoots, folder: ModelFolder, name: string): string {
   if (typeof name !== 'string' || name === '') throw new ModelFileError(folder, String(name), 'no file name given');
-  const normalized = name.replace(/\\/g, '/');
+  const normalized = name.replace(/\\/g, '/').replace(/\/+$/, '');
   if (path.isAbsolute(normalized) || /^[A-Za-z]:/.test(normalized) || normalized.split('/').some((s) => s === '..')) {
     throw new ModelFileError(folder, name, 'the name must be a path inside the folder (no absolute paths, no "..")');
   }
-  if (!MODEL_EXTENSIONS.has(path.extname(normalized).toLowerCase())) {
-    throw new ModelFileError(folder, name, `expected a ${[...MODEL_EXTENSIONS].join(' or ')} file`);
-  }
-  const within = realPathOrUndefined(modelsDir);
-  for (const sub of MODEL_FOLDER_DIRS[folder]) {
-    const root = path.resolve(modelsDir, sub);
+  const isFileName = MODEL_EXTENSIONS.has(path.extname(normalized).toLowerCase());
+  const within = allowedRoots(roots);
+  const dirs = searchDirs(roots, folder);
+  for (const dir of dirs) {
+    const root = path.resolve(dir);
     const candidate = path.resolve(root, ...normalized.split('/'));
     if (!isInside(root, candidate)) continue;
     const real = realPathOrUndefined(candidate);
-    if (real === undefined || within === undefined) continue;
-    if (!isInside(within, real)) {
-      throw new ModelFileError(folder, name, `is a link to a file outside the models folder ${modelsDir}; move or copy the file into it instead`);
+    if (real === undefined) continue;
+    if (!within.some((r) => isInside(r, real))) {
+      throw new ModelFileError(folder, name, 'is a link to a file outside the models folder; move or copy the file into it instead');
     }
     try {
-      if (fs.statSync(real).isFile()) return candidate;
+      const st = fs.statSync(real);
+      if (isFileName && st.isFile()) return candidate;
+      if (!isFileName && st.isDirectory()) {
+        const kind = modelFolderKind(real);
+        if (kind === 'sharded' || (kind === 'pipeline' && folder === 'checkpoints')) return candidate;
+      }
     } catch {
-      // Try the next alias.
+      // Try the next directory.
     }
   }
-  const where = MODEL_FOLDER_DIRS[folder].map((d) => path.join(modelsDir, d)).join(' or ');
-  throw new ModelFileError(folder, name, `file not found in ${where}; put the model file there (see the model list in the README)`);
+  if (!isFileName) {
+    const folders = folder === 'checkpoints' ? 'shards with an index JSON, or a diffusers snapshot with model_index.json' : 'shards with an index JSON';
+    throw new ModelFileError(folder, name, `expected a ${[...MODEL_EXTENSIONS].join(' or ')} file or a model folder (${folders}); none found in ${dirs.join(' or ')}`);
+  }
+  throw new ModelFileError(folder, name, `file not found in ${dirs.join(' or ')}; put the model file there (see the model list in the README)`);
 }

@@ -15,6 +15,7 @@ import {
   defaultArchitectures,
   detectArchitecture,
   loadModelGraph,
+  readModelHeader,
   readSafetensorsHeader,
   type LoadedModelGraph,
   type PooledSession,
@@ -24,6 +25,7 @@ import {
   type WeightPatch,
 } from '@uso-studio/runtime';
 import { listModelFiles, resolveModelFile, type ModelFolder } from './model-files.ts';
+import type { ModelRoots, ModelSearchPaths } from './model-paths.ts';
 import { mapLora, type LoraApplication } from './lora.ts';
 
 /** The key under which hosts put the service in `env.services`. */
@@ -33,6 +35,8 @@ export const MODEL_SERVICE_KEY = 'models';
 export interface ModelServiceOptions {
   /** The models directory (ComfyUI layout: checkpoints/, loras/, ...). */
   modelsDir: string;
+  /** Every directory searched per folder (the host's ModelSearchPaths); default: the folders of `modelsDir`. */
+  modelSearchPaths?: ModelSearchPaths;
   /** Where built .onnx graphs are cached (e.g. `<data>/cache/graphs`). */
   cacheDir: string;
   /** Execution provider to try first; falls back to the CPU with one log line. Default 'cpu'. */
@@ -79,6 +83,7 @@ export interface ServiceGraph extends LoadedModelGraph {
 /** The model service. See the module comment. */
 export class ModelService {
   readonly modelsDir: string;
+  readonly roots: ModelRoots;
   readonly cacheDir: string;
   readonly registry: ArchitectureRegistry;
   readonly pool: SessionPool;
@@ -92,6 +97,7 @@ export class ModelService {
 
   constructor(options: ModelServiceOptions) {
     this.modelsDir = options.modelsDir;
+    this.roots = options.modelSearchPaths ?? options.modelsDir;
     this.cacheDir = options.cacheDir;
     this.registry = options.registry ?? defaultArchitectures();
     this.provider = options.provider ?? 'cpu';
@@ -107,18 +113,18 @@ export class ModelService {
 
   /** The weight files of a ComfyUI folder (for combos). */
   listFiles(folder: ModelFolder): string[] {
-    return listModelFiles(this.modelsDir, folder);
+    return listModelFiles(this.roots, folder);
   }
 
   /** The absolute path of a selected file, never outside its folder (throws ModelFileError). */
   resolveFile(folder: ModelFolder, name: string): string {
-    return resolveModelFile(this.modelsDir, folder, name);
+    return resolveModelFile(this.roots, folder, name);
   }
 
   /** True when `file` holds a model of `role` that a registered architecture recognises (header only). */
   hasRole(file: string, role: Role): boolean {
     try {
-      detectArchitecture(readSafetensorsHeader(file), role, this.registry);
+      detectArchitecture(readModelHeader(file), role, this.registry);
       return true;
     } catch {
       return false;
@@ -206,7 +212,7 @@ export class ModelService {
 
   private mapLoras(request: GraphRequest): { patches: Map<string, WeightPatch[]>; report: LoraReport } {
     const loras = activeLoras(request);
-    const { view } = detectArchitecture(readSafetensorsHeader(request.file), request.role, this.registry);
+    const { view } = detectArchitecture(readModelHeader(request.file), request.role, this.registry);
     const patches = new Map<string, WeightPatch[]>();
     const files = loras.map((lora, i) => {
       const mapping = mapLora(

@@ -10,11 +10,12 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../http-error.ts';
 import type { LogBuffer, LogEntry } from './log-buffer.ts';
+import type { ModelRoots } from '@uso-studio/nodes-comfy';
 import { COMFY_MODEL_FOLDERS, folderPaths } from './model-folders.ts';
 
 export interface InternalRoutesOptions {
   logs: LogBuffer;
-  modelsDir: string;
+  modelsDir: ModelRoots;
   dirs: { inputDir: string; outputDir: string; tempDir: string };
   /** Sends a WebSocket message to one client id. */
   send: (clientId: string, type: string, data: unknown) => void;

@@ -11,6 +11,7 @@ import type { Router } from 'express';
 import sharp from 'sharp';
 import { HttpError } from '../http-error.ts';
 import { isInside } from '../safe-path.ts';
+import type { ModelRoots } from '@uso-studio/nodes-comfy';
 import { COMFY_MODEL_FOLDERS, PT_EXTENSIONS, canonicalFolder, folderPaths } from './model-folders.ts';
 
 /** ComfyUI reads at most this much safetensors header for /view_metadata. */
@@ -25,7 +26,7 @@ export interface ModelFileInfo {
   size: number;
 }
 
-export function modelRoutes(modelsDir: string): Router {
+export function modelRoutes(modelsDir: ModelRoots): Router {
   const r = express.Router();
 
   r.get('/experiment/models', (_req, res) => {
