@@ -10,7 +10,8 @@ import { cli } from './models-commands.test-support.ts';
 const dir = mkdtempSync(join(tmpdir(), 'uso-cli-inspect-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('uso-studio models inspect (process)', () => {
+// Each command is a fresh tsx process (a few seconds on a loaded 2-core machine).
+describe('uso-studio models inspect (process)', { timeout: 60_000 }, () => {
   it('prints architecture, config, dtypes, prefix, used / ignored / unknown tensors and memory', () => {
     const files = writeTinyFiles(join(dir, 'tiny'));
     const { code, stdout } = cli(['models', 'inspect', files.siglip.BF16, files.projector]);

@@ -20,7 +20,10 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-describe('uso-studio models run-graph (process)', () => {
+// Each command is a fresh tsx process (a few seconds on a loaded 2-core machine) and these tests start two or three.
+const PROCESS_TESTS = { timeout: 120_000 };
+
+describe('uso-studio models run-graph (process)', PROCESS_TESTS, () => {
   it('runs a toy SigLIP at its own image size, then the projector on its hidden states, matching PyTorch', () => {
     const visionOut = join(dir, 'vision-out.safetensors');
     const vision = cli(['models', 'run-graph', '--role', 'vision_encoder', '--inputs', tiny.inputs, '--out', visionOut, '--data', data, tiny.siglip.F16]);
@@ -98,7 +101,7 @@ describe('uso-studio models run-graph (process)', () => {
   });
 });
 
-describe('uso-studio models run-graph: the other roles and input dtypes (process)', () => {
+describe('uso-studio models run-graph: the other roles and input dtypes (process)', PROCESS_TESTS, () => {
   it('runs the T5 role on I32 token ids and the VAE decoder on an F16 latent, as the nodes would', async () => {
     const models = join(dir, 'models-roles');
     await generateDemoModels(models);
