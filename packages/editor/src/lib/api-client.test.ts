@@ -38,7 +38,6 @@ beforeAll(async () => {
     }
     if (url.pathname === '/api/history') return json(200, { old: { prompt: [1], outputs: {}, status: {} }, new: { prompt: [2], outputs: {}, status: {} } });
     if (url.pathname === '/api/upload/image') return json(200, { name: 'cat (1).png', subfolder: '', type: 'input' });
-    if (url.pathname === '/api/workflows/default') return json(404, { error: 'none' });
     if (url.pathname === '/api/object_info') return json(200, { A: { name: 'A' } });
     if (req.method === 'POST') return json(200, {});
     return json(404, {});
@@ -93,8 +92,7 @@ describe('ApiClient', () => {
     expect(requests.at(-1)!.body).toContain('name="image"; filename="cat.png"');
   });
 
-  it('answers null for a missing default workflow and builds view and ws URLs', async () => {
-    expect(await api.defaultWorkflow()).toBeNull();
+  it('builds view and ws URLs', async () => {
     expect(await api.objectInfo()).toEqual({ A: { name: 'A' } });
     expect(api.viewUrl({ filename: 'a b.png', subfolder: 's', type: 'output' }, true)).toMatch(/\/api\/view\?filename=a\+b\.png&type=output&subfolder=s&preview=webp%3B90$/);
     expect(new ApiClient('').wsUrl({ protocol: 'https:', host: 'h:1' })).toBe('wss://h:1/ws');

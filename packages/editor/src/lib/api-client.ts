@@ -56,7 +56,7 @@ export class ApiClient {
   }
 
   /** Queues a prompt; a validation failure throws {@link PromptRejectedError}. */
-  async queuePrompt(body: { prompt: unknown; client_id: string; extra_data?: unknown; front?: boolean }): Promise<{ prompt_id: string; number: number; node_errors: Record<string, NodeError> }> {
+  async queuePrompt(body: { prompt: unknown; prompt_id?: string; client_id: string; extra_data?: unknown; front?: boolean }): Promise<{ prompt_id: string; number: number; node_errors: Record<string, NodeError> }> {
     const res = await this.#fetch(this.url('/prompt'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const payload = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (res.status === 400 || (!res.ok && payload.error)) {
@@ -115,17 +115,6 @@ export class ApiClient {
     const q = new URLSearchParams({ filename: ref.filename, type: ref.type || 'output', subfolder: ref.subfolder ?? '' });
     if (preview) q.set('preview', 'webp;90');
     return this.url(`/view?${q.toString()}`);
-  }
-
-  /** The server's default workflow, or null when it has none (404) or the route does not exist. */
-  async defaultWorkflow(): Promise<unknown | null> {
-    try {
-      const res = await this.#fetch(this.url('/workflows/default'));
-      if (!res.ok) return null;
-      return await res.json();
-    } catch {
-      return null;
-    }
   }
 
   async #json(path: string): Promise<unknown> {

@@ -201,6 +201,30 @@ describe('EditorController', () => {
     expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage', 'VAEDecode']);
   });
 
+  it('makes replacing the graph (a workflow opened, New) one undoable step, unsaved edits included', async () => {
+    const { controller, editor, state } = await setup();
+    editor.addNode('SaveImage', [0, 0]);
+    // No checkpoint after the edit: replacing the graph must still keep it.
+    const other = (() => {
+      editor.addNode('VAEDecode', [0, 200]);
+      const wf = editor.serialize();
+      editor.graph.remove(editor.graph.nodes[1]!);
+      return wf;
+    })();
+    controller.loadWorkflow(other, 'other');
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage', 'VAEDecode']);
+    expect(state.toasts.at(-1)?.text).toContain('Ctrl+Z');
+    controller.newWorkflow();
+    expect(editor.serialize().nodes).toEqual([]);
+    controller.undo();
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage', 'VAEDecode']);
+    controller.undo();
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage']);
+    controller.redo();
+    controller.redo();
+    expect(editor.serialize().nodes).toEqual([]);
+  });
+
   it('autosaves the graph and restores it on the next start', async () => {
     const first = await setup();
     first.editor.addNode('SaveImage', [0, 0]);

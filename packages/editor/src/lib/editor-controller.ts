@@ -121,15 +121,29 @@ export class EditorController {
 
   // ---- workflows ----------------------------------------------------------------------------------------------
 
-  /** Loads a UI workflow, lists node types we lack, and starts a fresh undo history. */
-  loadWorkflow(workflow: unknown, name = 'workflow', options: { keepUndo?: boolean } = {}): void {
+  /**
+   * Loads a UI workflow in place of the graph and lists node types we lack. Replacing the graph is one undoable step
+   * (Ctrl+Z brings the previous graph back, edits included), so opening a template, a file, a dropped PNG or a history
+   * item never loses work; `freshHistory` starts the undo history over (the first workflow of a session).
+   */
+  loadWorkflow(workflow: unknown, name = 'workflow', options: { freshHistory?: boolean } = {}): void {
     const missing = safeMissing(workflow, this.objectInfo);
+    const replaced = !options.freshHistory && this.#editor ? this.#settleBeforeReplacing() : false;
     this.editor.load(workflow as UiWorkflow, missing);
     this.state.missingNodeTypes = missing;
     this.state.validation = null;
     this.state.workflowName = name;
-    if (!options.keepUndo) this.#undo.reset(JSON.stringify(this.editor.serialize()));
+    const loaded = JSON.stringify(this.editor.serialize());
+    if (options.freshHistory) this.#undo.reset(loaded);
+    else this.#undo.record(loaded);
+    if (replaced) this.toast('info', `Opened ${name}. Ctrl+Z brings back the previous graph.`);
     this.#scheduleAutosave();
+  }
+
+  /** Records the graph as it is now, before it is replaced; true when there was something to lose. */
+  #settleBeforeReplacing(): boolean {
+    this.checkpoint();
+    return this.editor.stats().nodes > 0;
   }
 
   loadTemplate(template: Template): void {
@@ -185,10 +199,12 @@ export class EditorController {
   }
 
   newWorkflow(): void {
+    const replaced = this.#settleBeforeReplacing();
     this.editor.clear();
     this.state.workflowName = 'workflow';
     this.state.missingNodeTypes = [];
-    this.#undo.reset(JSON.stringify(this.editor.serialize()));
+    this.#undo.record(JSON.stringify(this.editor.serialize()));
+    if (replaced) this.toast('info', 'New workflow. Ctrl+Z brings back the previous graph.');
     this.#scheduleAutosave();
   }
 
@@ -232,21 +248,11 @@ export class EditorController {
   async #loadInitialWorkflow(): Promise<void> {
     const saved = this.#autosave?.load();
     if (saved) {
-      this.loadWorkflow(saved.workflow, saved.name);
+      this.loadWorkflow(saved.workflow, saved.name, { freshHistory: true });
       return;
     }
-    const fromServer = await this.api.defaultWorkflow();
-    if (fromServer && typeof fromServer === 'object') {
-      const record = fromServer as Record<string, unknown>;
-      // Accept either the workflow itself or `{name, workflow}`.
-      const workflow = 'nodes' in record ? record : record.workflow;
-      if (workflow) {
-        this.loadWorkflow(workflow, String(record.name ?? 'default'));
-        return;
-      }
-    }
     const template = pickDefaultTemplate(this.state.templates);
-    if (template) this.loadTemplate(template);
+    if (template) this.loadWorkflow(structuredClone(template.workflow), template.name, { freshHistory: true });
     else this.#undo.reset(JSON.stringify(this.editor.serialize()));
   }
 
@@ -275,16 +281,22 @@ export class EditorController {
       const workflow = this.editor.serialize();
       const prompt = this.#toApi(workflow);
       if (!prompt) break;
+      // The prompt id is chosen here (ComfyUI's POST /prompt takes one) and its node total recorded before the POST:
+      // on an idle queue `execution_start` can arrive before the POST's reply.
+      const promptId = newPromptId();
+      const total = Object.keys(prompt).length;
+      this.#totals.set(promptId, total);
       try {
         const res = await this.api.queuePrompt({
           // preview_method: the editor shows step previews, asked per prompt as ComfyUI's front end does (the server's
           // default, like ComfyUI's, is none).
-          prompt, client_id: this.ws.clientId, extra_data: { extra_pnginfo: { workflow }, preview_method: 'auto' }, ...(options.front ? { front: true } : {}),
+          prompt, prompt_id: promptId, client_id: this.ws.clientId, extra_data: { extra_pnginfo: { workflow }, preview_method: 'auto' }, ...(options.front ? { front: true } : {}),
         });
-        this.#totals.set(res.prompt_id, Object.keys(prompt).length);
+        if (res.prompt_id !== promptId) this.#recordTotal(res.prompt_id, total);
         ids.push(res.prompt_id);
         if (res.node_errors && Object.keys(res.node_errors).length) this.#showNodeErrors('Some outputs failed validation', res.node_errors);
       } catch (e) {
+        this.#totals.delete(promptId);
         if (e instanceof PromptRejectedError) {
           this.#showNodeErrors(e.message, e.nodeErrors);
           this.toast('error', `Prompt rejected: ${e.message}`);
@@ -295,6 +307,13 @@ export class EditorController {
     }
     void this.refreshQueue();
     return ids;
+  }
+
+  /** A server that chose its own prompt id: record the total under it, and give it to a run already started. */
+  #recordTotal(promptId: string, total: number): void {
+    this.#totals.set(promptId, total);
+    const execution = this.state.execution;
+    if (execution.promptId === promptId && execution.totalNodes === 0) this.state.execution = { ...execution, totalNodes: total };
   }
 
   #toApi(workflow: UiWorkflow = this.editor.serialize()): Record<string, unknown> | null {
@@ -498,6 +517,12 @@ function safeMissing(workflow: unknown, info: ObjectInfo): string[] {
   } catch {
     return [];
   }
+}
+
+/** A prompt id as ComfyUI's front end makes them (a UUID). */
+function newPromptId(): string {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  return randomId();
 }
 
 function randomId(): string {

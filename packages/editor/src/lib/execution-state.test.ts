@@ -17,7 +17,8 @@ describe('reduceExecution', () => {
     expect(s.runningNode).toBe('3');
     expect(s.doneNodes).toEqual(['1', '2']);
     expect(s.nodeProgress['3']).toEqual({ value: 5, max: 10 });
-    expect(overallProgress(s)).toBeCloseTo((2 + 0.5) / 4);
+    // Node 1 came from the cache: of the three that run, one is done and one half done.
+    expect(overallProgress(s)).toBeCloseTo((1 + 0.5) / 3);
     s = reduceExecution(s, { type: 'executed', data: { node: '4', display_node: '4', output: { images: [{ filename: 'a.png', subfolder: '', type: 'output' }] }, prompt_id: 'p1' } });
     s = reduceExecution(s, { type: 'execution_success', data: { prompt_id: 'p1' } });
     s = reduceExecution(s, { type: 'executing', data: { node: null, prompt_id: 'p1' } });
@@ -27,6 +28,17 @@ describe('reduceExecution', () => {
     expect(s.gallery[0]).toMatchObject({ promptId: 'p1', nodeId: '4', image: { filename: 'a.png' } });
     expect(s.lastFinished).toEqual({ promptId: 'p1', status: 'success' });
     expect(overallProgress(s)).toBe(0);
+  });
+
+  it('measures a mostly cached run by the work left, not by the cached share (issue 13: 84% at step 34/1500)', () => {
+    const cached = Array.from({ length: 21 }, (_, i) => String(i + 1));
+    const s = run([
+      ['execution_start', { prompt_id: 'p1' }],
+      ['execution_cached', { nodes: cached, prompt_id: 'p1' }],
+      ['executing', { node: '22', prompt_id: 'p1' }],
+      ['progress', { value: 34, max: 1500, node: '22', prompt_id: 'p1' }],
+    ], new Map([['p1', 25]]));
+    expect(overallProgress(s)).toBeCloseTo((34 / 1500) / 4);
   });
 
   it('records a runtime error with its node and message', () => {

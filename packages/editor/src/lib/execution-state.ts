@@ -20,6 +20,8 @@ export interface ExecutionState {
   nodeProgress: Record<string, { value: number; max: number }>;
   /** Nodes finished (run or cached) in the running prompt. */
   doneNodes: string[];
+  /** The nodes of the running prompt the server reused from its cache (no work left in them). */
+  cachedNodes: string[];
   /** How many nodes the running prompt executes, when the editor queued it (0 when unknown). */
   totalNodes: number;
   /** Output images per node id, from `executed` messages. */
@@ -37,17 +39,22 @@ export const GALLERY_LIMIT = 48;
 
 export function initialExecutionState(): ExecutionState {
   return {
-    promptId: null, runningNode: null, nodeProgress: {}, doneNodes: [], totalNodes: 0, outputs: {}, gallery: [],
+    promptId: null, runningNode: null, nodeProgress: {}, doneNodes: [], cachedNodes: [], totalNodes: 0, outputs: {}, gallery: [],
     error: null, interrupted: false, queueRemaining: 0, lastFinished: null,
   };
 }
 
-/** The overall fraction of the running prompt in 0..1 (node count, plus the running node's own progress). */
+/**
+ * The overall fraction of the running prompt in 0..1: the nodes that actually run (cached ones have no work left and
+ * are left out of both counts), plus the running node's own progress.
+ */
 export function overallProgress(state: ExecutionState): number {
-  if (!state.promptId || state.totalNodes <= 0) return 0;
+  const toRun = state.totalNodes - state.cachedNodes.length;
+  if (!state.promptId || toRun <= 0) return 0;
   const running = state.runningNode ? state.nodeProgress[state.runningNode] : undefined;
   const partial = running && running.max > 0 ? running.value / running.max : 0;
-  return Math.min(1, (state.doneNodes.length + partial) / state.totalNodes);
+  const ran = state.doneNodes.filter((n) => !state.cachedNodes.includes(n)).length;
+  return Math.min(1, (ran + partial) / toRun);
 }
 
 /**
@@ -64,12 +71,12 @@ export function reduceExecution(state: ExecutionState, msg: { type: string; data
     }
     case 'execution_start':
       return {
-        ...state, promptId, runningNode: null, nodeProgress: {}, doneNodes: [], totalNodes: (promptId && totals.get(promptId)) || 0,
+        ...state, promptId, runningNode: null, nodeProgress: {}, doneNodes: [], cachedNodes: [], totalNodes: (promptId && totals.get(promptId)) || 0,
         error: null, interrupted: false, outputs: {},
       };
     case 'execution_cached': {
       const nodes = Array.isArray(d.nodes) ? d.nodes.map(String) : [];
-      return { ...state, promptId: promptId ?? state.promptId, doneNodes: union(state.doneNodes, nodes) };
+      return { ...state, promptId: promptId ?? state.promptId, doneNodes: union(state.doneNodes, nodes), cachedNodes: union(state.cachedNodes, nodes) };
     }
     case 'executing': {
       const node = d.node == null ? null : String(d.node);

@@ -6,7 +6,8 @@
  * The parts, one job each: `node-classes` (node classes and how nodes are built), `node-widgets` (widgets from
  * plans), `text-areas` (multiline text laid over the canvas), `node-images` (pictures on nodes), `primitives`
  * (PrimitiveNode), `subgraph-proxies` (proxy widgets), `execution-display` (what a run shows), `control-after-generate`
- * (seed steps), `canvas-events` (canvas events to hooks) and `double-click` (a litegraph timing fix).
+ * (seed steps), `canvas-events` (canvas events to hooks), `node-modes` (how muted and bypassed nodes look) and
+ * `double-click` (a litegraph timing fix).
  */
 import {
   LGraph,
@@ -25,6 +26,7 @@ import { acceptTimestampTies } from './litegraph/double-click.ts';
 import { ExecutionDisplay } from './litegraph/execution-display.ts';
 import { NodeClasses } from './litegraph/node-classes.ts';
 import { NodeImages } from './litegraph/node-images.ts';
+import { drawNodeModes } from './litegraph/node-modes.ts';
 import { allNodes } from './litegraph/node-state.ts';
 import { NodeWidgets } from './litegraph/node-widgets.ts';
 import { Primitives } from './litegraph/primitives.ts';
@@ -52,6 +54,9 @@ export class GraphEditor {
     this.graph = new LGraph();
     this.canvas = new LGraphCanvas(canvasEl, this.graph);
     acceptTimestampTies(this.canvas.pointer);
+    drawNodeModes(this.canvas);
+    // litegraph outlines a canvas-sized rectangle at the graph origin, a dark box even on an empty graph.
+    this.canvas.render_canvas_border = false;
     this.canvas.allow_searchbox = true;
     this.canvas.show_info = false;
     // Node shadows cost about a quarter of a frame with hundreds of nodes on screen.

@@ -33,5 +33,13 @@ describe('searchNodes', () => {
     expect(searchNodes(all, '', { inputType: 'INT' }).map((h) => h.type)).not.toContain('PrimitiveNode');
   });
 
+  it('offers the front end\'s Reroute, Note and MarkdownNote', () => {
+    const all = { ...FRONTEND_SEARCH_ENTRIES, ...info };
+    expect(searchNodes(all, 'reroute')[0]).toMatchObject({ type: 'Reroute' });
+    expect(searchNodes(all, 'note').map((h) => h.type)).toEqual(expect.arrayContaining(['Note', 'MarkdownNote']));
+    // A Reroute takes and gives any type, so a dragged link of any type offers it.
+    expect(searchNodes(all, '', { inputType: 'LATENT' }).map((h) => h.type)).toContain('Reroute');
+  });
+
   it('respects the limit', () => expect(searchNodes(info, '', {}, 3)).toHaveLength(3));
 });

@@ -63,24 +63,32 @@ function fuzzy(text: string, word: string): boolean {
   return i === word.length;
 }
 
-/**
- * Front-end node types the search offers beside the server's classes: ComfyUI's Primitive. Its real output is `*` but
- * feeds only widget inputs, so for the type filter it is listed as the widget types: a link dragged out of an INT
- * socket offers it, one out of an IMAGE socket does not. Merge before searching:
- * `searchNodes({ ...FRONTEND_SEARCH_ENTRIES, ...objectInfo }, query)`.
- */
-export const FRONTEND_SEARCH_ENTRIES: ObjectInfo = {
-  PrimitiveNode: {
-    input: { required: {} },
-    input_order: { required: [] },
-    output: ['INT,FLOAT,STRING,BOOLEAN,COMBO'],
-    output_is_list: [false],
-    output_name: ['connect to widget input'],
-    name: 'PrimitiveNode',
-    display_name: 'Primitive',
-    description: 'Feeds one value to the widget inputs it is linked to.',
+/** A search entry for a node class the front end defines itself (never sent to the server). */
+function frontendEntry(name: string, displayName: string, description: string, inputs: Record<string, [string]>, outputs: string[], outputNames: string[]): ObjectInfo[string] {
+  return {
+    input: { required: inputs },
+    input_order: { required: Object.keys(inputs) },
+    output: outputs,
+    output_is_list: outputs.map(() => false),
+    output_name: outputNames,
+    name,
+    display_name: displayName,
+    description,
     category: 'utils',
     output_node: false,
     python_module: 'frontend',
-  },
+  };
+}
+
+/**
+ * Front-end node types the search offers beside the server's classes: ComfyUI's Primitive, Reroute, Note and
+ * MarkdownNote. Primitive's real output is `*` but feeds only widget inputs, so for the type filter it is listed as the
+ * widget types: a link dragged out of an INT socket offers it, one out of an IMAGE socket does not. Merge before
+ * searching: `searchNodes({ ...FRONTEND_SEARCH_ENTRIES, ...objectInfo }, query)`.
+ */
+export const FRONTEND_SEARCH_ENTRIES: ObjectInfo = {
+  PrimitiveNode: frontendEntry('PrimitiveNode', 'Primitive', 'Feeds one value to the widget inputs it is linked to.', {}, ['INT,FLOAT,STRING,BOOLEAN,COMBO'], ['connect to widget input']),
+  Reroute: frontendEntry('Reroute', 'Reroute', 'Passes one link through a point of your choosing, to tidy the graph.', { input: ['*'] }, ['*'], ['']),
+  Note: frontendEntry('Note', 'Note', 'A text note on the canvas; it never runs.', {}, [], []),
+  MarkdownNote: frontendEntry('MarkdownNote', 'MarkdownNote', 'A note written in Markdown; it never runs.', {}, [], []),
 };

@@ -7,6 +7,8 @@ describe('commandFor', () => {
   it('binds ComfyUI\'s shortcuts', () => {
     expect(commandFor(key('Enter', { ctrlKey: true }))).toBe('queue');
     expect(commandFor(key('Enter', { ctrlKey: true, shiftKey: true }))).toBe('queue-front');
+    expect(commandFor(key('Enter', { ctrlKey: true, altKey: true }))).toBe('interrupt');
+    expect(commandFor(key('Enter', { ctrlKey: true, altKey: true }), true)).toBe('interrupt');
     expect(commandFor(key('s', { ctrlKey: true }))).toBe('save');
     expect(commandFor(key('o', { metaKey: true }))).toBe('open');
     expect(commandFor(key('z', { ctrlKey: true }))).toBe('undo');

@@ -20,6 +20,8 @@ export interface KeyLike {
 export function commandFor(e: KeyLike, inTextField = false): Command | null {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  // ComfyUI's Ctrl+Alt+Enter interrupts; it must be told apart from Ctrl+Enter, which queues another run.
+  if (mod && e.altKey && key === 'Enter') return 'interrupt';
   if (mod && key === 'Enter') return e.shiftKey ? 'queue-front' : 'queue';
   if (mod && key === 's' && !e.shiftKey) return 'save';
   if (mod && key === 's' && e.shiftKey) return 'export-api';
