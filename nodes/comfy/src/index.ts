@@ -83,7 +83,7 @@ export { mapLora, type LoraApplication, type LoraMapping } from './models/lora.t
 export * from './models/descriptors.ts';
 export * from './flux/conditioning.ts';
 export { LatentPacking, packLatent, unpackLatent, gridIds, tokenLength, comfyReferenceIds, usoReferenceIds, type UsoPlacement, type RefSize } from './flux/packing.ts';
-export { ditVelocityModel, ditRequest, type DitVelocityOptions, type ReferencePlacer } from './flux/dit-runner.ts';
+export { ditVelocityModel, ditRequest, DIT_TOKENS_PER_RUN, type DitVelocityOptions, type ReferencePlacer } from './flux/dit-runner.ts';
 export { runKSampler, easyCacheOptions, expectLatent, seedOf, type Latent, type KSamplerInputs } from './flux/sample.ts';
 export { latentPreview, latentPreviewImage, offerLatentPreview } from './flux/preview.ts';
 export { parsePromptWeights } from './text/prompt-weights.ts';

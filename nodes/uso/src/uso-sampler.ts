@@ -77,6 +77,7 @@ export async function runUsoSampler(inputs: UsoSamplerInputs, context: Execution
         placeReferences: (target, refs) => usoReferenceIds(target, refs, inputs.placement),
         onRun: () => ditRuns++,
         tokenSpace: true,
+        signal: context.signal,
       }),
     ),
   );

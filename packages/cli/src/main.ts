@@ -42,7 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--max-queue <n>', 'queue length limit')
     .option('--max-upload-mb <n>', 'upload size limit in MB')
     .option('--requeue-interrupted', 're-queue a prompt that was running when the server died, instead of failing it')
-    .option('--max-memory-mb <n>', 'memory a prompt may need by its estimate; bigger prompts are refused at validation (default: 80% of free RAM)')
+    .option('--max-memory-mb <n>', 'memory a prompt may need by its estimate; bigger prompts are refused at validation (default: half the RAM free at start)')
     .option('--max-text-chars <n>', 'longest text input of a prompt (default 100000)')
     .option('--max-prompt-mb <n>', 'largest prompt JSON (default 4)')
     .option('--max-queue-mb <n>', 'bytes the pending prompts may occupy in the queue database (default 512)')

@@ -65,7 +65,16 @@ const runtime = await EngineRuntime.create({
   env: init.env,
   logger,
   wrapNode: withInterruptChecks,
-  onServices: (services) => wireNativeActivity(services, nativeTracker),
+  // Each native call is also a point where the interrupt flag is read: a node that makes many short onnxruntime calls
+  // (a sampler running a batch in chunks) sees its signal abort between them, even without a progress call.
+  onServices: (services) =>
+    wireNativeActivity(services, {
+      enter: () => {
+        nativeTracker.enter();
+        checkInterrupt();
+      },
+      leave: () => nativeTracker.leave(),
+    }),
   ...(init.cache ? { cache: init.cache } : {}),
 });
 

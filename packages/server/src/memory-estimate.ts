@@ -10,10 +10,8 @@
  */
 import sharp from 'sharp';
 import type { ApiPrompt, HostEnvironment, NodeRegistry } from '@uso-studio/core';
+import { DIT_TOKENS_PER_RUN } from '@uso-studio/nodes-comfy';
 import { imageScaleSize, maxDimensionSize, resolveAnnotatedPath } from '@uso-studio/nodes-image';
-
-/** Tokens one DiT run may take; the sampler runs a batch in chunks of whole items up to this (at least one item). */
-export const DIT_TOKENS_PER_RUN = 16_384;
 
 const F32 = 4;
 const LATENT_CHANNELS = 16;

@@ -100,7 +100,7 @@ describe('memory budget at validation', () => {
   });
 
   it('takes its default from free RAM', () => {
-    expect(defaultMemoryBudgetBytes(10 * 1024 * MB)).toBe(8 * 1024 * MB);
+    expect(defaultMemoryBudgetBytes(10 * 1024 * MB)).toBe(5 * 1024 * MB);
     expect(defaultMemoryBudgetBytes(100 * MB)).toBe(1024 * MB);
   });
 });

@@ -9,7 +9,7 @@ import type { ApiPrompt, HostEnvironment, NodeRegistry } from '@uso-studio/core'
 import { estimatePromptMemory, type EstimateScale } from './memory-estimate.ts';
 
 export interface PromptLimits {
-  /** Memory a prompt may need, by the estimate (`--max-memory-mb`; default from free RAM at start). */
+  /** Memory a prompt may need, by the estimate (`--max-memory-mb`; default half the RAM free at start). */
   maxMemoryBytes: number;
   /** Longest text input, in characters (`--max-text-chars`). */
   maxTextChars: number;
@@ -23,9 +23,13 @@ export const DEFAULT_MAX_TEXT_CHARS = 100_000;
 export const DEFAULT_MAX_PROMPT_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUE_BYTES = 512 * 1024 * 1024;
 
-/** 80% of the RAM free when the server starts, at least 1 GiB: what prompts may use without pushing the machine into swap. */
+/**
+ * Half the RAM free when the server starts, at least 1 GiB: what one prompt may use while the machine keeps room for
+ * the estimate's error, onnxruntime's arenas and everything else running (a 16384² demo prompt, about 16 GB by the
+ * estimate, is refused on a machine with 20 GB free).
+ */
 export function defaultMemoryBudgetBytes(free = freemem()): number {
-  return Math.max(2 ** 30, Math.floor(free * 0.8));
+  return Math.max(2 ** 30, Math.floor(free * 0.5));
 }
 
 export function defaultPromptLimits(overrides: Partial<PromptLimits> = {}): PromptLimits {

@@ -74,3 +74,58 @@ describe('ditVelocityModel', () => {
     expect(Array.from(d(feeds[0]!.guidance))).toEqual([4]);
   });
 });
+
+describe('ditVelocityModel on a batch in chunks', () => {
+  /** velocity = img + per-item pooled value: shows each chunk gets its own items' inputs in order. */
+  function itemService() {
+    const runs: number[] = [];
+    const service = {
+      graph: async () => ({ ctx: 4 }),
+      run: async (_req: unknown, f: Record<string, Tensor>) => {
+        const b = f.img!.shape[0]!;
+        runs.push(b);
+        const img = d(f.img);
+        const per = img.length / b;
+        const out = new Float32Array(img.length);
+        for (let i = 0; i < img.length; i++) out[i] = img[i]! + d(f.y)[Math.floor(i / per) * 2]!;
+        expect(f.ref_img!.shape[0]).toBe(b);
+        expect(f.txt!.shape[0]).toBe(b);
+        return { velocity: Tensor.float32(f.img!.shape, out) };
+      },
+    } as unknown as ModelService;
+    return { service, runs };
+  }
+
+  const entry = (b: number) => ({
+    cond: Tensor.float32([b, 1, 4], new Float32Array(b * 4)),
+    pooled_output: Tensor.float32([b, 2], Float32Array.from({ length: b * 2 }, (_, i) => 100 * Math.floor(i / 2))),
+  });
+
+  it('runs at most tokensPerRun tokens at a time and reassembles the batch in order', async () => {
+    const { service, runs } = itemService();
+    const b = 5;
+    const v = await ditVelocityModel({ service, model: modelDescriptor('/m', 'm'), shape: [b, 16, 4, 4], entry: entry(b), placeReferences: () => [], tokensPerRun: 9, tokenSpace: true });
+    const x = Float32Array.from({ length: b * 4 * 64 }, (_, i) => i);
+    const out = await v(x, 0.5);
+    expect(runs).toEqual([2, 2, 1]); // 4 tokens per item, 9 per run
+    for (let i = 0; i < x.length; i++) if (out[i] !== x[i]! + 100 * Math.floor(i / 256)) throw new Error(`value ${i}: ${out[i]}`);
+  });
+
+  it('stops between chunks once the signal aborts', async () => {
+    const { service, runs } = itemService();
+    const controller = new AbortController();
+    const b = 4;
+    const v = await ditVelocityModel({
+      service: { ...service, run: async (...a: Parameters<ModelService['run']>) => { controller.abort(new Error('interrupted')); return service.run(...a); } } as unknown as ModelService,
+      model: modelDescriptor('/m', 'm'),
+      shape: [b, 16, 4, 4],
+      entry: entry(b),
+      placeReferences: () => [],
+      tokensPerRun: 4,
+      tokenSpace: true,
+      signal: controller.signal,
+    });
+    await expect(v(new Float32Array(b * 4 * 64), 0.5)).rejects.toThrow('interrupted');
+    expect(runs).toEqual([1]);
+  });
+});

@@ -11,6 +11,13 @@ import type { GraphRequest, ModelService } from '../models/model-service.ts';
 import { DEFAULT_FLUX_GUIDANCE, type ConditioningEntry } from './conditioning.ts';
 import { gridIds, LatentPacking, packLatent, tokenLength, type RefSize } from './packing.ts';
 
+/**
+ * Tokens (image + reference, per item, times items) one DiT run may take: a batch runs in chunks of whole items up
+ * to this (one item at least), so activations stay bounded by the chunk, not the batch, and the signal is checked
+ * between chunks (about 0.4 s of the demo DiT on 2 cores). The server's memory estimate counts the same chunk.
+ */
+export const DIT_TOKENS_PER_RUN = 16_384;
+
 /** Places reference latents in id space: one ids array [tokens * 3] per reference. */
 export type ReferencePlacer = (target: RefSize, refs: readonly RefSize[]) => Float32Array[];
 
@@ -36,6 +43,10 @@ export interface DitVelocityOptions {
    * the DiT as it is and the velocity comes back packed, so no step pays for packing.
    */
   tokenSpace?: boolean;
+  /** Checked before each chunk of the batch: an interrupt lands between DiT runs, not after the whole batch. */
+  signal?: AbortSignal;
+  /** Overrides DIT_TOKENS_PER_RUN (tests). */
+  tokensPerRun?: number;
 }
 
 /** Repeats a [1, ...] array `b` times along a new leading batch axis. */
@@ -149,13 +160,37 @@ export async function ditVelocityModel(options: DitVelocityOptions): Promise<Vel
   };
 
   const packing = options.tokenSpace ? undefined : new LatentPacking(b, c, h, w);
+  const perRun = Math.min(b, Math.max(1, Math.floor((options.tokensPerRun ?? DIT_TOKENS_PER_RUN) / (n + r))));
+  const chunks = chunkInputs(constant, b, perRun);
   return async (x, sigma) => {
-    const img = new Tensor('float32', [b, n, c * 4], packing ? packing.pack(x) : x);
-    const timesteps = new Tensor('float32', [b], new Float32Array(b).fill(sigma));
-    options.onRun?.();
-    const out = await service.run(request, { ...constant, img, timesteps }, ['velocity']);
-    const v = out.velocity;
-    if (!v) throw new Error(`${model.name}: the DiT graph gave no 'velocity' output`);
-    return packing ? packing.unpack(v.data as Float32Array) : (v.data as Float32Array);
+    const tokens = packing ? packing.pack(x) : x; // [B, N, C*4]
+    const velocity = new Float32Array(tokens.length); // [B, N, C*4]
+    const itemValues = n * c * 4;
+    for (const chunk of chunks) {
+      options.signal?.throwIfAborted();
+      const img = new Tensor('float32', [chunk.count, n, c * 4], tokens.subarray(chunk.start * itemValues, (chunk.start + chunk.count) * itemValues));
+      const timesteps = new Tensor('float32', [chunk.count], new Float32Array(chunk.count).fill(sigma));
+      options.onRun?.();
+      const out = await service.run(request, { ...chunk.inputs, img, timesteps }, ['velocity']);
+      const v = out.velocity;
+      if (!v) throw new Error(`${model.name}: the DiT graph gave no 'velocity' output`);
+      velocity.set(v.data as Float32Array, chunk.start * itemValues);
+    }
+    return packing ? packing.unpack(velocity) : velocity;
   };
+}
+
+/** The per-run inputs of each chunk of `perRun` items: every constant input sliced along its batch axis (no copies). */
+function chunkInputs(constant: Record<string, Tensor<'float32'>>, b: number, perRun: number): { start: number; count: number; inputs: Record<string, Tensor<'float32'>> }[] {
+  const out: { start: number; count: number; inputs: Record<string, Tensor<'float32'>> }[] = [];
+  for (let start = 0; start < b; start += perRun) {
+    const count = Math.min(perRun, b - start);
+    const inputs: Record<string, Tensor<'float32'>> = {};
+    for (const [name, t] of Object.entries(constant)) {
+      const per = t.data.length / b;
+      inputs[name] = count === b ? t : new Tensor('float32', [count, ...t.shape.slice(1)], t.data.subarray(start * per, (start + count) * per));
+    }
+    out.push({ start, count, inputs });
+  }
+  return out;
 }

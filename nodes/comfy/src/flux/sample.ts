@@ -119,6 +119,7 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
           placeReferences: (target, refs) => comfyReferenceIds(target, refs, entry.reference_latents_method ?? 'offset'),
           onRun: () => ditRuns++,
           tokenSpace: true,
+          signal: context.signal,
         }),
       ),
     );

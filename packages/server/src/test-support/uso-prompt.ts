@@ -16,6 +16,7 @@ export interface UsoPromptOptions {
   height?: number;
   batch?: number;
   steps?: number;
+  seed?: number;
   text?: string;
   /** Reference latent from the demo subject picture (scaled to `subjectSize`); default true. */
   subject?: boolean;
@@ -47,7 +48,7 @@ export function usoPrompt(o: UsoPromptOptions = {}): ApiPrompt {
     empty: { class_type: 'EmptyLatentImage', inputs: { width: o.width ?? 256, height: o.height ?? 256, batch_size: o.batch ?? 1 } },
     sampler: {
       class_type: 'KSampler',
-      inputs: { model: [style ? 'style' : 'lora', 0], seed: 7, steps: o.steps ?? 1, cfg: 1, sampler_name: 'euler', scheduler: 'simple', positive: ['guidance', 0], negative: ['negative', 0], latent_image: ['empty', 0], denoise: 1 },
+      inputs: { model: [style ? 'style' : 'lora', 0], seed: o.seed ?? 7, steps: o.steps ?? 1, cfg: 1, sampler_name: 'euler', scheduler: 'simple', positive: ['guidance', 0], negative: ['negative', 0], latent_image: ['empty', 0], denoise: 1 },
     },
     decode: { class_type: 'VAEDecode', inputs: { samples: ['sampler', 0], vae: ['ckpt', 2] } },
     save: { class_type: 'SaveImage', inputs: { images: ['decode', 0], filename_prefix: o.prefix ?? 'uso' } },
