@@ -191,7 +191,7 @@ function apiRouter(ctx: AppContext): Router {
     const body = parse(clearDeleteSchema, req.body);
     if (body.clear) queue.clearPending();
     if (body.delete) queue.deletePending(body.delete);
-    res.json({});
+    res.status(200).end();
   });
 
   r.get('/history', (req, res) => {
@@ -209,7 +209,7 @@ function apiRouter(ctx: AppContext): Router {
     const body = parse(clearDeleteSchema, req.body);
     if (body.clear) store.clearHistory();
     if (body.delete) store.deleteHistory(body.delete);
-    res.json({});
+    res.status(200).end();
   });
 
   r.get('/view', (req, res) => serveView(req, res, env));
@@ -235,14 +235,14 @@ function apiRouter(ctx: AppContext): Router {
   r.post('/interrupt', json, (req, res) => {
     const body = parse(interruptSchema, req.body);
     queue.interrupt(body.prompt_id);
-    res.json({});
+    res.status(200).end();
   });
 
   r.post('/free', json, (req, res) => {
     const body = parse(freeSchema, req.body);
     // Like ComfyUI, answer at once: the worker drops its cache when it is next free, never delaying this thread.
     void engine.free(body.unload_models ?? false, body.free_memory ?? false);
-    res.json({});
+    res.status(200).end();
   });
 
   r.get('/system_stats', (_req, res) => {

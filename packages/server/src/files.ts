@@ -103,20 +103,30 @@ export async function serveView(req: Request, res: Response, dirs: FileFolders):
       throw new HttpError(415, 'The file is not a readable image');
     }
     checkPixels(meta.width, meta.height, dirs, 'The image');
-    await sendConverted(res, file, channel, preview);
+    await sendConverted(res, file, channel, preview, filename);
     return;
   }
   const contentType = CONTENT_TYPES[ext];
   res.setHeader('Content-Type', contentType ?? 'application/octet-stream');
   // Anything we do not know to be passive media (HTML, JS, SVG, XML...) is a download, never rendered by the browser.
-  const disposition = contentType && !contentType.startsWith('application/json') ? 'inline' : 'attachment';
-  res.setHeader('Content-Disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(filename)}`);
+  const passive = contentType !== undefined && !contentType.startsWith('application/json');
+  res.setHeader('Content-Disposition', (passive ? '' : 'attachment; ') + comfyDisposition(filename));
   res.setHeader('Content-Length', String(info.size));
   res.setHeader('Cache-Control', 'no-cache');
   await pipeline(createReadStream(file), res);
 }
 
-async function sendConverted(res: Response, file: string, channel: 'rgb' | 'a' | 'rgba', preview: string | undefined): Promise<void> {
+/**
+ * ComfyUI's `filename="name"` (no disposition type, so browsers show passive media inline). A name a quoted string
+ * cannot carry as is (non-ASCII, quotes, backslashes) also gets RFC 6266's `filename*`, with an ASCII stand-in.
+ */
+export function comfyDisposition(filename: string): string {
+  if (/^[\x20-\x7e]*$/.test(filename) && !/["\\]/.test(filename)) return `filename="${filename}"`;
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+async function sendConverted(res: Response, file: string, channel: 'rgb' | 'a' | 'rgba', preview: string | undefined, filename: string): Promise<void> {
   let img = sharp(file, { failOn: 'error' });
   if (channel === 'rgb') img = img.removeAlpha();
   if (channel === 'a') {
@@ -139,7 +149,7 @@ async function sendConverted(res: Response, file: string, channel: 'rgb' | 'a' |
     contentType = 'image/png';
   }
   res.setHeader('Content-Type', contentType);
-  res.setHeader('Content-Disposition', 'inline');
+  res.setHeader('Content-Disposition', comfyDisposition(filename));
   res.setHeader('Cache-Control', 'no-cache');
   res.end(body);
 }

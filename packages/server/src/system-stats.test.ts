@@ -10,6 +10,12 @@ describe('systemStats', () => {
     expect(s.devices.map((d) => d.type)).toEqual(['cuda', 'cpu']);
     expect(s.devices[1]!.vram_total).toBe(s.system.ram_total);
   });
+
+  it("has ComfyUI 0.3.64's system fields: os as Python's os.name, frontend and templates versions", () => {
+    const s = systemStats(['cpu']).system;
+    expect(s.os).toBe(process.platform === 'win32' ? 'nt' : 'posix');
+    expect(s).toMatchObject({ comfyui_version: '0.3.64', required_frontend_version: '1.27.10', installed_templates_version: null, required_templates_version: '0.1.95' });
+  });
 });
 
 describe('HttpError', () => {

@@ -7,6 +7,9 @@ export interface SystemStats {
     ram_total: number;
     ram_free: number;
     comfyui_version: string;
+    required_frontend_version: string;
+    installed_templates_version: string | null;
+    required_templates_version: string;
     python_version: string;
     pytorch_version: string;
     embedded_python: boolean;
@@ -25,11 +28,16 @@ export function systemStats(executionProviders: readonly string[]): SystemStats 
   const ramFree = freemem();
   return {
     system: {
-      os: platform(),
+      // Python's os.name, which ComfyUI reports.
+      os: platform() === 'win32' ? 'nt' : 'posix',
       ram_total: ramTotal,
       ram_free: ramFree,
       // Clients gate features on a ComfyUI version; report the API level we speak.
       comfyui_version: '0.3.64',
+      // ComfyUI 0.3.64's requirements.txt pins; ComfyUI's workflow-templates package is not installed here.
+      required_frontend_version: '1.27.10',
+      installed_templates_version: null,
+      required_templates_version: '0.1.95',
       python_version: 'none (Node.js)',
       pytorch_version: 'none (onnxruntime)',
       embedded_python: false,

@@ -151,3 +151,35 @@ describe('previews', () => {
     }
   });
 });
+
+describe('HTTP details', () => {
+  it('POST /interrupt, /free, /queue and /history answer 200 with an empty body, as ComfyUI does', async () => {
+    for (const [path, body] of [['/interrupt', {}], ['/free', { unload_models: false }], ['/queue', { clear: true }], ['/history', { delete: ['x'] }]] as const) {
+      const res = await fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      expect(res.status, path).toBe(200);
+      expect(await res.text(), path).toBe('');
+    }
+  });
+
+  it("/view sends ComfyUI's Content-Disposition filename=\"name\"", async () => {
+    const client = await TestClient.connect(server, 'view');
+    try {
+      const id = await run(client, chainPrompt(2, true));
+      const image = ((await getJson(`${server.url}/history/${id}`)).body[id].outputs['2'].images as { filename: string }[])[0]!;
+      const res = await fetch(`${server.url}/view?filename=${encodeURIComponent(image.filename)}&type=output`);
+      expect(res.headers.get('content-disposition')).toBe(`filename="${image.filename}"`);
+      const converted = await fetch(`${server.url}/view?filename=${encodeURIComponent(image.filename)}&type=output&channel=rgb`);
+      expect(converted.headers.get('content-disposition')).toBe(`filename="${image.filename}"`);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("an unknown class is ComfyUI's invalid_prompt with empty extra_info", async () => {
+    const res = await postJson(`${server.url}/prompt`, { prompt: { '7': { class_type: 'Nope', inputs: {} } } });
+    expect(res).toEqual({
+      status: 400,
+      body: { error: { type: 'invalid_prompt', message: 'Cannot execute because node Nope does not exist.', details: "Node ID '#7'", extra_info: {} }, node_errors: {} },
+    });
+  });
+});

@@ -175,14 +175,14 @@ describe('validatePrompt: prompt-level errors', () => {
     expect(result.nodeErrors).toEqual({});
   });
 
-  it('invalid_prompt names the node and the unknown class', async () => {
+  it("invalid_prompt for an unknown class: ComfyUI's message, the node id in details, empty extra_info", async () => {
     const prompt = tiny();
     prompt['9'] = { class_type: 'NoSuchNode', inputs: {}, _meta: { title: 'Mystery' } };
     const { error } = expectFail(await validate(prompt));
     expect(error.type).toBe('invalid_prompt');
-    expect(error.message).toBe('Cannot execute because node NoSuchNode does not exist (node #9).');
+    expect(error.message).toBe('Cannot execute because node NoSuchNode does not exist.');
     expect(error.details).toBe("Node ID '#9'");
-    expect(error.extra_info).toEqual({ node_id: '9', class_type: 'NoSuchNode', node_title: 'Mystery' });
+    expect(error.extra_info).toEqual({});
   });
 
   it.each([
@@ -244,7 +244,6 @@ describe('validatePrompt: input errors', () => {
   });
 
   it.each([
-    ['a link to a missing node', ['ghost', 0], /node #ghost does not exist/],
     ['a link to a missing output slot', ['src', 2], /node #src \(Images\) has no output 2/],
     ['a three-element list', ['src', 0, 1], /must be a length-2 list/],
     ['a non-integer slot', ['src', 0.5], /must be a length-2 list/],
@@ -259,6 +258,24 @@ describe('validatePrompt: input errors', () => {
     expect(error!.message).toMatch(message);
     expect(error!.extra_info['input_name']).toBe('images');
     expect(error!.extra_info['input_config']).toEqual(['IMAGE,MASK', {}]);
+  });
+
+  it("a link to a missing node is ComfyUI's exception_during_inner_validation (its KeyError)", async () => {
+    const result = expectFail(await validate(tiny(['ghost', 0])));
+    const [error] = errorsOf(result, 'out');
+    expect(error).toEqual({
+      type: 'exception_during_inner_validation',
+      message: 'Exception when validating inner node',
+      details: "'ghost'",
+      extra_info: {
+        input_name: 'images',
+        input_config: ['IMAGE,MASK', {}],
+        exception_message: "'ghost'",
+        exception_type: 'KeyError',
+        traceback: [],
+        linked_node: ['ghost', 0],
+      },
+    });
   });
 
   it('return_type_mismatch names both types', async () => {
@@ -531,7 +548,7 @@ describe('validatePrompt: hostile input', () => {
 
   it('does not resolve links or classes through Object.prototype', async () => {
     const result = expectFail(await validate(tiny(['constructor', 0])));
-    expect(errorsOf(result, 'out')[0]!.message).toMatch(/node #constructor does not exist/);
+    expect(errorsOf(result, 'out')[0]!.details).toBe("'constructor'");
     const proto = expectFail(await validate({ x: { class_type: 'toString', inputs: {} } }));
     expect(proto.error.type).toBe('invalid_prompt');
   });

@@ -152,7 +152,7 @@ class PromptValidator {
     const classType = ownValue(raw, 'class_type');
     if (typeof classType !== 'string') return missingClassType(id, title);
     const def = this.#registry.get(classType);
-    if (!def) return unknownClassType(id, classType, title);
+    if (!def) return unknownClassType(id, classType);
     const inputs = ownValue(raw, 'inputs');
     if (inputs !== undefined && !isObject(inputs)) return malformedInputs(id, classType, inputs);
     return { id, classType, def, inputs: inputs ?? {}, meta: isObject(meta) ? meta : undefined };

@@ -33,6 +33,7 @@ export const VALIDATION_ERROR_TYPES = [
   'value_not_in_list',
   'custom_validation_failed',
   'exception_during_validation',
+  'exception_during_inner_validation',
   'dependency_cycle',
 ] as const;
 
@@ -64,14 +65,9 @@ export function nodeNotObject(nodeId: string): ValidationError {
   });
 }
 
-export function unknownClassType(nodeId: string, classType: string, title: string | undefined): ValidationError {
-  // Starts like ComfyUI's message ("Cannot execute because node X does not exist") so clients that parse it still work.
-  return error(
-    'invalid_prompt',
-    `Cannot execute because node ${classType} does not exist (node #${nodeId}).`,
-    `Node ID '#${nodeId}'`,
-    { node_id: nodeId, class_type: classType, node_title: title ?? classType },
-  );
+/** ComfyUI's exact error (execution.py validate_prompt): the node id is in `details`, `extra_info` is empty. */
+export function unknownClassType(nodeId: string, classType: string): ValidationError {
+  return error('invalid_prompt', `Cannot execute because node ${classType} does not exist.`, `Node ID '#${nodeId}'`, {});
 }
 
 export function malformedInputs(nodeId: string, classType: string, inputs: unknown): ValidationError {
@@ -101,11 +97,18 @@ export function malformedLink(input: string, config: unknown, value: unknown): V
   });
 }
 
+/**
+ * ComfyUI looks the linked node up in the prompt and fails with a KeyError, which it reports as
+ * `exception_during_inner_validation` carrying `str(KeyError)`: the quoted id.
+ */
 export function linkToMissingNode(input: string, config: unknown, link: [string, number]): ValidationError {
-  return error('bad_linked_input', `Bad linked input, node #${link[0]} does not exist`, input, {
+  const keyError = `'${link[0]}'`;
+  return error('exception_during_inner_validation', 'Exception when validating inner node', keyError, {
     input_name: input,
     input_config: config,
-    received_value: link,
+    exception_message: keyError,
+    exception_type: 'KeyError',
+    traceback: [],
     linked_node: link,
   });
 }
