@@ -8,7 +8,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomCheckpoint, randomWeight, type RandomWeightSpec } from '../random-weights.ts';
+import { randomCheckpoint, randomWeight, type RandomWeightDType, type RandomWeightSpec } from '../random-weights.ts';
 import { writeSafetensors, type SafetensorsTensorInput } from '../../safetensors/writer.ts';
 import { SIGLIP_HEADS_METADATA_KEY } from './siglip-vision.ts';
 
@@ -26,7 +26,7 @@ export const TINY_SIGLIP = {
   hidden: 24,
 } as const;
 
-export type TinyDType = 'F32' | 'F16' | 'BF16' | 'F8_E4M3';
+export type TinyDType = RandomWeightDType;
 export const TINY_DTYPES: readonly TinyDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
 
 /** Weight specs of the toy SigLIP vision tower, official names. */
@@ -95,55 +95,12 @@ export function tinyProjectorSpecs(): Record<string, RandomWeightSpec> {
   return specs;
 }
 
-/** E4M3FN (no infinities, max 448) bit patterns of every non-negative finite value, in increasing order. */
-const E4M3_POSITIVE: Float64Array = (() => {
-  const values = new Float64Array(127); // 0x00 .. 0x7e; 0x7f is NaN
-  for (let bits = 0; bits < 127; bits++) {
-    const exp = bits >> 3;
-    const man = bits & 7;
-    values[bits] = exp === 0 ? (man / 8) * 2 ** -6 : (1 + man / 8) * 2 ** (exp - 7);
-  }
-  return values;
-})();
-
-/** float32 -> float8 e4m3fn bits, round to nearest even, saturating at ±448 (weights here stay far below). */
-function toFloat8E4M3(values: Float32Array): { bits: Uint8Array; decoded: Float32Array } {
-  const bits = new Uint8Array(values.length);
-  const decoded = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    const a = Math.min(Math.abs(v), 448);
-    let lo = 0;
-    let hi = 126;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (E4M3_POSITIVE[mid]! <= a) lo = mid;
-      else hi = mid;
-    }
-    const dLo = a - E4M3_POSITIVE[lo]!;
-    const dHi = E4M3_POSITIVE[hi]! - a;
-    const code = dLo < dHi ? lo : dHi < dLo ? hi : lo % 2 === 0 ? lo : hi;
-    const sign = v < 0 || Object.is(v, -0) ? 0x80 : 0;
-    bits[i] = sign | code;
-    decoded[i] = (sign ? -1 : 1) * E4M3_POSITIVE[code]!;
-  }
-  return { bits, decoded };
-}
-
-/** A random checkpoint in any of the four dtypes, plus the float32 values it really holds. */
+/** A random checkpoint in any of the four dtypes, plus the float32 values it really holds (runtime's randomCheckpoint). */
 export function tinyCheckpoint(
   specs: Readonly<Record<string, RandomWeightSpec>>,
   dtype: TinyDType,
 ): { tensors: Record<string, SafetensorsTensorInput>; values: Record<string, Float32Array> } {
-  if (dtype !== 'F8_E4M3') return randomCheckpoint(specs, dtype);
-  const tensors: Record<string, SafetensorsTensorInput> = {};
-  const values: Record<string, Float32Array> = {};
-  for (const [name, spec] of Object.entries(specs)) {
-    const { bits, decoded } = toFloat8E4M3(randomWeight(name, spec.shape, { std: spec.std ?? 1, mean: spec.mean ?? 0 }));
-    tensors[name] = { dtype, shape: spec.shape, data: bits };
-    values[name] = decoded;
-  }
-  return { tensors, values };
+  return randomCheckpoint(specs, dtype);
 }
 
 /** Pixel values [batch, 3, 20, 20] in about -1..1, seeded. */

@@ -9,9 +9,11 @@ import { Tensor } from '../../tensor/tensor.ts';
 import { CONTRACTS, checkContract } from '../contract.ts';
 import { UnknownArchitectureError, detectArchitecture, loadModelGraph } from '../loader.ts';
 import { defaultArchitectures } from './index.ts';
-import { siglipSelectedLayers, siglipVision, type SiglipVisionConfig } from './siglip-vision.ts';
+import { SIGLIP_HEADS_METADATA_KEY, siglipSelectedLayers, siglipVision, type SiglipVisionConfig } from './siglip-vision.ts';
 import { clipVitLVisionLayout, comfyuiSigclipLayout, huggingFaceSiglipLayout, SO400M } from './siglip-published.ts';
-import { TINY_DTYPES, TINY_SIGLIP, tinyPixels, writeTinyFiles } from './siglip-tiny.ts';
+import { TINY_DTYPES, TINY_SIGLIP, tinyCheckpoint, tinyPixels, tinySiglipSpecs, writeTinyFiles } from './siglip-tiny.ts';
+import { writeSafetensors } from '../../safetensors/writer.ts';
+import { float32ArrayToFloat8E4M3 } from '../../tensor/float8.ts';
 import { tempDir } from './test-support.ts';
 
 const dir = tempDir('siglip-vision');
@@ -65,6 +67,31 @@ describe('SigLIP vision tower against the PyTorch reference (toy config, every s
       expect(maxAbsDiff(projected.out.style_tokens!.data as Float32Array, expected)).toBeLessThanOrEqual(1e-4);
     });
   }
+
+  it("scaled F8_E4M3 (ComfyUI's *_scaled files): each Linear's scale_weight is applied and ignored as a tensor", async () => {
+    // Store every Linear weight doubled (exact in e4m3) with scale_weight 0.5: the graph must give the F8 reference.
+    const { tensors, values } = tinyCheckpoint(tinySiglipSpecs(), 'F8_E4M3');
+    const scaled: typeof tensors = { ...tensors, scaled_fp8: { dtype: 'F8_E4M3', shape: [0], data: new Uint8Array(0) } };
+    let linears = 0;
+    for (const name of Object.keys(values)) {
+      if (!/\.(q_proj|k_proj|v_proj|out_proj|fc1|fc2)\.weight$/.test(name)) continue;
+      scaled[name] = { dtype: 'F8_E4M3', shape: tensors[name]!.shape, data: float32ArrayToFloat8E4M3(values[name]!.map((v) => 2 * v)) };
+      scaled[name.replace(/\.weight$/, '.scale_weight')] = { dtype: 'F32', shape: [], data: Float32Array.of(0.5) };
+      linears++;
+    }
+    expect(linears).toBe(6 * TINY_SIGLIP.layers);
+    const file = join(dir, 'siglip-tiny-scaled.safetensors');
+    writeSafetensors(file, scaled, { [SIGLIP_HEADS_METADATA_KEY]: '4' });
+    const header = readSafetensorsHeader(file);
+    const config = siglipVision.inferConfig(header);
+    const used = new Set(siglipVision.requiredWeights(config));
+    const ignored = siglipVision.ignoredWeights!(config, header.tensors.keys());
+    expect([...header.tensors.keys()].filter((n) => !used.has(n) && !ignored.includes(n))).toEqual([]);
+    expect(ignored).toHaveLength(linears + 1);
+    const { out } = await run(file, 'vision_encoder', { pixel_values: pixels });
+    const expected = readTensorFloat32(reference, 'F8_E4M3.last_hidden_state');
+    expect(maxAbsDiff(out.last_hidden_state!.data as Float32Array, expected)).toBeLessThanOrEqual(1e-4);
+  });
 
   it('the stored dtypes really differ (the test would notice a graph that ignored them)', () => {
     const f32 = readTensorFloat32(reference, 'F32.last_hidden_state');
