@@ -71,6 +71,7 @@ export {
   createModelService,
   getModelService,
   ModelService,
+  ModelMemoryError,
   MODEL_SERVICE_KEY,
   type ModelServiceOptions,
   type GraphRequest,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Tensor, writeSafetensors } from '@uso-studio/runtime';
 import { makeTestHost, testProjection, testRegistry } from '../test-support.ts';
-import { createModelService, getModelService, MODEL_SERVICE_KEY } from './model-service.ts';
+import { createModelService, getModelService, MODEL_SERVICE_KEY, ModelMemoryError } from './model-service.ts';
 import { ModelFileError } from './model-files.ts';
 
 const host = makeTestHost();
@@ -122,6 +122,22 @@ describe('ModelService', () => {
     expect(getModelService(host.env)).toBe(host.service);
     expect(() => getModelService({ services: {} })).toThrow(/createModelService\(\{ modelsDir, cacheDir \}\).*env\.services\.models/);
     expect(MODEL_SERVICE_KEY).toBe('models');
+  });
+
+  it('refuses, before loading, a model that would not fit in the memory it may use, saying what would fit', async () => {
+    const file = host.service.resolveFile('diffusion_models', 'test-dit.safetensors');
+    const graph = await host.service.graph({ file, role: 'dit' });
+    // The test DiT stores 64x64 float32 weights (16 KiB): allow 8 KiB, which a float8 file (4 KiB) would fit in.
+    const tight = createModelService({ modelsDir: host.env.modelsDir, cacheDir: path.join(host.root, 'cache-tight'), registry: testRegistry(), log: () => {}, memoryLimitBytes: 8 * 1024 });
+    const attempt = tight.session({ file, role: 'dit' });
+    await expect(attempt).rejects.toBeInstanceOf(ModelMemoryError);
+    await expect(tight.session({ file, role: 'dit' })).rejects.toThrow(
+      /test-dit\.safetensors: this test-dit model needs about 0\.0 GB to run .* only about 0\.0 GB is free\. A F8_E4M3 \(float8\) file of the same model/,
+    );
+    expect(tight.providersInUse()).toEqual([]);
+    const roomy = createModelService({ modelsDir: host.env.modelsDir, cacheDir: path.join(host.root, 'cache-roomy'), registry: testRegistry(), log: () => {}, memoryLimitBytes: graph.weightBytes + 1 });
+    await expect(roomy.session({ file, role: 'dit' })).resolves.toBeDefined();
+    await Promise.all([tight.close(), roomy.close()]);
   });
 
   it('refuses work after close()', async () => {

@@ -57,9 +57,35 @@ export interface ModelServiceOptions {
    * Default: the memory free at the time of the run, as ComfyUI compares against free memory.
    */
   activationBudgetBytes?: number;
+  /**
+   * Memory a new session may take (weights as mapped plus one run's working memory) before the service refuses to
+   * create it. Default: the memory free when it is asked for (os.freemem, i.e. MemAvailable on Linux).
+   */
+  memoryLimitBytes?: number;
   /** Receives notable events (provider fallback). Default: console.warn. */
   log?: (line: string) => void;
 }
+
+/** A model would not fit in the memory the service may use; says what it needs, what is free, and what would fit. */
+export class ModelMemoryError extends Error {
+  override name = 'ModelMemoryError';
+  constructor(
+    message: string,
+    readonly needBytes: number,
+    readonly freeBytes: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Input shape a role's working-memory estimate is asked about: a 1024x1024 image (4096 DiT tokens). */
+const TYPICAL_INPUT: Partial<Record<Role, readonly number[]>> = {
+  dit: [1, 4096, 64],
+};
+
+const STORED_BYTES: ReadonlyArray<[string, number]> = [['F8_E4M3 (float8)', 1], ['BF16/F16', 2]];
+
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
 
 /** A graph to run: a weight file in a role, optionally with LoRAs merged. */
 export interface GraphRequest {
@@ -91,6 +117,7 @@ export class ModelService {
   private readonly threads: number | undefined;
   private readonly disablePrepacking: boolean | 'auto';
   private readonly log: (line: string) => void;
+  private readonly memoryLimitBytes: number | undefined;
   private readonly activationBudgetBytes: number | undefined;
   private readonly graphs = new Map<string, Promise<ServiceGraph>>();
   private closed = false;
@@ -104,6 +131,7 @@ export class ModelService {
     this.threads = options.threads;
     this.disablePrepacking = options.disablePrepacking ?? 'auto';
     this.log = options.log ?? ((line) => console.warn(line));
+    this.memoryLimitBytes = options.memoryLimitBytes;
     this.activationBudgetBytes = options.activationBudgetBytes;
     this.pool = new SessionPool({
       log: this.log,
@@ -148,9 +176,10 @@ export class ModelService {
     return pending;
   }
 
-  /** The pooled session of a request's graph. */
+  /** The pooled session of a request's graph. Throws ModelMemoryError, before loading, when it would not fit. */
   async session(request: GraphRequest): Promise<PooledSession> {
     const graph = await this.graph(request);
+    if (!this.pool.providersInUse().some((p) => p.model === graph.path)) this.checkMemory(request, graph);
     const disablePrepacking = this.disablePrepacking === 'auto' ? graph.weightBytes > 2 ** 30 : this.disablePrepacking;
     return this.pool.acquire(graph, {
       provider: this.provider,
@@ -176,6 +205,37 @@ export class ModelService {
   async activationBytes(request: GraphRequest, inputDims: readonly number[]): Promise<number | undefined> {
     const graph = await this.graph(request);
     return this.registry.get(graph.architecture)?.activationBytes?.(graph.config, inputDims);
+  }
+
+  /**
+   * What a session of the graph really holds: its weights as stored (mapped from the file, never copied to float32)
+   * plus the architecture's working memory for a typical input (DiT: 1024x1024, one reference, two styles).
+   */
+  memoryNeed(request: GraphRequest, graph: LoadedModelGraph): { need: number; weights: number; working: number } {
+    const typical = TYPICAL_INPUT[request.role];
+    const architecture = this.registry.get(graph.architecture);
+    const working = typical ? (architecture?.activationBytes?.(graph.config, typical) ?? 0) : 0;
+    return { need: graph.weightBytes + working, weights: graph.weightBytes, working };
+  }
+
+  private checkMemory(request: GraphRequest, graph: LoadedModelGraph): void {
+    const { need, weights, working } = this.memoryNeed(request, graph);
+    const free = this.memoryLimitBytes ?? freemem();
+    if (need <= free) return;
+    // Which stored dtype of the same model would fit: its parameter count times the bytes per weight.
+    const { view } = detectArchitecture(readSafetensorsHeader(request.file), request.role, this.registry);
+    let params = 0;
+    for (const t of view.tensors.values()) params += t.shape.reduce((a, b) => a * b, 1);
+    const fits = STORED_BYTES.map(([label, bytes]) => ({ label, total: params * bytes + working })).find((o) => o.total < need && o.total <= free);
+    const hint = fits
+      ? `A ${fits.label} file of the same model (about ${gib(fits.total - working)} GB, e.g. ComfyUI's *_fp8_e4m3fn files) would fit.`
+      : 'No smaller file of this model would fit; close other programs or unload models first.';
+    throw new ModelMemoryError(
+      `${request.file}: this ${graph.architecture} model needs about ${gib(need)} GB to run (${gib(weights)} GB of weights as ` +
+        `stored + ${gib(working)} GB working memory), but only about ${gib(free)} GB is free. ${hint}`,
+      need,
+      free,
+    );
   }
 
   /** What one run may use for activations now: the `activationBudgetBytes` option, else the free memory. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeSafetensors, type SafetensorsTensorInput } from '../../safetensors/writer.ts';
 import { loadModelGraph, MissingWeightsError, UnknownArchitectureError } from '../loader.ts';
 import { defaultArchitectures } from './index.ts';
-import { FLUX_CONFIGS, fluxIgnoredWeights, fluxRequiredWeights } from './flux-dit-config.ts';
+import { FLUX_CONFIGS, fluxActivationBytes, fluxIgnoredWeights, fluxRequiredWeights } from './flux-dit-config.ts';
 import { TINY_FLUX, tinyFluxFile } from './flux-dit-cases.ts';
 import { tempDir } from './test-support.ts';
 
@@ -74,5 +74,13 @@ describe('flux-dit config', () => {
     expect(fluxIgnoredWeights(['scaled_fp8', 'img_in.weight', 'img_in.scale_weight', 'img_in.scale_input'])).toEqual([
       'scaled_fp8', 'img_in.scale_weight', 'img_in.scale_input',
     ]);
+  });
+
+  it('estimates a run\'s working memory at 1024x1024 (no [L, L] scores), linear in the batch', () => {
+    const one = fluxActivationBytes(FLUX_CONFIGS['flux-dev'], [1, 4096, 64]);
+    expect(one / 2 ** 30).toBeGreaterThan(1.5);
+    expect(one / 2 ** 30).toBeLessThan(3);
+    const largestWeight = 4 * (3 * 3072 + 12288) * 3072;
+    expect(fluxActivationBytes(FLUX_CONFIGS['flux-dev'], [2, 4096, 64]) - largestWeight).toBeCloseTo(2 * (one - largestWeight), -3);
   });
 });

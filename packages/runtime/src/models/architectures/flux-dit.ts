@@ -32,6 +32,7 @@ import type { Architecture } from '../architecture.ts';
 import {
   detectFluxDit,
   FLUX_NORM_EPS,
+  fluxActivationBytes,
   fluxIgnoredWeights,
   fluxLookalike,
   FLUX_TIME_DIM,
@@ -197,5 +198,6 @@ export const fluxDit: Architecture<FluxDitConfig> = {
   requiredWeights: fluxRequiredWeights,
   ignoredWeights: (_config, names) => fluxIgnoredWeights(names),
   lookalike: fluxLookalike,
+  activationBytes: fluxActivationBytes,
   build: (c, weights) => buildFluxDit(c, weights).build(),
 };
