@@ -32,10 +32,22 @@ export function parseQueueUrl(url: string): QueueUrl {
  * A new connection. BullMQ's blocking commands need `maxRetriesPerRequest: null`; the same setting makes ordinary
  * commands wait through a Redis restart instead of failing after a few retries.
  */
-export function connectRedis(queue: QueueUrl, name: string): Redis {
-  return new Redis(queue.url, {
+export function connectRedis(queue: QueueUrl, name: string, log?: (line: string) => void): Redis {
+  const redis = new Redis(queue.url, {
     maxRetriesPerRequest: null,
     connectionName: name,
     retryStrategy: (times) => Math.min(50 + times * 50, 1000),
   });
+  // One line per outage, not one per retry.
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    log?.(`Redis connection '${name}' lost (${error.message}); reconnecting`);
+  });
+  redis.on('ready', () => {
+    if (down) log?.(`Redis connection '${name}' back`);
+    down = false;
+  });
+  return redis;
 }

@@ -78,14 +78,14 @@ export class RemoteEngine implements Engine {
     this.#keys = remoteKeys(o.prefix ?? DEFAULT_PREFIX);
     this.#heartbeatMs = o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#log = o.log ?? ((line) => console.error(`[remote] ${line}`));
-    this.#redis = connectRedis(this.#url, 'uso-server');
-    this.#sub = connectRedis(this.#url, 'uso-server-events');
-    this.#queue = new Queue<RemoteJobData, RunResult>(PROMPT_QUEUE, { connection: connectRedis(this.#url, 'uso-server-queue'), prefix: this.#keys.bullPrefix });
+    this.#redis = connectRedis(this.#url, 'uso-server', this.#log);
+    this.#sub = connectRedis(this.#url, 'uso-server-events', this.#log);
+    this.#queue = new Queue<RemoteJobData, RunResult>(PROMPT_QUEUE, { connection: connectRedis(this.#url, 'uso-server-queue', this.#log), prefix: this.#keys.bullPrefix });
     const lockMs = o.lockMs ?? DEFAULT_LOCK_MS;
     // Never fetches a job: it only runs BullMQ's stalled-job checker, so a job whose worker died goes back to the
     // queue even when no other worker is running one.
     this.#checker = new BullWorker<RemoteJobData, RunResult>(PROMPT_QUEUE, null, {
-      connection: connectRedis(this.#url, 'uso-server-stalled-check'),
+      connection: connectRedis(this.#url, 'uso-server-stalled-check', this.#log),
       prefix: this.#keys.bullPrefix,
       autorun: false,
       lockDuration: lockMs,
@@ -325,6 +325,14 @@ export class RemoteEngine implements Engine {
       this.#settle(promptId, result);
       // SQLite has it now (the queue writes history as soon as this resolves); Redis no longer needs it.
       await job.remove().catch(() => {});
+      return;
+    }
+    if ((state === 'waiting' || state === 'prioritized') && job.deferredFailure) {
+      // BullMQ marked it when it stalled once too often; it fails it only when a worker next fetches it, and there
+      // may be none. Record the failure now.
+      if (await job.remove().then(() => true, () => false)) {
+        this.#settle(promptId, failure('WorkerLost', stalledMessage(job.deferredFailure, (this.#o.maxStalls ?? 1) + 1)));
+      }
       return;
     }
     if (state === 'waiting' || state === 'prioritized') {

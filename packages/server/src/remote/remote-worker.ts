@@ -100,10 +100,10 @@ export class RemoteWorker {
       host: new EngineHost({ packs, env, log, ...(o.cache ? { cache: o.cache } : {}) }),
     }));
     const url = parseQueueUrl(o.queue);
-    this.#redis = connectRedis(url, `uso-worker-${this.name}`);
-    this.#sub = connectRedis(url, `uso-worker-${this.name}-control`);
+    this.#redis = connectRedis(url, `uso-worker-${this.name}`, this.#log);
+    this.#sub = connectRedis(url, `uso-worker-${this.name}-control`, this.#log);
     this.#bull = new BullWorker<RemoteJobData, RunResult>(PROMPT_QUEUE, null, {
-      connection: connectRedis(url, `uso-worker-${this.name}-bullmq`),
+      connection: connectRedis(url, `uso-worker-${this.name}-bullmq`, this.#log),
       prefix: this.#keys.bullPrefix,
       autorun: false,
       lockDuration: this.#lockMs,
