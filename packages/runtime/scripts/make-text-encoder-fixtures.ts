@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tinyCheckpoint } from '../src/models/architectures/siglip-tiny.ts';
+import { randomCheckpoint } from '../src/models/random-weights.ts';
 import { writeSafetensors } from '../src/safetensors/writer.ts';
 import {
   TINY_CLIP, TINY_CLIP_SHAPE, TINY_DTYPES, TINY_T5, TINY_T5_SHAPE, tinyClipIds, tinyClipSpecs, tinyT5Ids, tinyT5Specs,
@@ -20,8 +20,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'text-encoder-fixtures-'));
 try {
   for (const dtype of TINY_DTYPES) {
-    writeSafetensors(join(dir, `t5-${dtype}.safetensors`), tinyCheckpoint(tinyT5Specs(), dtype).tensors);
-    writeSafetensors(join(dir, `clip-${dtype}.safetensors`), tinyCheckpoint(tinyClipSpecs(), dtype).tensors);
+    writeSafetensors(join(dir, `t5-${dtype}.safetensors`), randomCheckpoint(tinyT5Specs(), dtype).tensors);
+    writeSafetensors(join(dir, `clip-${dtype}.safetensors`), randomCheckpoint(tinyClipSpecs(), dtype).tensors);
   }
   const inputs = {
     dtypes: TINY_DTYPES,

@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { tinyCheckpoint } from './siglip-tiny.ts';
 import { writeSafetensors } from '../../safetensors/writer.ts';
 import { SessionPool } from '../../session/session-pool.ts';
 import { Tensor } from '../../tensor/tensor.ts';
@@ -27,7 +26,7 @@ describe('CLIP text model', () => {
   for (const dtype of TINY_DTYPES) {
     it(`matches the PyTorch reference with ${dtype} weights (pooled at the first end-of-text token)`, async () => {
       const file = join(dir, `clip-${dtype}.safetensors`);
-      writeSafetensors(file, tinyCheckpoint(tinyClipSpecs(), dtype).tensors);
+      writeSafetensors(file, randomCheckpoint(tinyClipSpecs(), dtype).tensors);
       const graph = await loadModelGraph(file, 'clip', join(dir, 'graphs'), defaultArchitectures());
       expect(graph.architecture).toBe('clip-text');
       expect(graph.config).toMatchObject({ ...TINY_CLIP, heads: 2, eps: 1e-5 });
@@ -38,7 +37,7 @@ describe('CLIP text model', () => {
   }
 
   it('reads the checkpoint prefix, with position_ids; every tensor is required or deliberately ignored', async () => {
-    const { tensors } = tinyCheckpoint(tinyClipSpecs(), 'F16');
+    const { tensors } = randomCheckpoint(tinyClipSpecs(), 'F16');
     const positionIds = { dtype: 'I64' as const, shape: [1, 77], data: BigInt64Array.from({ length: 77 }, (_, i) => BigInt(i)) };
     const file = join(dir, 'checkpoint.safetensors');
     writeSafetensors(file, {
@@ -59,7 +58,7 @@ describe('CLIP text model', () => {
 
   it('pools at the end-of-text token: changing a token after it changes nothing, one before it does', async () => {
     const file = join(dir, 'clip-causal.safetensors');
-    writeSafetensors(file, tinyCheckpoint(tinyClipSpecs(), 'F32').tensors);
+    writeSafetensors(file, randomCheckpoint(tinyClipSpecs(), 'F32').tensors);
     const graph = await loadModelGraph(file, 'clip', join(dir, 'graphs'), defaultArchitectures());
     const row = tinyClipIds().slice(0, 77); // end-of-text at position 5
     const run = async (r: number[]) =>

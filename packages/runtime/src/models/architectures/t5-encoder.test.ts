@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { tinyCheckpoint } from './siglip-tiny.ts';
 import { writeSafetensors } from '../../safetensors/writer.ts';
 import { readSafetensorsHeader } from '../../safetensors/header.ts';
 import { SessionPool } from '../../session/session-pool.ts';
@@ -28,7 +27,7 @@ describe('T5 v1.1 encoder', () => {
   for (const dtype of TINY_DTYPES) {
     it(`matches the PyTorch reference with ${dtype} weights (tiny config, 140 tokens)`, async () => {
       const file = join(dir, `t5-${dtype}.safetensors`);
-      writeSafetensors(file, tinyCheckpoint(tinyT5Specs(), dtype).tensors);
+      writeSafetensors(file, randomCheckpoint(tinyT5Specs(), dtype).tensors);
       const graph = await loadModelGraph(file, 't5', join(dir, 'graphs'), defaultArchitectures());
       expect(graph.architecture).toBe('t5-v1_1-encoder');
       expect(graph.config).toMatchObject({ ...TINY_T5, maxDistance: 128, embeddingKey: 'shared.weight' });
@@ -48,7 +47,7 @@ describe('T5 v1.1 encoder', () => {
   });
 
   it('reads the checkpoint prefix and reports every tensor as required or deliberately ignored', async () => {
-    const tensors = tinyCheckpoint(tinyT5Specs(), 'BF16').tensors;
+    const tensors = randomCheckpoint(tinyT5Specs(), 'BF16').tensors;
     const file = join(dir, 'checkpoint.safetensors');
     writeSafetensors(file, {
       ...withPrefix('text_encoders.t5xxl.transformer.', tensors),
@@ -68,7 +67,7 @@ describe('T5 v1.1 encoder', () => {
   });
 
   it('takes its embedding from encoder.embed_tokens.weight when shared.weight is absent', () => {
-    const { tensors } = tinyCheckpoint(tinyT5Specs(), 'F16');
+    const { tensors } = randomCheckpoint(tinyT5Specs(), 'F16');
     const { 'shared.weight': shared, ...rest } = tensors;
     const file = join(dir, 'embed-tokens.safetensors');
     writeSafetensors(file, { ...rest, 'encoder.embed_tokens.weight': shared! });

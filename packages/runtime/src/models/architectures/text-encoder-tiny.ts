@@ -5,11 +5,10 @@
  * Test support only; not exported from the package.
  */
 
-import type { RandomWeightSpec } from '../random-weights.ts';
-import type { TinyDType } from './siglip-tiny.ts';
+import type { RandomWeightDType, RandomWeightSpec } from '../random-weights.ts';
 
-/** Every stored dtype the encoders read; the checkpoints are written with siglip-tiny's `tinyCheckpoint`. */
-export const TINY_DTYPES: readonly TinyDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
+/** Every stored dtype the encoders read (written with randomCheckpoint). */
+export const TINY_DTYPES: readonly RandomWeightDType[] = ['F32', 'F16', 'BF16', 'F8_E4M3'];
 
 export const TINY_T5 = { vocab: 64, width: 32, heads: 4, headDim: 8, ff: 48, depth: 2, buckets: 32 } as const;
 /** Long enough that distances 16, 32, 64 (exact bucket boundaries) and beyond 128 (the clamp) all occur. */
