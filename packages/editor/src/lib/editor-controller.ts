@@ -124,12 +124,14 @@ export class EditorController {
   /**
    * Loads a UI workflow in place of the graph and lists node types we lack. Replacing the graph is one undoable step
    * (Ctrl+Z brings the previous graph back, edits included), so opening a template, a file, a dropped PNG or a history
-   * item never loses work; `freshHistory` starts the undo history over (the first workflow of a session).
+   * item never loses work; `freshHistory` starts the undo history over (the first workflow of a session). The view
+   * is fitted to the graph, except for `keepView` (the autosave, which keeps the view the user left).
    */
-  loadWorkflow(workflow: unknown, name = 'workflow', options: { freshHistory?: boolean } = {}): void {
+  loadWorkflow(workflow: unknown, name = 'workflow', options: { freshHistory?: boolean; keepView?: boolean } = {}): void {
     const missing = safeMissing(workflow, this.objectInfo);
     const replaced = !options.freshHistory && this.#editor ? this.#settleBeforeReplacing() : false;
     this.editor.load(workflow as UiWorkflow, missing);
+    if (!options.keepView) this.editor.fitView();
     this.state.missingNodeTypes = missing;
     this.state.validation = null;
     this.state.workflowName = name;
@@ -248,7 +250,7 @@ export class EditorController {
   async #loadInitialWorkflow(): Promise<void> {
     const saved = this.#autosave?.load();
     if (saved) {
-      this.loadWorkflow(saved.workflow, saved.name, { freshHistory: true });
+      this.loadWorkflow(saved.workflow, saved.name, { freshHistory: true, keepView: true });
       return;
     }
     const template = pickDefaultTemplate(this.state.templates);

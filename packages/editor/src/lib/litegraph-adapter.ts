@@ -268,6 +268,34 @@ export class GraphEditor {
     return nodes.length;
   }
 
+  /** Alt+C: collapses the selected nodes, or expands them when all are collapsed. */
+  toggleSelectedCollapsed(): number {
+    const nodes = Object.values(this.canvas.selected_nodes);
+    const collapse = !nodes.every((n) => n.flags.collapsed);
+    for (const n of nodes) if (!!n.flags.collapsed !== collapse) n.collapse();
+    this.canvas.setDirty(true, true);
+    if (nodes.length) this.#context.changed();
+    return nodes.length;
+  }
+
+  /** P: pins the selected nodes (they no longer move or resize), or unpins them when all are pinned. */
+  toggleSelectedPinned(): number {
+    const nodes = Object.values(this.canvas.selected_nodes);
+    const pin = !nodes.every((n) => n.pinned);
+    for (const n of nodes) n.pin(pin);
+    this.canvas.setDirty(true, true);
+    if (nodes.length) this.#context.changed();
+    return nodes.length;
+  }
+
+  /** Zooms by `factor` around the canvas's centre (Alt+= / Alt+-), within litegraph's scale limits. */
+  zoomBy(factor: number): void {
+    const el = this.canvas.canvas;
+    const centre: [number, number] = [parseFloat(el.style.width) / 2 || el.width / 2, parseFloat(el.style.height) / 2 || el.height / 2];
+    this.canvas.ds.changeScale(this.canvas.ds.scale * factor, centre);
+    this.canvas.setDirty(true, true);
+  }
+
   deleteSelected(): void {
     this.canvas.deleteSelected();
     this.#context.changed();

@@ -18,6 +18,13 @@ describe('commandFor', () => {
     expect(commandFor(key('b', { ctrlKey: true }))).toBe('bypass');
     expect(commandFor(key('r'))).toBe('refresh');
     expect(commandFor(key('.'))).toBe('fit-view');
+    expect(commandFor(key('c', { altKey: true }))).toBe('collapse');
+    expect(commandFor(key('p'))).toBe('pin');
+    expect(commandFor(key('=', { altKey: true }))).toBe('zoom-in');
+    expect(commandFor(key('+', { altKey: true, shiftKey: true }))).toBe('zoom-in');
+    expect(commandFor(key('-', { altKey: true }))).toBe('zoom-out');
+    expect(commandFor(key('p'), true)).toBeNull();
+    expect(commandFor(key('c', { altKey: true }), true)).toBeNull();
   });
 
   it('leaves plain keys and copy/paste to litegraph', () => {

@@ -1,9 +1,10 @@
 /**
  * The editor's keyboard shortcuts, as ComfyUI binds them. Copy, paste, select-all and delete are left to litegraph.
+ * Alt+C collapses and P pins the selected nodes; Alt+= and Alt+- zoom.
  */
 export type Command =
   | 'queue' | 'queue-front' | 'save' | 'open' | 'export-api' | 'undo' | 'redo' | 'mute' | 'bypass' | 'group'
-  | 'interrupt' | 'fit-view' | 'convert-to-subgraph' | 'refresh';
+  | 'interrupt' | 'fit-view' | 'convert-to-subgraph' | 'refresh' | 'collapse' | 'pin' | 'zoom-in' | 'zoom-out';
 
 export interface KeyLike {
   key: string;
@@ -36,5 +37,10 @@ export function commandFor(e: KeyLike, inTextField = false): Command | null {
   if (!mod && key === 'Escape') return null;
   if (!mod && !e.altKey && key === '.') return 'fit-view';
   if (!mod && !e.altKey && key === 'r') return 'refresh';
+  if (!mod && !e.altKey && !e.shiftKey && key === 'p') return 'pin';
+  if (!mod && e.altKey && key === 'c') return 'collapse';
+  // Alt+= and Alt++ (the same key with Shift) zoom in, Alt+- zooms out.
+  if (!mod && e.altKey && (key === '=' || key === '+')) return 'zoom-in';
+  if (!mod && e.altKey && key === '-') return 'zoom-out';
   return null;
 }
