@@ -14,6 +14,11 @@ export interface HubClient {
   sid: string;
   ws: WebSocket;
   previewMetadata: boolean;
+  /**
+   * Messages held back while the socket is congested, latest per key (progress per prompt and node, progress_state
+   * per prompt, status), in first-held order; sent when it drains or before the next message that cannot wait.
+   */
+  held?: Map<string, string>;
 }
 
 export interface WsHubOptions {
@@ -23,8 +28,21 @@ export interface WsHubOptions {
   onConnect: (client: HubClient) => void;
   /** What the server announces in answer to a client's `feature_flags`. */
   features: Record<string, unknown>;
-  /** Previews are skipped for a socket with more than this many bytes waiting to be sent. */
+  /** Previews are skipped for a socket with more than this many bytes waiting to be sent (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** Above this many bytes waiting, progress, progress_state and status are coalesced to the latest (default 64 KiB). */
+  coalesceAboveBytes?: number;
+  /** A socket with more than this many bytes waiting is closed with 1008 and dropped (default 8 MiB). */
+  closeAboveBytes?: number;
+}
+
+/** Messages where only the latest matters: a congested socket gets the newest one per key instead of every one. */
+function coalesceKey(type: string, data: unknown): string | undefined {
+  const d = data as { prompt_id?: unknown; node?: unknown } | null;
+  if (type === 'status') return 'status';
+  if (type === 'progress_state') return `progress_state\u0000${String(d?.prompt_id)}`;
+  if (type === 'progress') return `progress\u0000${String(d?.prompt_id)}\u0000${String(d?.node)}`;
+  return undefined;
 }
 
 const AUTH_TIMEOUT_MS = 10_000;
@@ -91,6 +109,7 @@ export class WsHub {
       }
     });
     ws.on('close', () => {
+      client.held = undefined;
       set.delete(client);
       if (set.size === 0 && this.#clients.get(sid) === set) this.#clients.delete(sid);
     });
@@ -101,17 +120,44 @@ export class WsHub {
   /** Sends `{type, data}` to one client's sockets, or to all when `sid` is null. */
   send(sid: string | null, type: string, data: unknown): void {
     const text = JSON.stringify({ type, data });
+    const key = coalesceKey(type, data);
     if (sid === null) {
-      for (const set of this.#clients.values()) for (const c of set) this.#sendTo(c, text);
+      for (const set of this.#clients.values()) for (const c of set) this.#sendMessage(c, text, key);
     } else {
       const set = this.#clients.get(sid);
-      if (set) for (const c of set) this.#sendTo(c, text);
+      if (set) for (const c of set) this.#sendMessage(c, text, key);
     }
   }
 
   /** Sends to one socket (the connect-time status and replay). */
   sendToClient(client: HubClient, type: string, data: unknown): void {
-    this.#sendTo(client, JSON.stringify({ type, data }));
+    this.#sendMessage(client, JSON.stringify({ type, data }), coalesceKey(type, data));
+  }
+
+  /**
+   * A JSON message to one socket, bounded: while more than coalesceAboveBytes wait, a coalescable message replaces
+   * the held one of its key; any other message first sends what is held (so the order of what arrives stays right),
+   * and a socket that still has more than closeAboveBytes waiting is closed.
+   */
+  #sendMessage(client: HubClient, text: string, key: string | undefined): void {
+    const ws = client.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (key !== undefined && (client.held?.size || ws.bufferedAmount > (this.#options.coalesceAboveBytes ?? 64 * 1024))) {
+      client.held ??= new Map();
+      client.held.delete(key); // re-inserted last: held messages go out in the order of their latest version
+      client.held.set(key, text);
+      return;
+    }
+    this.#flushHeld(client);
+    this.#sendTo(client, text);
+  }
+
+  /** Sends the held messages now. */
+  #flushHeld(client: HubClient): void {
+    const held = client.held;
+    if (!held?.size) return;
+    client.held = undefined;
+    for (const text of held.values()) this.#sendTo(client, text);
   }
 
   /** A preview as binary frame type 4 (metadata-aware clients) or type 1 (the rest). */
@@ -123,7 +169,7 @@ export class WsHub {
     if (targets.length === 0) return;
     let plain: Buffer | undefined;
     let withMeta: Buffer | undefined;
-    const limit = this.#options.maxBufferedBytes ?? 16 * 1024 * 1024;
+    const limit = this.#options.maxBufferedBytes ?? 1024 * 1024;
     for (const c of targets) {
       // A slow client loses previews rather than growing the server's memory.
       if (c.ws.bufferedAmount > limit) continue;
@@ -138,7 +184,20 @@ export class WsHub {
   }
 
   #sendTo(client: HubClient, payload: string | Buffer): void {
-    if (client.ws.readyState === client.ws.OPEN) client.ws.send(payload);
+    const ws = client.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > (this.#options.closeAboveBytes ?? 8 * 1024 * 1024)) {
+      // A client that does not read: close it (1008, policy) and free what it holds at once; the close frame
+      // cannot get past its full buffer anyway, so the socket is destroyed rather than waiting for a handshake.
+      client.held = undefined;
+      ws.close(1008, 'client too slow: too many unread messages');
+      ws.terminate();
+      return;
+    }
+    // Once this write is done the socket may have drained: send what was held back meanwhile.
+    ws.send(payload, () => {
+      if (client.held?.size && ws.bufferedAmount <= (this.#options.coalesceAboveBytes ?? 64 * 1024)) this.#flushHeld(client);
+    });
   }
 
   /** Closes every socket (server shutdown). */
