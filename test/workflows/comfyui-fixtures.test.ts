@@ -14,6 +14,7 @@ import { DEFAULT_PACKS, loadRegistry } from '../../packages/server/src/index.ts'
 import { runWorkflow, WorkflowRunError } from '../../packages/cli/src/index.ts';
 import { decodeImage } from '../../nodes/image/src/index.ts';
 import { channelStds } from '../support/image-metrics.ts';
+import { SMALL_RUN, classOverrides } from '../support/model-overrides.ts';
 
 // shared/ sits beside the repository (CI lays a copy there); tests read it in place.
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/comfyui-uso', import.meta.url));
@@ -32,22 +33,16 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const readFixture = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8'));
 
-/** Demo names and CI sizes, set by class type for the classes this workflow actually runs (an unmatched --set is an error). */
+/** Demo names and CI sizes, set by class type for the classes this workflow actually runs. */
 function demoOverrides(file: string): string[] {
-  const { prompt } = uiToApi(readFixture(file), objectInfo, { random: () => 0 });
-  const classes = new Set(Object.values(prompt).map((n) => n.class_type));
-  const wanted: Record<string, string[]> = {
+  return classOverrides(readFixture(file), objectInfo, {
     CheckpointLoaderSimple: ['ckpt_name=uso-demo-flux-checkpoint.safetensors'],
     LoraLoaderModelOnly: ['lora_name=uso-demo-dit-lora.safetensors'],
     ModelPatchLoader: ['name=uso-demo-projector.safetensors'],
     CLIPVisionLoader: ['clip_name=uso-demo-siglip-vision.safetensors'],
     LoadImage: ['image=uso-demo-style-b.png'],
-    EmptyLatentImage: ['width=128', 'height=128'],
-    EmptySD3LatentImage: ['width=128', 'height=128'],
-    ImageScaleToMaxDimension: ['largest_size=128'],
-    KSampler: ['steps=3'],
-  };
-  return Object.entries(wanted).flatMap(([cls, sets]) => (classes.has(cls) ? sets.map((s) => `${cls}.${s}`) : []));
+    ...SMALL_RUN,
+  });
 }
 
 const NEEDED = [

@@ -154,6 +154,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   models
+    .command('tiny')
+    .description('write the tiny real-architecture model set (FLUX DiT, VAE, T5, CLIP, SigLIP, USO LoRA and projector at toy widths, random weights) for tests and install checks')
+    .option('--data <dir>', 'data directory')
+    .option('--force', 'overwrite existing tiny files')
+    .action(async (opts: { data?: string; force?: boolean }) => {
+      const { generateTinySet } = await import('./demo-models.ts');
+      const written = generateTinySet(opts);
+      process.stdout.write(written.length ? written.map((f) => `wrote ${f}\n`).join('') : 'tiny models already present\n');
+    });
+
+  models
     .command('inspect')
     .description('show what each weight file holds: architecture, config, dtypes, key prefix, tensors used/ignored/unknown, memory')
     .argument('<files...>', 'safetensors files')

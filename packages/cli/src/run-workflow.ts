@@ -19,6 +19,7 @@ import { DEFAULT_PACKS, defaultDataDir, EngineRuntime, ensureDemoModels, prepare
 import { hostModelSearchPaths } from '@uso-studio/nodes-comfy';
 import { applyOverrides, parseOverride, type Override } from './overrides.ts';
 import { readWorkflowFile, toApiPrompt } from './load-workflow.ts';
+import { workflowWithOverrides } from './workflow-overrides.ts';
 
 export interface RunWorkflowOptions {
   /** Data directory holding input/, output/, temp/ and models/ (default: the server's default data directory). */
@@ -110,7 +111,10 @@ async function runPrepared(json: unknown, runtime: EngineRuntime, options: RunWo
 
   options.onPrepared?.(validation.prompt);
   const promptId = options.promptId ?? randomUUID();
-  const extraData = loaded.workflow === undefined ? {} : { extra_pnginfo: { workflow: loaded.workflow } };
+  const savedWorkflow = loaded.workflow === undefined || overrides.length === 0
+    ? loaded.workflow
+    : workflowWithOverrides(loaded.workflow, loaded.prompt, prompt, registry.objectInfo(env));
+  const extraData = savedWorkflow === undefined ? {} : { extra_pnginfo: { workflow: savedWorkflow } };
   const outcome = await runtime.run(validation.prompt, {
     promptId,
     extraData,

@@ -12,3 +12,4 @@ export * from './session/index.ts';
 export * from './models/index.ts';
 export * from './models/architectures/index.ts';
 export * from './models/demo/index.ts';
+export * from './models/tiny/index.ts';

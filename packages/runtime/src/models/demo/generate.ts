@@ -69,7 +69,7 @@ function prefixed(prefix: string, tensors: TensorMap): TensorMap {
 }
 
 /** Writes bytes to a temporary name and renames, so a reader never sees half a file. */
-function writeAtomically(path: string, data: Uint8Array | readonly Uint8Array[]): void {
+export function writeAtomically(path: string, data: Uint8Array | readonly Uint8Array[]): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, Array.isArray(data) ? Buffer.concat(data as Uint8Array[]) : (data as Uint8Array));
@@ -131,19 +131,27 @@ export async function generateDemoModels(
   safetensors(DEMO_FILES.projector, () => prefixed('feature_embedder.', demoProjectorTensors()), demoMetadata(DEMO_IDS.projector));
   safetensors(DEMO_FILES.lora, demoLoraTensors, demoMetadata('uso-demo-dit-lora', { 'uso_studio.lora_format': 'uso', 'uso_studio.lora_target': DEMO_IDS.dit }));
 
-  if (inputDir !== undefined) {
-    const pictures: [string, () => { width: number; height: number; rgb: Uint8Array }][] = [
-      [DEMO_FILES.subject, () => demoSubjectImage()],
-      [DEMO_FILES.styleA, () => demoStyleImageA()],
-      [DEMO_FILES.styleB, () => demoStyleImageB()],
-    ];
-    for (const [rel, make] of pictures) {
-      const path = join(inputDir, rel);
-      if (!want(path)) continue;
-      const img = make();
-      writeAtomically(path, encodePngRgb(img.width, img.height, img.rgb));
-      written.push(path);
-    }
-  }
+  if (inputDir !== undefined) written.push(...writeDemoInputs(inputDir, options));
   return { written };
+}
+
+/**
+ * Writes the three demo input pictures (a subject and two styles) that are missing (all with `force`), returning the
+ * paths written. The tiny real-architecture set uses the same pictures.
+ */
+export function writeDemoInputs(inputDir: string, options: GenerateDemoOptions = {}): string[] {
+  const written: string[] = [];
+  const pictures: [string, () => { width: number; height: number; rgb: Uint8Array }][] = [
+    [DEMO_FILES.subject, () => demoSubjectImage()],
+    [DEMO_FILES.styleA, () => demoStyleImageA()],
+    [DEMO_FILES.styleB, () => demoStyleImageB()],
+  ];
+  for (const [rel, make] of pictures) {
+    const path = join(inputDir, rel);
+    if (options.force !== true && existsSync(path)) continue;
+    const img = make();
+    writeAtomically(path, encodePngRgb(img.width, img.height, img.rgb));
+    written.push(path);
+  }
+  return written;
 }
