@@ -4,6 +4,7 @@ import { readSafetensorsHeader } from '../../safetensors/header.ts';
 import { SessionPool } from '../../session/session-pool.ts';
 import { Tensor } from '../../tensor/tensor.ts';
 import { randomCheckpoint } from '../random-weights.ts';
+import { float32ArrayToFloat8E4M3 } from '../../tensor/float8.ts';
 import { loadModelGraph, UnknownArchitectureError } from '../loader.ts';
 import { defaultArchitectures } from './index.ts';
 import { t5BucketTable, t5Encoder, t5RelativeBucket, type T5EncoderConfig } from './t5-encoder.ts';
@@ -64,6 +65,24 @@ describe('T5 v1.1 encoder', () => {
     expect(names.filter((n) => !used.has(n) && !ignored.has(n))).toEqual([]);
     const out = (await runGraph(pool, graph, { input_ids: ids() })).last_hidden_state!;
     expect(maxAbsDiff(out.data as Float32Array, referenceOutput('t5', 'BF16'))).toBeLessThanOrEqual(BOUND.BF16!);
+  });
+
+  it("scaled F8_E4M3 (ComfyUI's *_scaled files): every matrix's scale_weight is applied, the embedding's included", async () => {
+    const { tensors, values } = randomCheckpoint(tinyT5Specs(), 'F8_E4M3');
+    const scaled: typeof tensors = { ...tensors, scaled_fp8: { dtype: 'F8_E4M3', shape: [0], data: new Uint8Array(0) } };
+    // Doubling an e4m3 value is exact, so (2 w) * 0.5 is the F8 reference's w.
+    for (const name of Object.keys(tensors).filter((n) => tensors[n]!.shape.length === 2 && !n.includes('relative_attention_bias'))) {
+      scaled[name] = { dtype: 'F8_E4M3', shape: tensors[name]!.shape, data: float32ArrayToFloat8E4M3(values[name]!.map((v) => 2 * v)) };
+      scaled[name.replace(/\.weight$/, '.scale_weight')] = { dtype: 'F32', shape: [], data: Float32Array.of(0.5) };
+    }
+    const file = join(dir, 't5-scaled.safetensors');
+    writeSafetensors(file, scaled);
+    const graph = await loadModelGraph(file, 't5', join(dir, 'graphs'), defaultArchitectures());
+    const ignored = t5Encoder.ignoredWeights(graph.config as T5EncoderConfig, Object.keys(scaled));
+    expect(ignored).toContain('scaled_fp8');
+    expect(ignored).toContain('shared.scale_weight');
+    const out = (await runGraph(pool, graph, { input_ids: ids() })).last_hidden_state!;
+    expect(maxAbsDiff(out.data as Float32Array, referenceOutput('t5', 'F8_E4M3'))).toBeLessThanOrEqual(BOUND.F8_E4M3!);
   });
 
   it('takes its embedding from encoder.embed_tokens.weight when shared.weight is absent', () => {

@@ -19,9 +19,19 @@ const registry = defaultArchitectures();
 
 type Specs = Record<string, SparseTensorSpec>;
 
-/** One sparse file named after the layout's label. */
+/**
+ * One sparse file named after the layout's label; a label with a folder ('text_encoder/model.safetensors') is written
+ * inside that folder and the folder is what gets loaded, as a user points at a diffusers model folder.
+ */
 function singleFile(label: string, specs: Specs) {
   return (dir: string): string => {
+    const slash = label.indexOf('/');
+    if (slash > 0) {
+      const folder = join(dir, label.slice(0, slash));
+      mkdirSync(folder);
+      writeSparseSafetensors(join(folder, label.slice(slash + 1)), specs);
+      return folder;
+    }
     const file = join(dir, label.replace(/[^A-Za-z0-9._-]/g, '_'));
     writeSparseSafetensors(file, specs);
     return file;
