@@ -62,6 +62,8 @@ export interface InputDef {
   forceInput?: boolean;
   lazy?: boolean;
   tooltip?: string;
+  /** A STRING whose `{a|b}` choices and comments ComfyUI's front end resolves before queueing (CLIPTextEncode's text). */
+  dynamicPrompts?: boolean;
   /** For combos listing model files: the ComfyUI models/ folder they come from (lets hosts name missing files). */
   modelFolder?: string;
 }
@@ -136,6 +138,18 @@ export interface NodeDefinition {
   inputIsList?: boolean;
   /** The node gives a different result for the same inputs (never cached across prompts). */
   notIdempotent?: boolean;
+  /**
+   * Which of ComfyUI's node APIs defines the node there, which decides its /object_info shape: 'v1' (the classic
+   * INPUT_TYPES class, the default) or 'v3' (comfy_api's io.Schema: combos as `["COMBO", {multiselect, options}]`, and
+   * `output_tooltips`, `deprecated`, `experimental`, `api_node` always present).
+   */
+  comfyApi?: 'v1' | 'v3';
+  /** ComfyUI's EXPERIMENTAL / is_experimental. */
+  experimental?: boolean;
+  /** ComfyUI's DEPRECATED / is_deprecated. */
+  deprecated?: boolean;
+  /** ComfyUI's API_NODE (nodes that call a paid web API; none here, listed for the shape). */
+  apiNode?: boolean;
   /** ComfyUI's IS_CHANGED: a value that changes when the node's external state changes. NaN forces a re-run. */
   fingerprint?(inputs: NodeInputs, env: HostEnvironment): unknown | Promise<unknown>;
   /** Custom validation of constant inputs: true, or a message. */

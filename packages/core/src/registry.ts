@@ -16,12 +16,15 @@ export interface ObjectInfoEntry {
   category: string;
   output_node: boolean;
   python_module: string;
+  deprecated?: boolean;
+  experimental?: boolean;
+  api_node?: boolean;
   not_idempotent?: boolean;
 }
 
 const OPTION_KEYS = [
   'default', 'min', 'max', 'step', 'round', 'multiline', 'placeholder', 'label_on', 'label_off',
-  'image_upload', 'control_after_generate', 'forceInput', 'lazy', 'tooltip',
+  'image_upload', 'control_after_generate', 'forceInput', 'lazy', 'tooltip', 'dynamicPrompts',
 ] as const;
 
 export class NodeRegistry {
@@ -67,9 +70,10 @@ export class NodeRegistry {
   }
 
   objectInfoFor(def: NodeDefinition, env: HostEnvironment): ObjectInfoEntry {
+    const v3 = def.comfyApi === 'v3';
     const renderGroup = (group: Record<string, InputDef> | undefined) => {
       const rendered: Record<string, unknown[]> = {};
-      for (const [name, input] of Object.entries(group ?? {})) rendered[name] = renderInput(input, env);
+      for (const [name, input] of Object.entries(group ?? {})) rendered[name] = renderInput(input, env, v3);
       return rendered;
     };
     const entry: ObjectInfoEntry = {
@@ -85,7 +89,11 @@ export class NodeRegistry {
       output_node: def.outputNode ?? false,
       python_module: def.pack ?? 'nodes',
     };
-    if (def.outputs.some((o) => o.tooltip)) entry.output_tooltips = def.outputs.map((o) => o.tooltip ?? null);
+    if (v3 || def.outputs.some((o) => o.tooltip)) entry.output_tooltips = def.outputs.map((o) => o.tooltip ?? null);
+    // server.py's node_info adds these only when set; comfy_api's get_v1_info always fills them.
+    if (v3 || def.deprecated) entry.deprecated = def.deprecated ?? false;
+    if (v3 || def.experimental) entry.experimental = def.experimental ?? false;
+    if (v3 || def.apiNode !== undefined) entry.api_node = def.apiNode ?? false;
     if (def.inputs.optional) {
       entry.input.optional = renderGroup(def.inputs.optional);
       entry.input_order.optional = Object.keys(def.inputs.optional);
@@ -99,11 +107,13 @@ export class NodeRegistry {
   }
 }
 
-function renderInput(input: InputDef, env: HostEnvironment): unknown[] {
+function renderInput(input: InputDef, env: HostEnvironment, v3: boolean): unknown[] {
   const opts: Record<string, unknown> = {};
   for (const key of OPTION_KEYS) if (input[key] !== undefined) opts[key] = input[key];
   if (input.type === 'COMBO') {
     const options = [...(NodeRegistry.comboOptions(input, env) ?? [])];
+    // comfy_api's Combo.as_dict: the generic keys first, then multiselect and options.
+    if (v3) return ['COMBO', { ...opts, multiselect: false, options }];
     return Object.keys(opts).length ? [options, opts] : [options];
   }
   return Object.keys(opts).length ? [input.type, opts] : [input.type];

@@ -62,7 +62,7 @@ export const clipTextEncode = defineNode({
   pack: 'nodes',
   inputs: {
     required: {
-      text: { type: 'STRING', multiline: true, tooltip: 'The text to be encoded.' },
+      text: { type: 'STRING', multiline: true, dynamicPrompts: true, tooltip: 'The text to be encoded.' },
       clip: { type: 'CLIP', tooltip: 'The CLIP model used for encoding the text.' },
     },
   },
@@ -140,6 +140,9 @@ export const fluxKontextMultiReferenceLatentMethod = defineNode({
   name: 'FluxKontextMultiReferenceLatentMethod',
   category: 'advanced/conditioning/flux',
   pack: 'comfy_extras.nodes_flux',
+  // A comfy_api io.Schema node in ComfyUI 0.3.64, marked is_experimental.
+  comfyApi: 'v3',
+  experimental: true,
   inputs: {
     required: {
       conditioning: { type: 'CONDITIONING' },

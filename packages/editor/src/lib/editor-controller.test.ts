@@ -145,6 +145,7 @@ describe('EditorController', () => {
     decode.connect(0, save, 0);
     sampler.widgets![0]!.value = 5;
     sampler.widgets![1]!.value = 'increment';
+    clip.widgets!.find((w) => w.name === 'text')!.value = 'a {red|red} fox // a comment';
     const before = prompts.length;
     state.batchCount = 2;
     const ids = await controller.queue();
@@ -155,6 +156,10 @@ describe('EditorController', () => {
     expect(sampler.widgets![0]!.value).toBe(7);
     expect((sent[0]!.extra_data.extra_pnginfo.workflow as { nodes: unknown[] }).nodes).toHaveLength(6);
     expect(sent[0]!.extra_data.preview_method).toBe('auto');
+    // Dynamic prompts resolve in the queued prompt only; the saved workflow keeps the template.
+    expect(Object.values(sent[0]!.prompt).find((n) => n.class_type === 'CLIPTextEncode')!.inputs.text).toBe('a red fox ');
+    const savedClip = (sent[0]!.extra_data.extra_pnginfo.workflow as { nodes: { type: string; widgets_values: unknown[] }[] }).nodes.find((n) => n.type === 'CLIPTextEncode')!;
+    expect(savedClip.widgets_values[0]).toBe('a {red|red} fox // a comment');
   });
 
   it('outlines every node a 400 names and reports their messages', async () => {
