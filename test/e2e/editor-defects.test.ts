@@ -314,6 +314,47 @@ describe('issue 13 defects, against a real server (test nodes)', () => {
     expect(await scale()).toBeCloseTo(1 / 1.1, 5);
   });
 
+  it('renames a node and a group by double-clicking their titles', async () => {
+    await freshCanvas(page);
+    const at = await page.evaluate(() => {
+      const { editor } = window.usoEditor;
+      const node = editor.addNode('SrvAdd', [200, 200]);
+      editor.canvas.deselectAll();
+      editor.addGroup('Group');
+      const group = editor.graph.groups[0];
+      group.pos = [600, 150];
+      editor.drawFrame();
+      const rect = editor.canvas.canvas.getBoundingClientRect();
+      return {
+        node: [rect.left + node.pos[0] + 40, rect.top + node.pos[1] - 15],
+        group: [rect.left + group.pos[0] + 40, rect.top + group.pos[1] + group.titleHeight / 2],
+      };
+    }) as { node: [number, number]; group: [number, number] };
+    await page.mouse.dblclick(...at.node);
+    await page.waitForSelector('[data-testid="title-editor"]');
+    await page.keyboard.type('My adder');
+    await shot(page, 'd13-rename-node');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="title-editor"]', { state: 'detached' });
+    await page.mouse.dblclick(...at.group);
+    await page.waitForSelector('[data-testid="title-editor"]');
+    await page.keyboard.type('Inputs');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="title-editor"]', { state: 'detached' });
+    const titles = await page.evaluate(() => {
+      const wf = window.usoEditor.editor.serialize();
+      return { node: wf.nodes[0].title, group: wf.groups[0].title };
+    });
+    expect(titles).toEqual({ node: 'My adder', group: 'Inputs' });
+    // Escape keeps the old title.
+    await page.mouse.dblclick(...at.node);
+    await page.waitForSelector('[data-testid="title-editor"]');
+    await page.keyboard.type('Discarded');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="title-editor"]', { state: 'detached' });
+    expect(await page.evaluate(() => window.usoEditor.editor.serialize().nodes[0].title)).toBe('My adder');
+  });
+
   it('closes the gallery lightbox with Escape', async () => {
     await page.evaluate(() => {
       const { editor } = window.usoEditor;

@@ -34,7 +34,7 @@ import { SubgraphProxies } from './litegraph/subgraph-proxies.ts';
 import { TextAreas } from './litegraph/text-areas.ts';
 import type { GraphContext, GraphEditorHooks, PendingLink, UiWorkflow } from './litegraph/types.ts';
 
-export type { GraphEditorHooks, PendingLink, SearchRequest, UiWorkflow } from './litegraph/types.ts';
+export type { GraphEditorHooks, PendingLink, RenameRequest, SearchRequest, UiWorkflow } from './litegraph/types.ts';
 
 /** The editor's canvas: a litegraph graph and canvas plus our behaviour on top. */
 export class GraphEditor {

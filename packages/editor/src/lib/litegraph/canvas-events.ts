@@ -3,10 +3,10 @@
  * (double-click on empty canvas, a link released over nothing), entering and leaving subgraphs, selection, and every
  * structural change (links, adds, removes, moves) reported once for autosave and undo. Returns its disposer.
  */
-import type { INodeInputSlot, LGraphNode, Subgraph } from '@comfyorg/litegraph';
+import { LiteGraph, type INodeInputSlot, type LGraphGroup, type LGraphNode, type Subgraph } from '@comfyorg/litegraph';
 import type { NodeClasses } from './node-classes.ts';
 import type { TextAreas } from './text-areas.ts';
-import type { GraphContext, SearchRequest } from './types.ts';
+import type { GraphContext, RenameRequest, SearchRequest } from './types.ts';
 
 export interface CanvasEventParts {
   classes: NodeClasses;
@@ -32,7 +32,12 @@ export function listenToCanvas(context: GraphContext, parts: CanvasEventParts): 
     return document.createElement('div');
   };
   const onCanvasEvent = (e: Event) => {
-    const detail = (e as CustomEvent<{ subType?: string; originalEvent?: MouseEvent }>).detail;
+    const detail = (e as CustomEvent<{ subType?: string; originalEvent?: MouseEvent; node?: LGraphNode; group?: LGraphGroup }>).detail;
+    if (detail?.subType === 'node-double-click' || detail?.subType === 'group-double-click') {
+      const request = detail.originalEvent && renameRequest(context, detail.originalEvent, detail.node ?? detail.group);
+      if (request) hooks.onRename?.(request);
+      return;
+    }
     if (detail?.subType !== 'empty-release' || !detail.originalEvent) return;
     const link = canvas.linkConnector.renderLinks[0];
     if (!link) return;
@@ -75,5 +80,35 @@ export function listenToCanvas(context: GraphContext, parts: CanvasEventParts): 
   };
   return () => {
     for (const dispose of disposers) dispose();
+  };
+}
+
+/**
+ * The rename a double-click asks for when it landed on the title bar of `item` (a node or a group), else null.
+ * `event` carries litegraph's graph-space position (`canvasX`/`canvasY`).
+ */
+function renameRequest(context: GraphContext, event: MouseEvent, item: LGraphNode | LGraphGroup | undefined): RenameRequest | null {
+  if (!item) return null;
+  const { canvasX, canvasY } = event as MouseEvent & { canvasX: number; canvasY: number };
+  const isGroup = !('inputs' in item);
+  const titleHeight = isGroup ? (item as LGraphGroup).titleHeight : LiteGraph.NODE_TITLE_HEIGHT;
+  const top = isGroup ? item.pos[1] : item.pos[1] - titleHeight;
+  const width = isGroup ? item.size[0] : (item as LGraphNode).flags.collapsed ? ((item as LGraphNode)._collapsed_width ?? item.size[0]) : item.size[0];
+  if (canvasY < top || canvasY > top + titleHeight || canvasX < item.pos[0] || canvasX > item.pos[0] + width) return null;
+  const { canvas } = context;
+  const el = canvas.canvas.getBoundingClientRect();
+  const corner = canvas.ds.convertOffsetToCanvas([item.pos[0], top]);
+  const scale = canvas.ds.scale;
+  return {
+    kind: isGroup ? 'group' : 'node',
+    title: item.title,
+    rect: { left: el.left + (corner[0] ?? 0), top: el.top + (corner[1] ?? 0), width: Math.max(80, width * scale), height: titleHeight * scale },
+    commit(title: string) {
+      const next = title.trim();
+      if (!next || next === item.title) return;
+      item.title = next;
+      canvas.setDirty(true, true);
+      context.changed();
+    },
   };
 }

@@ -21,6 +21,16 @@ export interface SearchRequest {
   pending?: PendingLink;
 }
 
+/** A double-click on a node's or group's title: edit the title in place. */
+export interface RenameRequest {
+  kind: 'node' | 'group';
+  title: string;
+  /** The title bar in page coordinates, where the editing box goes. */
+  rect: { left: number; top: number; width: number; height: number };
+  /** Sets the new title (blank keeps the old one) and reports the change. */
+  commit(title: string): void;
+}
+
 export interface PendingLink {
   node: LGraphNode;
   slot: number;
@@ -32,6 +42,8 @@ export interface GraphEditorHooks {
   onChange?(): void;
   /** Double-click on empty canvas, or a link released over empty canvas. */
   onSearch?(request: SearchRequest): void;
+  /** Double-click on a node's or group's title. */
+  onRename?(request: RenameRequest): void;
   /** The LoadImage upload button: upload and return the stored name. */
   uploadImage?(file: File): Promise<string>;
   /** The URL for an input image shown on LoadImage nodes. */

@@ -4,7 +4,7 @@
  */
 import type { HistoryEntry, QueueItem } from '../api-client.ts';
 import { initialExecutionState, type ExecutionState } from '../execution-state.ts';
-import type { SearchRequest } from '../litegraph-adapter.ts';
+import type { RenameRequest, SearchRequest } from '../litegraph-adapter.ts';
 import type { Template } from '../templates.ts';
 import type { ConnectionState } from '../ws-client.ts';
 
@@ -26,6 +26,8 @@ export class AppState {
   validation = $state.raw<ValidationReport | null>(null);
   previewUrl = $state<string | null>(null);
   search = $state.raw<SearchRequest | null>(null);
+  /** A node or group title being edited in place (double-click on the title). */
+  rename = $state.raw<RenameRequest | null>(null);
   toasts = $state.raw<Toast[]>([]);
   nodeTypeCount = $state(0);
   ready = $state(false);

@@ -1,0 +1,2 @@
+export { default as TitleEditor } from './TitleEditor.svelte';
+export type { TitleEditorProps } from './types.ts';
