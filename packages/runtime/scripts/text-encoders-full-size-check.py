@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """DEV-ONLY, second half of the full-size check (first half: text-encoders-full-size-check.ts, which wrote
-{t5,clip}.onnx and {t5,clip}-header.bin into this script's folder): our T5 encoder (t5-v1_1-xxl width, 2 of 24 layers)
+{t5,clip}.onnx and {t5,clip}-header.bin into $CHECK_DIR, default this script's folder): our T5 encoder (t5-v1_1-xxl width, 2 of 24 layers)
 and CLIP-L text graphs against Hugging Face transformers' T5EncoderModel and CLIPTextModel with the same random
 weights. Fills {t5,clip}.safetensors (the published names, in our header's order) from each model's state dict, runs
 our graphs with onnxruntime's CPU provider and the models with torch (CUDA when present, TF32 off), and compares
@@ -14,7 +14,7 @@ import torch
 import onnxruntime as ort
 from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
 
-here = os.path.dirname(os.path.abspath(__file__))
+here = os.environ.get('CHECK_DIR', os.path.dirname(os.path.abspath(__file__)))
 out_dir = os.environ.get('OUT', here)
 res = {'ort_version': ort.__version__, 'torch': torch.__version__}
 try:
