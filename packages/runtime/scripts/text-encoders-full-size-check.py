@@ -85,6 +85,7 @@ model = model.to(dev)
 with torch.no_grad():
     ref = model(input_ids=torch.from_numpy(ids).to(dev)).last_hidden_state.float().cpu().numpy()
 compare('t5_last_hidden_state', mine, ref)
+print(json.dumps(res), flush=True)
 del model
 
 # ---------------------------------------------------------------- CLIP-L
@@ -102,6 +103,8 @@ with torch.no_grad():
         else:
             p.copy_(torch.randn_like(p) * 0.03)
 state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+if not any(k.startswith('text_model.') for k in state):  # some transformers versions drop the wrapper's prefix
+    state = {'text_model.' + k: v for k, v in state.items()}
 state.pop('text_model.embeddings.position_ids', None)  # a buffer; our header leaves it out
 fill('clip', state)
 cids = np.full((2, 77), 49407, dtype=np.int64)
