@@ -10,7 +10,7 @@ export const pack: NodePack = {
 };
 
 export { loadImage, decodeImage, ImageDecodeError, DEFAULT_MAX_IMAGE_PIXELS, type DecodedImage } from './load-image.ts';
-export { saveImage, previewImage, saveImages, asciiJson, type SavedImage, type SaveImagesOptions } from './save-image.ts';
+export { saveImage, previewImage, saveImages, DiskFullError, asciiJson, type SavedImage, type SaveImagesOptions } from './save-image.ts';
 export {
   imageScale,
   imageScaleToMaxDimension,

@@ -30,6 +30,12 @@ export interface SaveImagesOptions {
   extraPngInfo?: Record<string, unknown>;
 }
 
+/** The output folder's disk is full: the images were not saved (and no partial file is left). */
+export class DiskFullError extends Error {
+  override name = 'DiskFullError';
+  readonly code = 'ENOSPC';
+}
+
 /**
  * Writes every image of an IMAGE batch [B, H, W, C] as PNG. Never overwrites: the counter starts after the highest
  * existing file for the prefix and skips names taken meanwhile.
@@ -46,14 +52,26 @@ export async function saveImages(images: Tensor<'float32'>, options: SaveImagesO
     const stem = target.filename.replaceAll('%batch_num%', String(index));
     for (;;) {
       const filename = `${stem}_${String(counter).padStart(5, '0')}_.png`;
+      const file = path.join(target.folder, filename);
       try {
-        await fs.writeFile(path.join(target.folder, filename), png, { flag: 'wx' });
+        await fs.writeFile(file, png, { flag: 'wx' });
         results.push({ filename, subfolder: target.subfolder, type: options.type });
         counter++;
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        counter++;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          counter++;
+          continue;
+        }
+        // A failed write leaves a truncated PNG, and the batch is incomplete: remove every file this call wrote.
+        await Promise.all([file, ...results.map((r) => path.join(target.folder, r.filename))].map((f) => fs.rm(f, { force: true })));
+        if (code === 'ENOSPC' || code === 'EDQUOT') {
+          throw new DiskFullError(
+            `Disk full: could not write ${filename} (${png.length.toLocaleString('en-US')} bytes) to ${target.folder}; nothing of this batch was kept. Free some space and queue the prompt again.`,
+          );
+        }
+        throw error;
       }
     }
   }

@@ -13,6 +13,7 @@ import { isModelFolder, listModelFiles, modelRootsOf } from '@uso-studio/nodes-c
 import { z } from 'zod';
 import type { Engine } from './engine.ts';
 import { handleUpload, serveView } from './files.ts';
+import { DISK_FULL_MESSAGE, isDiskFull } from './disk-full.ts';
 import { HttpError, errorBody } from './http-error.ts';
 import { checkMemoryBudget, checkPromptSize, checkTextLengths, queueStorageFull, type PromptLimits } from './prompt-limits.ts';
 import type { PromptQueue } from './prompt-queue.ts';
@@ -107,6 +108,11 @@ function errorHandler(error: unknown, _req: Request, res: Response, _next: NextF
     res.status(status).json(errorBody(status, message));
     return;
   }
+  if (isDiskFull(error)) {
+    console.error('[server] disk full:', error);
+    res.status(507).json(errorBody(507, DISK_FULL_MESSAGE));
+    return;
+  }
   console.error('[server] unexpected error:', error);
   res.status(500).json(errorBody(500, 'Internal server error'));
 }
@@ -176,6 +182,8 @@ function apiRouter(ctx: AppContext): Router {
     } catch (error) {
       // Two requests raced with the same client-chosen prompt_id: the second one's insert hit the unique key.
       if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(400, `prompt_id '${promptId}' is already in the queue or history`);
+      // Not recorded, so not accepted: the client is told, nothing is half-queued.
+      if (isDiskFull(error)) throw new HttpError(507, DISK_FULL_MESSAGE);
       throw error;
     }
     res.json({ prompt_id: promptId, number, node_errors: result.nodeErrors });

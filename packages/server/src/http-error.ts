@@ -26,6 +26,7 @@ function httpErrorType(status: number): string {
     case 415: return 'unsupported_media_type';
     case 429: return 'queue_full';
     case 503: return 'unavailable';
+    case 507: return 'disk_full';
     default: return status >= 500 ? 'server_error' : 'bad_request';
   }
 }

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { ApiPrompt } from '@uso-studio/core';
+import { isDiskFull } from './disk-full.ts';
 import { openQueueDatabase } from './queue-database.ts';
 
 /** ComfyUI's queue item: `[number, prompt_id, prompt, extra_data, outputs_to_execute]`. */
@@ -49,6 +50,12 @@ export class Store {
   readonly #finish: (promptId: string, entry: HistoryEntry) => void;
   readonly #insertMany: (batch: PendingInsert[]) => (number | { error: unknown })[];
   #batch: PendingInsert[] = [];
+  /**
+   * Finished prompts whose history row the disk had no room for: served from here (so a prompt is never lost from
+   * both /queue and /history) and written, with the queue row removed, as soon as a retry succeeds.
+   */
+  readonly #unwritten = new Map<string, HistoryEntry>();
+  #retryTimer: NodeJS.Timeout | undefined;
   /** Bytes of the queued prompts' JSON; undefined once a removal made it stale (recounted on the next read). */
   #queueBytes: number | undefined;
   readonly maxHistory: number;
@@ -172,12 +179,24 @@ export class Store {
     }));
   }
 
+  /**
+   * The state only matters after a restart (a 'running' row is failed or re-queued, a 'pending' one runs again), so
+   * a full disk must not stop the queue here: the row then stays as it was, and a restart would run it again.
+   */
   markRunning(promptId: string): void {
-    this.#setState.run('running', promptId);
+    this.#setStateUnlessDiskFull('running', promptId);
   }
 
   markPending(promptId: string): void {
-    this.#setState.run('pending', promptId);
+    this.#setStateUnlessDiskFull('pending', promptId);
+  }
+
+  #setStateUnlessDiskFull(state: 'running' | 'pending', promptId: string): void {
+    try {
+      this.#setState.run(state, promptId);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+    }
   }
 
   /** Removes pending prompts (never a running one); returns how many went. */
@@ -197,18 +216,50 @@ export class Store {
   }
 
   /** Moves a prompt from the queue to history atomically. */
+  /**
+   * Moves a prompt from the queue to history atomically. On a full disk the entry is kept in memory (visible in
+   * history) and retried every second until it is written; the error is still thrown so the caller can log it.
+   */
   finish(promptId: string, entry: HistoryEntry): void {
     this.#queueBytes = undefined;
-    this.#finish(promptId, entry);
+    try {
+      this.#finish(promptId, entry);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.#unwritten.set(promptId, entry);
+      this.#retryTimer ??= setInterval(() => this.#writeUnwritten(), 1000).unref();
+      throw new Error(`disk full: the history entry of ${promptId} is kept in memory and written when space returns (${(error as Error).message})`);
+    }
+  }
+
+  /** Writes held history entries, oldest first, until one fails. */
+  #writeUnwritten(): void {
+    for (const [promptId, entry] of this.#unwritten) {
+      try {
+        this.#finish(promptId, entry);
+      } catch {
+        return;
+      }
+      this.#unwritten.delete(promptId);
+    }
+    clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  /** History entries not yet written (disk full). */
+  get unwrittenCount(): number {
+    return this.#unwritten.size;
   }
 
   historyEntry(promptId: string): HistoryEntry | undefined {
+    const held = this.#unwritten.get(promptId);
+    if (held) return held;
     const row = this.#getHistory.get(promptId) as { entry: string } | undefined;
     return row ? (JSON.parse(row.entry) as HistoryEntry) : undefined;
   }
 
   historyCount(): number {
-    return (this.#countHistory.get() as { n: number }).n;
+    return (this.#countHistory.get() as { n: number }).n + this.#unwritten.size;
   }
 
   /**
@@ -219,17 +270,25 @@ export class Store {
     let start = offset ?? -1;
     if (start < 0 && maxItems !== undefined) start = this.historyCount() - maxItems;
     start = Math.max(0, start);
+    if (this.#unwritten.size > 0) {
+      // Rare (a full disk): page over the stored rows followed by the held ones.
+      const all = (this.#pageHistory.all(-1, 0) as { prompt_id: string; entry: string }[]).map((r): [string, string] => [r.prompt_id, r.entry]);
+      for (const [id, entry] of this.#unwritten) all.push([id, JSON.stringify(entry)]);
+      return all.slice(start, maxItems === undefined ? undefined : start + maxItems);
+    }
     const rows = this.#pageHistory.all(maxItems ?? -1, start) as { prompt_id: string; entry: string }[];
     return rows.map((r) => [r.prompt_id, r.entry]);
   }
 
   deleteHistory(promptIds: readonly string[]): void {
+    for (const id of promptIds) this.#unwritten.delete(id);
     this.#db.transaction(() => {
       for (const id of promptIds) this.#deleteHistory.run(id);
     })();
   }
 
   clearHistory(): void {
+    this.#unwritten.clear();
     this.#db.prepare('DELETE FROM history').run();
   }
 
@@ -249,6 +308,7 @@ export class Store {
   }
 
   close(): void {
+    this.#writeUnwritten();
     this.#db.close();
   }
 }
