@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { Tensor } from '@uso-studio/runtime';
+import { NodeRegistry, validatePrompt } from '@uso-studio/core';
 import type { ComboOptionsProvider } from '@uso-studio/core';
 import { loadImage, ImageDecodeError } from './load-image.ts';
 import { fakeContext, makeTempEnv } from './test-context.ts';
@@ -130,6 +131,22 @@ describe('LoadImage', () => {
     expect(await loadImage.validate!({ image: '../output/saved.png' }, env)).toBe('Invalid image file: ../output/saved.png');
     // '..' that comes back inside is just another spelling of a name in the folder.
     expect(await loadImage.validate!({ image: 'sub/../there.png' }, env)).toBe(true);
+  });
+
+  it("validates `name.png [output]` / `[temp]` through validatePrompt, with ComfyUI's custom_validation_failed otherwise", async () => {
+    fs.writeFileSync(path.join(env.outputDir, 'saved.png'), 'x');
+    fs.writeFileSync(path.join(env.tempDir, 'preview.png'), 'x');
+    const registry = new NodeRegistry([loadImage, { ...loadImage, name: 'Sink', outputNode: true, validate: undefined, validatesInputs: undefined, inputs: { required: { image: { type: 'IMAGE' } } } }]);
+    const prompt = (image: unknown) => ({ '1': { class_type: 'LoadImage', inputs: { image } }, '2': { class_type: 'Sink', inputs: { image: ['1', 0] } } });
+    expect((await validatePrompt(prompt('saved.png [output]'), registry, env)).ok).toBe(true);
+    expect((await validatePrompt(prompt('preview.png [temp]'), registry, env)).ok).toBe(true);
+    for (const bad of ['gone.png [output]', 'saved.png', 7]) {
+      const result = await validatePrompt(prompt(bad), registry, env);
+      expect(result.ok).toBe(false);
+      expect(result.nodeErrors['1']!.errors).toEqual([
+        { type: 'custom_validation_failed', message: 'Custom validation failed for node', details: `image - Invalid image file: ${String(bad)}`, extra_info: { input_name: 'image' } },
+      ]);
+    }
   });
 
   it('fingerprints by file content', async () => {

@@ -125,7 +125,8 @@ async function fileFingerprint(inputs: NodeInputs, env: HostEnvironment): Promis
 
 async function validateImageName(inputs: NodeInputs, env: HostEnvironment): Promise<true | string> {
   const name = inputs['image'];
-  if (typeof name !== 'string') return true; // a link: checked when it runs
+  if (name === undefined) return true; // a link: checked when it runs
+  if (typeof name !== 'string') return `Invalid image file: ${String(name)}`;
   let file: string;
   try {
     file = resolveAnnotatedPath(name, env);
@@ -159,6 +160,8 @@ export const loadImage = defineNode({
   ],
   fingerprint: fileFingerprint,
   validate: validateImageName,
+  // ComfyUI's LoadImage.VALIDATE_INPUTS(image): any existing file, `name.png [output]` and `[temp]` included.
+  validatesInputs: ['image'],
   async execute(inputs, context) {
     const name = String(inputs['image']);
     let file: string;

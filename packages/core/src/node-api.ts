@@ -154,6 +154,12 @@ export interface NodeDefinition {
   fingerprint?(inputs: NodeInputs, env: HostEnvironment): unknown | Promise<unknown>;
   /** Custom validation of constant inputs: true, or a message. */
   validate?(inputs: NodeInputs, env: HostEnvironment): true | string | Promise<true | string>;
+  /**
+   * The inputs `validate` takes over, as ComfyUI's VALIDATE_INPUTS parameters do: their min/max and combo-list checks
+   * are skipped (LoadImage accepts `name.png [output]`, which is not among its choices), and a failure is reported per
+   * input as `custom_validation_failed` with details `<input> - <message>`.
+   */
+  validatesInputs?: readonly string[];
   /** For lazy inputs: the names of the lazy inputs still needed given the ones available so far. */
   checkLazy?(inputs: NodeInputs): readonly string[] | Promise<readonly string[]>;
   execute(inputs: NodeInputs, context: ExecutionContext): NodeResult | Promise<NodeResult>;

@@ -214,7 +214,8 @@ class PromptValidator {
         continue;
       }
       const raw = node.inputs[spec.name];
-      const error = Array.isArray(raw) ? this.#checkLink(spec, raw, check) : this.#checkConstant(spec, raw, check);
+      const byHook = node.def.validatesInputs?.includes(spec.name) ?? false;
+      const error = Array.isArray(raw) ? this.#checkLink(spec, raw, check) : this.#checkConstant(spec, raw, check, byHook);
       if (error) check.errors.push(error);
     }
     return check;
@@ -238,7 +239,8 @@ class PromptValidator {
     return undefined;
   }
 
-  #checkConstant(spec: InputSpec, raw: unknown, check: NodeCheck): ValidationError | undefined {
+  /** `byHook`: the node's validate hook takes this input over, so range and list checks are its business. */
+  #checkConstant(spec: InputSpec, raw: unknown, check: NodeCheck, byHook: boolean): ValidationError | undefined {
     const { name, def } = spec;
     const type = def.type;
     // ComfyUI lets a widget carry a list (which would read as a link) by wrapping it as {"__value__": [...]}.
@@ -248,7 +250,7 @@ class PromptValidator {
       const converted = coerceConstant(type, value);
       if (!converted.ok) return invalidInputType(name, this.#inputConfig(def), type, value, converted.reason);
       const v = converted.value;
-      if (typeof v === 'number') {
+      if (typeof v === 'number' && !byHook) {
         const shown = pyNumber(v, type === 'FLOAT');
         if (typeof def.min === 'number' && v < def.min) return valueSmallerThanMin(name, this.#inputConfig(def), shown, v, def.min);
         if (typeof def.max === 'number' && v > def.max) return valueBiggerThanMax(name, this.#inputConfig(def), shown, v, def.max);
@@ -257,6 +259,10 @@ class PromptValidator {
       return undefined;
     }
 
+    if (type === 'COMBO' && byHook) {
+      check.values.set(name, { kind: 'constant', value });
+      return undefined;
+    }
     if (type === 'COMBO') {
       let options: readonly unknown[];
       try {
@@ -315,7 +321,9 @@ class PromptValidator {
       const inputs: NodeInputs = {};
       for (const [name, input] of check.values) if (input.kind === 'constant') setOwn(inputs, name, input.value);
       const record = (result: unknown) => {
-        if (result !== true) check.errors.push(customValidationFailed(result));
+        if (result === true) return;
+        if (def.validatesInputs?.length) for (const name of def.validatesInputs) check.errors.push(customValidationFailed(result, name));
+        else check.errors.push(customValidationFailed(result));
       };
       const recordThrow = (cause: unknown) => {
         check.errors.push(exceptionDuringValidation(cause));

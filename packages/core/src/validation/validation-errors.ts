@@ -166,8 +166,11 @@ export function valueNotInList(input: string, config: unknown, value: unknown, o
   });
 }
 
-export function customValidationFailed(reason: unknown): ValidationError {
-  return error('custom_validation_failed', 'Custom validation failed for node', typeof reason === 'string' ? reason : '', {});
+export function customValidationFailed(reason: unknown, inputName?: string): ValidationError {
+  const text = typeof reason === 'string' ? reason : '';
+  if (inputName === undefined) return error('custom_validation_failed', 'Custom validation failed for node', text, {});
+  // execution.py: details f"{x}", plus f" - {r}" unless the hook returned False.
+  return error('custom_validation_failed', 'Custom validation failed for node', reason === false ? inputName : `${inputName} - ${text}`, { input_name: inputName });
 }
 
 /** A node's `validate` hook, or a combo's option provider, threw. */
