@@ -355,6 +355,52 @@ describe('issue 13 defects, against a real server (test nodes)', () => {
     expect(await page.evaluate(() => window.usoEditor.editor.serialize().nodes[0].title)).toBe('My adder');
   });
 
+  it('runs again by itself in Queue (Instant) and on each settled edit in Queue (On Change)', async () => {
+    const posts = () => requests.filter((r) => r === 'POST /api/prompt').length;
+    const finished = async () => Object.keys(await (await fetch(`${server.url}/api/history`)).json()).length;
+    const postsAtStart = posts();
+    const finishedAtStart = await finished();
+    /** Every prompt this test posted has finished on the server, and the page is idle: nothing is in flight. */
+    const idle = async () => {
+      await expect.poll(async () => (await finished()) - finishedAtStart, { timeout: 30_000 }).toBe(posts() - postsAtStart);
+      await page.waitForFunction(() => window.usoEditor.app.execution.promptId === null, null, { timeout: 10_000 });
+    };
+    await sleepGraph(page, 300, 3);
+    // Instant: one press, then a new run each time the queue runs empty.
+    await page.selectOption('[data-testid="run-mode"]', 'instant');
+    const start = posts();
+    await page.click('[data-testid="queue-button"]');
+    await expect.poll(posts, { timeout: 20_000 }).toBeGreaterThanOrEqual(start + 3);
+    await shot(page, 'd14-instant');
+    await page.selectOption('[data-testid="run-mode"]', 'once');
+    await idle();
+    const stopped = posts();
+    await page.evaluate(() => window.usoEditor.controller.refreshQueue());
+    expect(posts()).toBe(stopped);
+    // On Change: an edit that settles (key up) queues once; edits while it runs queue once more afterwards.
+    await page.selectOption('[data-testid="run-mode"]', 'change');
+    await focusCanvas(page);
+    const before = posts();
+    const edit = (ms: number) => page.evaluate((v) => {
+      window.usoEditor.editor.graph.nodes[0].widgets.find((w: any) => w.name === 'ms').value = v;
+    }, ms);
+    // Long enough that the next two edits surely land while it runs.
+    await edit(8000);
+    await page.keyboard.press('Shift');
+    await expect.poll(posts, { timeout: 10_000 }).toBe(before + 1);
+    await page.waitForFunction(() => window.usoEditor.app.execution.promptId !== null, null, { timeout: 10_000 });
+    await edit(310);
+    await page.keyboard.press('Shift');
+    await edit(320);
+    await page.keyboard.press('Shift');
+    expect(posts()).toBe(before + 1);
+    await expect.poll(posts, { timeout: 20_000 }).toBe(before + 2);
+    await idle();
+    await page.evaluate(() => window.usoEditor.controller.refreshQueue());
+    expect(posts()).toBe(before + 2);
+    await page.selectOption('[data-testid="run-mode"]', 'once');
+  }, 90_000);
+
   it('closes the gallery lightbox with Escape', async () => {
     await page.evaluate(() => {
       const { editor } = window.usoEditor;

@@ -89,7 +89,7 @@ afterAll(async () => {
 
 function sink(): EditorStateSink {
   return {
-    connection: 'connecting', reconnectAttempt: 0, workflowName: 'workflow', batchCount: 1, selectedCount: 0, graphPath: ['Workflow'],
+    connection: 'connecting', reconnectAttempt: 0, workflowName: 'workflow', batchCount: 1, runMode: 'once', selectedCount: 0, graphPath: ['Workflow'],
     execution: initialExecutionState(), queue: { running: [], pending: [] }, history: [], templates: [], missingNodeTypes: [],
     validation: null, previewUrl: null, search: null, toasts: [], nodeTypeCount: 0, ready: false,
   };

@@ -3,6 +3,7 @@
  * autosave and undo. Components call its methods; it writes what they show into an {@link EditorStateSink}.
  */
 import { ApiClient, PromptRejectedError, type HistoryEntry, type ImageRef } from './api-client.ts';
+import { AutoQueue, type RunMode } from './auto-queue.ts';
 import { reduceExecution, type ExecutionState } from './execution-state.ts';
 import { apiToUi, findMissingNodeTypes, MissingNodeTypesError, uiToApi } from './formats.ts';
 import type { GraphEditor, SearchRequest, UiWorkflow } from './litegraph-adapter.ts';
@@ -21,6 +22,7 @@ export interface EditorStateSink {
   reconnectAttempt: number;
   workflowName: string;
   batchCount: number;
+  runMode: RunMode;
   selectedCount: number;
   graphPath: string[];
   execution: ExecutionState;
@@ -58,6 +60,14 @@ export class EditorController {
   previewFramesReceived = 0;
   /** Text messages seen so far, by type (tests read it). */
   readonly messageCounts: Record<string, number> = {};
+  /** Queue (Instant) and Queue (On Change); see auto-queue.ts. */
+  readonly autoQueue = new AutoQueue(
+    async () => (await this.queue()).length > 0,
+    (reason) => {
+      this.state.runMode = 'once';
+      this.toast('info', `Run mode is back to Queue: ${reason}.`);
+    },
+  );
   #editor: GraphEditor | null = null;
   #autosave: WorkflowAutosave | null;
   #undo = new UndoHistory();
@@ -216,10 +226,15 @@ export class EditorController {
     this.#scheduleAutosave();
   }
 
-  /** Takes an undo snapshot when an edit settles (pointer up, key up). */
+  /** Takes an undo snapshot when an edit settles (pointer up, key up); a new one is an edit for On Change. */
   checkpoint(): void {
     if (!this.#editor || this.#restoring) return;
-    this.#undo.record(JSON.stringify(this.#editor.serialize()));
+    if (this.#undo.record(JSON.stringify(this.#editor.serialize()))) this.autoQueue.edited();
+  }
+
+  setRunMode(mode: RunMode): void {
+    this.autoQueue.mode = mode;
+    this.state.runMode = mode;
   }
 
   undo(): void {
@@ -307,6 +322,8 @@ export class EditorController {
       }
       this.editor.applyControlAfterGenerate();
     }
+    // The seed step is the queue's doing, not an edit: record it here so On Change does not take it for one.
+    if (ids.length) this.#undo.record(JSON.stringify(this.editor.serialize()));
     void this.refreshQueue();
     return ids;
   }
@@ -430,9 +447,12 @@ export class EditorController {
     const editor = this.#editor;
     if (!editor) return;
     switch (msg.type) {
-      case 'status':
+      case 'status': {
         void this.refreshQueue();
+        const remaining = (data.status as { exec_info?: { queue_remaining?: number } } | undefined)?.exec_info?.queue_remaining;
+        if (typeof remaining === 'number') this.autoQueue.queueSize(remaining);
         break;
+      }
       case 'execution_start':
         editor.clearExecution();
         // A runtime error belongs to its prompt; validation marks stay until the next queue (which clears them).
@@ -469,10 +489,12 @@ export class EditorController {
           editor.setNodeErrors(new Map([[err.nodeId, [`${err.type ? `${err.type}: ` : ''}${err.message}`]]]));
           this.toast('error', `${err.nodeType} (#${err.nodeId}) failed: ${err.message}`);
         }
+        this.autoQueue.runFailed('the run failed');
         break;
       }
       case 'execution_interrupted':
         this.toast('info', 'Interrupted');
+        this.autoQueue.runFailed('the run was interrupted');
         break;
     }
   }

@@ -3,6 +3,7 @@
  * replaced, never mutated. The controller (plain TypeScript) writes here; components only read and call the controller.
  */
 import type { HistoryEntry, QueueItem } from '../api-client.ts';
+import type { RunMode } from '../auto-queue.ts';
 import { initialExecutionState, type ExecutionState } from '../execution-state.ts';
 import type { RenameRequest, SearchRequest } from '../litegraph-adapter.ts';
 import type { Template } from '../templates.ts';
@@ -16,6 +17,7 @@ export class AppState {
   reconnectAttempt = $state(0);
   workflowName = $state('workflow');
   batchCount = $state(1);
+  runMode = $state<RunMode>('once');
   selectedCount = $state(0);
   graphPath = $state.raw<string[]>(['Workflow']);
   execution = $state.raw<ExecutionState>(initialExecutionState());
