@@ -13,10 +13,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateTinyModels, readSafetensorsHeader, readTensorFloat32, writeSafetensors, type SafetensorsTensorInput } from '@uso-studio/runtime';
-import { USO_REFERENCE_CASES, promptEmbeddings, referenceImage } from '../src/uso-reference-cases.ts';
+import { COMFY_REFERENCE_CASES, USO_REFERENCE_CASES, promptEmbeddings, referenceImage, type UsoReferenceCase } from '../src/uso-reference-cases.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, '../src/fixtures/uso-reference.safetensors');
 const tmp = mkdtempSync(join(tmpdir(), 'uso-reference-'));
 
 /** IMAGE [1, H, W, 3] -> [1, 3, H, W] as torch takes it. */
@@ -28,28 +27,49 @@ function nchw(name: string): SafetensorsTensorInput {
   return { dtype: 'F32', shape: [1, 3, h, w], data };
 }
 
-try {
-  const models = join(tmp, 'models');
-  generateTinyModels(models);
-  const inputs: Record<string, SafetensorsTensorInput> = {};
-  for (const c of USO_REFERENCE_CASES) {
-    const { txt, vec } = promptEmbeddings(c);
-    inputs[`${c.name}/settings`] = { dtype: 'F32', shape: [5], data: Float32Array.of(c.seed, c.width, c.height, c.steps, c.guidance) };
-    inputs[`${c.name}/txt`] = { dtype: 'F32', shape: txt.shape, data: txt.data };
-    inputs[`${c.name}/vec`] = { dtype: 'F32', shape: vec.shape, data: vec.data };
-    c.styles.forEach((s, i) => (inputs[`${c.name}/style${i}`] = nchw(s)));
-    c.subjects.forEach((s, i) => (inputs[`${c.name}/subject${i}`] = nchw(s)));
-  }
+function caseInputs(c: UsoReferenceCase, settings: number[]): Record<string, SafetensorsTensorInput> {
+  const { txt, vec } = promptEmbeddings(c);
+  const inputs: Record<string, SafetensorsTensorInput> = {
+    [`${c.name}/settings`]: { dtype: 'F32', shape: [settings.length], data: Float32Array.from(settings) },
+    [`${c.name}/txt`]: { dtype: 'F32', shape: txt.shape, data: txt.data },
+    [`${c.name}/vec`]: { dtype: 'F32', shape: vec.shape, data: vec.data },
+  };
+  c.styles.forEach((s, i) => (inputs[`${c.name}/style${i}`] = nchw(s)));
+  c.subjects.forEach((s, i) => (inputs[`${c.name}/subject${i}`] = nchw(s)));
+  return inputs;
+}
+
+/** Runs one torch script on the cases' inputs and writes its outputs as the fixture `out`. */
+function reference(script: string, models: string, inputs: Record<string, SafetensorsTensorInput>, out: string, madeBy: string): void {
   const inputFile = join(tmp, 'inputs.safetensors');
   const resultFile = join(tmp, 'result.safetensors');
   writeSafetensors(inputFile, inputs);
-  execFileSync('/usr/bin/python3', [join(here, 'uso_reference.py'), models, inputFile, resultFile], { stdio: 'inherit' });
+  execFileSync('/usr/bin/python3', [join(here, script), models, inputFile, resultFile], { stdio: 'inherit' });
   const header = readSafetensorsHeader(resultFile);
   const fixture: Record<string, SafetensorsTensorInput> = {};
   for (const key of header.tensors.keys()) fixture[key] = { dtype: 'F32', shape: header.tensors.get(key)!.shape, data: readTensorFloat32(header, key) };
   mkdirSync(dirname(out), { recursive: true });
-  writeSafetensors(out, fixture, { made_by: `nodes/uso/scripts/uso_reference.py (torch, float32) on the tiny set of generateTinyModels` });
-  console.log('wrote', out, Object.keys(fixture).length, 'latents');
+  writeSafetensors(out, fixture, { made_by: madeBy });
+  console.log('wrote', out, Object.keys(fixture).length, 'tensors');
+}
+
+try {
+  const models = join(tmp, 'models');
+  generateTinyModels(models);
+  reference(
+    'uso_reference.py',
+    models,
+    Object.assign({}, ...USO_REFERENCE_CASES.map((c) => caseInputs(c, [c.seed, c.width, c.height, c.steps, c.guidance]))),
+    join(here, '../src/fixtures/uso-reference.safetensors'),
+    'nodes/uso/scripts/uso_reference.py (torch, float32) on the tiny set of generateTinyModels',
+  );
+  reference(
+    'comfy_uso_reference.py',
+    models,
+    Object.assign({}, ...COMFY_REFERENCE_CASES.map((c) => caseInputs(c, [c.seed, c.width, c.height, c.steps, c.guidance, ...(c.easyCache ?? [-1, 0, 0])]))),
+    join(here, '../src/fixtures/comfy-uso-reference.safetensors'),
+    'nodes/uso/scripts/comfy_uso_reference.py (torch, float32) on the tiny set of generateTinyModels',
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

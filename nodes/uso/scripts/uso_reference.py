@@ -44,7 +44,12 @@ vae_ref = importlib.util.module_from_spec(_vae_spec)
 _vae_spec.loader.exec_module(vae_ref)
 
 VAE_SCALE, VAE_SHIFT = 0.3611, 0.1159
-SIGLIP_HEADS = 4  # the tiny SigLIP file's num_attention_heads (its metadata says so too)
+SIGLIP_HEADS = 4
+TINY_FILES = {  # the tiny set's files (packages/runtime/src/models/tiny/generate.ts TINY_FILES)
+    'dit': 'diffusion_models/uso-tiny-flux1-dev.safetensors', 'lora': 'loras/uso-tiny-flux1-dit-lora-v1.safetensors',
+    'vae': 'vae/uso-tiny-ae.safetensors', 'vision': 'clip_vision/uso-tiny-sigclip_vision_patch14.safetensors',
+    'projector': 'model_patches/uso-tiny-flux1-projector-v1.safetensors',
+}  # the tiny SigLIP file's num_attention_heads (its metadata says so too)
 
 
 class UsoLoraWeights(dit.Weights):
@@ -165,12 +170,7 @@ def main():
     torch.set_grad_enabled(False)
     models_dir, inputs_path, out_path = sys.argv[1:4]
     inputs = dit.read_safetensors(inputs_path)
-    files = {
-        'dit': 'diffusion_models/uso-tiny-flux1-dev.safetensors', 'lora': 'loras/uso-tiny-flux1-dit-lora-v1.safetensors',
-        'vae': 'vae/uso-tiny-ae.safetensors', 'vision': 'clip_vision/uso-tiny-sigclip_vision_patch14.safetensors',
-        'projector': 'model_patches/uso-tiny-flux1-projector-v1.safetensors',
-    }
-    models = load_models(models_dir, files)
+    models = load_models(models_dir, TINY_FILES)
     out = {}
     for case in sorted({k.split('/')[0] for k in inputs}):
         inp = {k.split('/', 1)[1]: v for k, v in inputs.items() if k.startswith(case + '/')}

@@ -2,6 +2,8 @@
  * The cases of the USO reference-procedure parity check (uso-reference-parity.test.ts): style only, subject only,
  * style + subject and two styles on the tiny real-architecture set. Inputs are made from formulas so the test and the
  * fixture script (scripts/make-uso-reference-fixture.ts) build the same ones; the fixture holds only torch's latents.
+ * The ComfyUI cases (comfy-uso-parity.test.ts) run ComfyUI's USO graph for 2 steps against a torch implementation of
+ * ComfyUI's arithmetic.
  */
 
 import { TINY_SIGLIP, TINY_T5, TINY_CLIP, Tensor } from '@uso-studio/runtime';
@@ -27,11 +29,28 @@ export const USO_REFERENCE_CASES: readonly UsoReferenceCase[] = [
   { name: 'two-styles', seed: 13, width: 48, height: 64, steps: 3, guidance: 4, styles: ['a', 'b'], subjects: [] },
 ];
 
-const SUBJECT_SIZE = [32, 48] as const; // [height, width]: a non-square reference exercises the id offsets
+/** [height, width] of the subject pictures: non-square and unequal references exercise the id offsets. */
+const SUBJECT_SIZES: Record<string, readonly [number, number]> = { s: [32, 48], t: [32, 32] };
+
+/** ComfyUI's graph: KSampler euler/simple cfg 1, FluxGuidance, ReferenceLatent + "uxo", USOStyleReference, EasyCache. */
+export interface ComfyReferenceCase extends UsoReferenceCase {
+  /** Style images in the order their USOStyleReference nodes are applied (the last one's tokens come first). */
+  styles: string[];
+  /** EasyCache's reuse_threshold, start_percent, end_percent; null: no EasyCache node. */
+  easyCache: readonly [number, number, number] | null;
+}
+
+export const COMFY_REFERENCE_CASES: readonly ComfyReferenceCase[] = [
+  { name: 'style-subject', seed: 21, width: 64, height: 64, steps: 2, guidance: 3.5, styles: ['a'], subjects: ['s'], easyCache: [0.2, 0.15, 0.95] },
+  { name: 'two-styles-two-refs', seed: 22, width: 64, height: 48, steps: 2, guidance: 3.5, styles: ['a', 'b'], subjects: ['s', 't'], easyCache: [0.2, 0.15, 0.95] },
+  { name: 'no-easycache', seed: 23, width: 48, height: 64, steps: 2, guidance: 3.5, styles: ['b'], subjects: ['t'], easyCache: null },
+  // A high threshold from the first step on makes EasyCache skip DiT runs, so its reuse arithmetic is checked too.
+  { name: 'easycache-skipping', seed: 24, width: 64, height: 64, steps: 8, guidance: 3.5, styles: ['a'], subjects: ['s'], easyCache: [3, 0, 0.95] },
+];
 
 /** An IMAGE [1, H, W, 3] of whole 1/255 steps (SigLIP's 255 rounding is then exact), seeded by name. */
 export function referenceImage(name: string): Tensor<'float32'> {
-  const [h, w] = name === 's' ? SUBJECT_SIZE : [TINY_SIGLIP.imageSize, TINY_SIGLIP.imageSize];
+  const [h, w] = SUBJECT_SIZES[name] ?? [TINY_SIGLIP.imageSize, TINY_SIGLIP.imageSize];
   const k = name.charCodeAt(0);
   const data = new Float32Array(h * w * 3);
   for (let y = 0; y < h; y++) {
