@@ -56,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--multi-user', "per-user settings and files picked by the comfy-user header (ComfyUI's --multi-user)")
     .option('--queue <redis-url>', 'run prompts on remote workers through BullMQ on this Redis: redis://[:password@]HOST:PORT[/DB]')
     .option('--public-url <url>', 'with --queue: the URL workers use to reach this server for files (default: the listen URL)')
+    .option('--max-stalls <n>', 'with --queue: times a prompt whose worker died goes back to the queue before it fails (default 1; match the workers)')
     .action(async (opts: Record<string, string | boolean | string[] | undefined>) => {
       const args: string[] = [];
       for (const [key, value] of Object.entries(opts)) {
@@ -123,8 +124,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(new Option('--packs <specs>', 'comma-separated node pack modules instead of the defaults').hideHelp())
     .addOption(new Option('--prefix <prefix>', 'Redis key prefix (must match the server)').hideHelp())
     .addOption(new Option('--heartbeat-ms <n>', 'announcement interval').hideHelp())
-    .addOption(new Option('--lock-ms <n>', 'BullMQ job lock duration').hideHelp())
-    .addOption(new Option('--max-stalls <n>', 'times a stalled prompt is retried').hideHelp())
+    .option('--lock-ms <n>', 'how long a prompt whose worker stopped responding stays locked before it goes back to the queue (default 30000)')
+    .option('--max-stalls <n>', 'times a prompt whose worker died goes back to the queue before it fails (default 1; match the server)')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const flags: Record<string, string | boolean | undefined> = {};
       for (const [key, value] of Object.entries(opts)) flags[key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value;

@@ -71,7 +71,7 @@ export interface ServerOptions {
   /** With `queue`: the URL workers use to reach this server for input and output files (default: the listen URL). */
   publicUrl?: string;
   /** With `queue`: timing and naming of the remote protocol (tests shorten the heartbeat and the job lock). */
-  remote?: Pick<RemoteEngineOptions, 'prefix' | 'heartbeatMs' | 'lockMs' | 'stalledIntervalMs' | 'maxStalls'>;
+  remote?: Pick<RemoteEngineOptions, 'prefix' | 'heartbeatMs' | 'lockMs' | 'stalledIntervalMs' | 'maxStalls' | 'routing'>;
   /** How the engine keeps results between prompts (default: the last prompt's, as ComfyUI does). */
   cache?: CacheSetting;
   /** Accelerator for model sessions: cpu (default), cuda or webgpu; a provider that fails falls back to the CPU. */

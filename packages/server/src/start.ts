@@ -78,6 +78,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
       'preview-method': { type: 'string' },
       queue: { type: 'string' },
       'public-url': { type: 'string' },
+      'max-stalls': { type: 'string' },
     },
     strict: true,
   });
@@ -123,6 +124,7 @@ export function parseServeArgs(argv: readonly string[]): ServerOptions {
     ...(values['preview-method'] !== undefined ? { previewMethod: parsePreviewMethod(values['preview-method']) } : {}),
     ...(values.queue !== undefined ? { queue: parseQueueUrl(values.queue).url } : {}),
     ...(values['public-url'] !== undefined ? { publicUrl: values['public-url'].replace(/\/+$/, '') } : {}),
+    ...(values['max-stalls'] !== undefined ? { remote: { maxStalls: int('max-stalls', values['max-stalls'], 0, 100)! } } : {}),
     ...(values['allowed-origins'] ? { allowedOrigins: values['allowed-origins'].split(',').filter(Boolean) } : {}),
   };
 }

@@ -34,6 +34,11 @@ export interface RemoteEngineOptions {
   lockMs?: number;
   stalledIntervalMs?: number;
   maxStalls?: number;
+  /**
+   * `affinity` (default): prefer a worker with the prompt's models loaded, then one with its files. `files`: any
+   * worker with the files (the benchmark's same-run baseline for cache affinity).
+   */
+  routing?: 'affinity' | 'files';
   log?: (line: string) => void;
 }
 
@@ -61,6 +66,7 @@ export class RemoteEngine implements Engine {
   readonly #redis: Redis;
   readonly #sub: Redis;
   readonly #queue: Queue<RemoteJobData, RunResult>;
+  readonly #bullConnections: Redis[];
   readonly #checker: BullWorker<RemoteJobData, RunResult>;
   readonly #heartbeatMs: number;
   readonly #log: (line: string) => void;
@@ -80,12 +86,14 @@ export class RemoteEngine implements Engine {
     this.#log = o.log ?? ((line) => console.error(`[remote] ${line}`));
     this.#redis = connectRedis(this.#url, 'uso-server', this.#log);
     this.#sub = connectRedis(this.#url, 'uso-server-events', this.#log);
-    this.#queue = new Queue<RemoteJobData, RunResult>(PROMPT_QUEUE, { connection: connectRedis(this.#url, 'uso-server-queue', this.#log), prefix: this.#keys.bullPrefix });
+    // BullMQ never closes a connection it was given: these two are ended in close().
+    this.#bullConnections = [connectRedis(this.#url, 'uso-server-queue', this.#log), connectRedis(this.#url, 'uso-server-stalled-check', this.#log)];
+    this.#queue = new Queue<RemoteJobData, RunResult>(PROMPT_QUEUE, { connection: this.#bullConnections[0]!, prefix: this.#keys.bullPrefix });
     const lockMs = o.lockMs ?? DEFAULT_LOCK_MS;
     // Never fetches a job: it only runs BullMQ's stalled-job checker, so a job whose worker died goes back to the
     // queue even when no other worker is running one.
     this.#checker = new BullWorker<RemoteJobData, RunResult>(PROMPT_QUEUE, null, {
-      connection: connectRedis(this.#url, 'uso-server-stalled-check', this.#log),
+      connection: this.#bullConnections[1]!,
       prefix: this.#keys.bullPrefix,
       autorun: false,
       lockDuration: lockMs,
@@ -195,8 +203,7 @@ export class RemoteEngine implements Engine {
     clearInterval(this.#tick);
     for (const id of [...this.#flights.keys()]) this.#settle(id, undefined);
     await Promise.allSettled([this.#checker.close(true), this.#queue.close()]);
-    this.#sub.disconnect();
-    this.#redis.disconnect();
+    for (const r of [this.#sub, this.#redis, ...this.#bullConnections]) r.disconnect();
   }
 
   #track(job: EngineJob, needs: PromptNeeds, onEvent: (event: ExecutionEvent) => void): Promise<RunResult | undefined> {
@@ -231,12 +238,14 @@ export class RemoteEngine implements Engine {
     );
   }
 
-  /** Free slots per live worker, counting running prompts and an outstanding take. */
+  /**
+   * Free slots of a live worker: the prompts it took that have not finished, and an outstanding take. Its own
+   * announcement is up to a heartbeat old, so it only adds prompts this server has not seen it take (resumed ones).
+   */
   #freeSlots(w: WorkerAnnouncement): number {
-    let busy = 0;
-    for (const f of this.#flights.values()) if (f.worker === w.name) busy++;
-    if (this.#take?.worker === w.name) busy++;
-    return w.concurrency - Math.max(busy, w.running.length);
+    const busy = new Set<string>();
+    for (const [id, f] of this.#flights) if (f.worker === w.name || (!f.worker && w.running.includes(id))) busy.add(id);
+    return w.concurrency - busy.size - (this.#take?.worker === w.name ? 1 : 0);
   }
 
   /** Sends one `take` (one at a time: each lands on the job at the head of the queue) to the best free worker. */
@@ -256,8 +265,9 @@ export class RemoteEngine implements Engine {
 
   /** Cache affinity: a free worker with all the prompt's models loaded, else one with all its files, fewest running first. */
   #choose(f: Flight): WorkerAnnouncement | undefined {
+    const affinity = this.#o.routing !== 'files';
     const score = (w: WorkerAnnouncement) =>
-      f.needs.models.every((m) => w.modelsLoaded.includes(m)) ? 2 : f.needs.models.every((m) => w.modelFiles.includes(m)) ? 1 : 0;
+      affinity && f.needs.models.every((m) => w.modelsLoaded.includes(m)) ? 2 : f.needs.models.every((m) => w.modelFiles.includes(m)) ? 1 : 0;
     let best: WorkerAnnouncement | undefined;
     for (const w of this.#live()) {
       if (f.refusedBy.has(w.name) || this.#freeSlots(w) <= 0 || score(w) === 0) continue;
@@ -322,6 +332,9 @@ export class RemoteEngine implements Engine {
         state === 'completed'
           ? job.returnvalue
           : failure('WorkerLost', stalledMessage(job.failedReason, (this.#o.maxStalls ?? 1) + 1));
+      // The worker's next announcement will say so too; routing the very next prompt should not wait for it.
+      const w = f.worker ? this.#workers.get(f.worker) : undefined;
+      if (w && result.status === 'success') w.modelsLoaded = [...new Set([...w.modelsLoaded, ...f.needs.models])];
       this.#settle(promptId, result);
       // SQLite has it now (the queue writes history as soon as this resolves); Redis no longer needs it.
       await job.remove().catch(() => {});

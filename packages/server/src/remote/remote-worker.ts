@@ -74,6 +74,7 @@ export class RemoteWorker {
   readonly #redis: Redis;
   readonly #sub: Redis;
   readonly #bull: BullWorker<RemoteJobData, RunResult>;
+  readonly #bullConnection: Redis;
   readonly #log: (line: string) => void;
   readonly #lockMs: number;
   readonly #heartbeatMs: number;
@@ -102,8 +103,10 @@ export class RemoteWorker {
     const url = parseQueueUrl(o.queue);
     this.#redis = connectRedis(url, `uso-worker-${this.name}`, this.#log);
     this.#sub = connectRedis(url, `uso-worker-${this.name}-control`, this.#log);
+    // BullMQ never closes a connection it was given: ended in close().
+    this.#bullConnection = connectRedis(url, `uso-worker-${this.name}-bullmq`, this.#log);
     this.#bull = new BullWorker<RemoteJobData, RunResult>(PROMPT_QUEUE, null, {
-      connection: connectRedis(url, `uso-worker-${this.name}-bullmq`, this.#log),
+      connection: this.#bullConnection,
       prefix: this.#keys.bullPrefix,
       autorun: false,
       lockDuration: this.#lockMs,
@@ -158,8 +161,7 @@ export class RemoteWorker {
       // Redis is gone: the announcement expires on its own.
     }
     await this.#bull.close(true);
-    this.#sub.disconnect();
-    this.#redis.disconnect();
+    for (const r of [this.#sub, this.#redis, this.#bullConnection]) r.disconnect();
   }
 
   #announcement(): WorkerAnnouncement {

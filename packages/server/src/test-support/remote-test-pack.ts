@@ -17,6 +17,9 @@ const wait = (ms: number, signal: AbortSignal) =>
     }, { once: true });
   });
 
+/** Checkpoints this engine thread has "loaded". */
+const loaded = new Set<string>();
+
 const filesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')).sort() : []);
 
 export const pack: NodePack = {
@@ -33,11 +36,16 @@ export const pack: NodePack = {
           steps: { type: 'INT', default: 5, min: 1, max: 100_000 },
           marker_dir: { type: 'STRING', default: '' },
         },
+        // Stands in for loading the model: paid once per engine thread and checkpoint (routing benchmark).
+        optional: { load_ms: { type: 'INT', default: 0, min: 0, max: 600_000 } },
       },
       outputs: [],
       outputNode: true,
       notIdempotent: true,
-      async execute({ ms, steps, marker_dir }, ctx) {
+      async execute({ ckpt_name, ms, steps, marker_dir, load_ms }, ctx) {
+        const cold = !loaded.has(String(ckpt_name));
+        if (cold && load_ms) await wait(Number(load_ms), ctx.signal);
+        loaded.add(String(ckpt_name));
         const n = Number(steps);
         for (let i = 1; i <= n; i++) {
           await wait(Number(ms) / n, ctx.signal);
@@ -45,7 +53,7 @@ export const pack: NodePack = {
           ctx.progress(i, n);
         }
         if (marker_dir) writeFileSync(join(String(marker_dir), `${ctx.promptId}.${process.pid}.${Date.now()}`), '');
-        return { ui: { pid: [process.pid] } };
+        return { ui: { pid: [process.pid], cold: [cold] } };
       },
     }),
     defineNode({
