@@ -357,7 +357,7 @@ describe('issue 13 defects, against a real server (test nodes)', () => {
 
   it('runs again by itself in Queue (Instant) and on each settled edit in Queue (On Change)', async () => {
     const posts = () => requests.filter((r) => r === 'POST /api/prompt').length;
-    const finished = async () => Object.keys(await (await fetch(`${server.url}/api/history`)).json()).length;
+    const finished = async () => Object.keys((await (await fetch(`${server.url}/api/history`)).json()) as object).length;
     const postsAtStart = posts();
     const finishedAtStart = await finished();
     /** Every prompt this test posted has finished on the server, and the page is idle: nothing is in flight. */
