@@ -90,3 +90,4 @@ export { latentPreview, latentPreviewImage, offerLatentPreview } from './flux/pr
 export { parsePromptWeights } from './text/prompt-weights.ts';
 export { loadTokenizer, tokenizeT5, tokenizeClipFirstChunk, findTokenizer } from './text/tokenizers.ts';
 export { ExtraModelPathsError, extraModelPathsFrom, hostModelSearchPaths, readExtraModelPaths, type ExtraModelPaths } from './models/extra-model-paths.ts';
+export { ModelRunError } from './models/run-errors.ts';

@@ -27,6 +27,7 @@ import {
 import { listModelFiles, resolveModelFile, type ModelFolder } from './model-files.ts';
 import type { ModelRoots, ModelSearchPaths } from './model-paths.ts';
 import { mapLora, type LoraApplication } from './lora.ts';
+import { ModelRunError, runFailure } from './run-errors.ts';
 
 /** The key under which hosts put the service in `env.services`. */
 export const MODEL_SERVICE_KEY = 'models';
@@ -195,7 +196,13 @@ export class ModelService {
     // Run-time LoRA branches read their strengths from the graph input lora_strengths (one per LoRA, in order).
     const strengths = graph.lora && graph.lora.files.some((f) => f.patched > 0) ? activeLoras(request).map((l) => l.strength) : undefined;
     const all = strengths ? { ...feeds, [LORA_STRENGTHS_INPUT]: new Tensor('float32', [strengths.length], Float32Array.from(strengths)) } : feeds;
-    return this.pool.run(session, all, outputs);
+    try {
+      return await this.pool.run(session, all, outputs);
+    } catch (error) {
+      const shown = runFailure(error, request.file, request.role, all);
+      if (shown instanceof ModelRunError) this.log(`[model] ${request.role} ${request.file} run failed: ${shown.raw}`);
+      throw shown;
+    }
   }
 
   /**
