@@ -13,7 +13,7 @@
  * and ref_img [B, 0, 64] are zero-length.
  */
 
-import { GraphBuilder, type Value } from '../../onnx/graph-builder.ts';
+import { GraphBuilder, attr, type Value } from '../../onnx/graph-builder.ts';
 import {
   applyRope,
   fusedAttention,
@@ -81,7 +81,7 @@ function gatedResidual(g: GraphBuilder, x: Value, y: Value, mod: ModulationOut, 
  * A double block: each stream modulates and projects its own q/k/v, attention runs jointly over [txt, img], each
  * stream takes its part back through its own proj and MLP. txt [B, Lt, C], img [B, Li, C] -> the same shapes.
  */
-function doubleBlock(g: GraphBuilder, i: number, txt: Value, img: Value, vec: Value, pe: JointRope, c: FluxDitConfig): [Value, Value] {
+export function doubleBlock(g: GraphBuilder, i: number, txt: Value, img: Value, vec: Value, pe: JointRope, streamSizes: Value, c: FluxDitConfig): [Value, Value] {
   const p = `double_blocks.${i}`;
   const streams = (['txt', 'img'] as const).map((s) => {
     const x = s === 'txt' ? txt : img;
@@ -94,13 +94,9 @@ function doubleBlock(g: GraphBuilder, i: number, txt: Value, img: Value, vec: Va
   // Joint attention over text then image tokens.
   const joint = [0, 1, 2].map((j) => g.concat([t.heads[j]!, m.heads[j]!], 1, `${p}.joint_${'qkv'[j]}`)); // [B, Lt+Li, C]
   const attn = fusedAttention(g, joint[0]!, joint[1]!, joint[2]!, `${p}.attn`, { heads: c.heads }); // [B, Lt+Li, C]
-  const txtLen = g.shape(txt, { start: 1, end: 2, name: `${p}.txt_len` }); // [1]
-  const [txtAttn, imgAttn] = [
-    g.op('Slice', [attn, g.constInt64([0]), txtLen, g.constInt64([1])], { name: `${p}.txt_attn_part` }), // [B, Lt, C]
-    g.op('Slice', [attn, txtLen, g.constInt64([2 ** 62]), g.constInt64([1])], { name: `${p}.img_attn_part` }), // [B, Li, C]
-  ];
+  const [txtAttn, imgAttn] = g.opMulti('Split', [attn, streamSizes], { name: `${p}.attn_parts`, outputs: 2, attrs: { axis: attr.int(1) } }); // [B, Lt, C], [B, Li, C]
   const out = streams.map((st, j) => {
-    const a = j === 0 ? txtAttn : imgAttn;
+    const a = j === 0 ? txtAttn! : imgAttn!;
     const afterAttn = gatedResidual(g, st.x, linear(g, a, `${p}.${st.s}_attn.proj`), st.mod1, `${p}.${st.s}_attn_residual`); // [B, L, C]
     const normed = modulate(g, plainNorm(g, afterAttn, `${p}.${st.s}_norm2`, c.hidden), st.mod2, `${p}.${st.s}_modulated2`);
     const ff = mlp(g, normed, `${p}.${st.s}_mlp.0`, `${p}.${st.s}_mlp.2`, 'gelu-tanh'); // [B, L, C]
@@ -110,7 +106,7 @@ function doubleBlock(g: GraphBuilder, i: number, txt: Value, img: Value, vec: Va
 }
 
 /** A single block: one fused linear1 gives q/k/v and the MLP input, attention and MLP run in parallel, linear2 joins them. */
-function singleBlock(g: GraphBuilder, i: number, x: Value, vec: Value, pe: JointRope, c: FluxDitConfig): Value {
+export function singleBlock(g: GraphBuilder, i: number, x: Value, vec: Value, pe: JointRope, c: FluxDitConfig): Value {
   const p = `single_blocks.${i}`;
   const [mod] = modulation(g, vec, `${p}.modulation`, 1) as [ModulationOut];
   const normed = modulate(g, plainNorm(g, x, `${p}.pre_norm`, c.hidden), mod, `${p}.modulated`); // [B, L, C]
@@ -124,10 +120,21 @@ function singleBlock(g: GraphBuilder, i: number, x: Value, vec: Value, pe: Joint
 }
 
 /** The RoPE tables of the text part, the image part and the whole joint sequence. */
-interface JointRope {
+export interface JointRope {
   readonly txt: RopeTables;
   readonly img: RopeTables;
   readonly all: RopeTables;
+}
+
+/** RoPE tables of the text side [B, Lt, 3] and image side [B, Li, 3] ids, and of both joined. */
+export function jointRope(g: GraphBuilder, txtSideIds: Value, imgSideIds: Value, c: FluxDitConfig): JointRope {
+  const rope = (ids: Value, name: string) =>
+    ropeTables(g, ids, name, { axesDim: c.axesDim, theta: c.theta, batched: true, float64: true, layout: 'tokens-first' });
+  return {
+    txt: rope(txtSideIds, 'pe_txt'), // [B, Lt, 1, D/2, 1]
+    img: rope(imgSideIds, 'pe_img'), // [B, Li, 1, D/2, 1]
+    all: rope(g.concat([txtSideIds, imgSideIds], 1, 'joint_ids'), 'pe'), // [B, Lt+Li, 1, D/2, 1]
+  };
 }
 
 /** Builds the whole graph for a config. */
@@ -159,22 +166,18 @@ export function buildFluxDit(c: FluxDitConfig, weights: GraphBuilder['weights'])
   const styleIds = g.op('ConstantOfShape', [styleIdsShape], { name: 'style_ids' }); // [B, S, 3] zeros
   const txtSideIds = g.concat([styleIds, txtIds], 1, 'txt_side_ids'); // [B, S+L, 3]
   const imgSideIds = g.concat([imgIds, refIds], 1, 'img_side_ids'); // [B, N+R, 3]
-  const rope = (ids: Value, name: string) =>
-    ropeTables(g, ids, name, { axesDim: c.axesDim, theta: c.theta, batched: true, float64: true, layout: 'tokens-first' });
-  const pe: JointRope = {
-    txt: rope(txtSideIds, 'pe_txt'), // [B, S+L, 1, D/2, 1]
-    img: rope(imgSideIds, 'pe_img'), // [B, N+R, 1, D/2, 1]
-    all: rope(g.concat([txtSideIds, imgSideIds], 1, 'joint_ids'), 'pe'), // [B, S+L+N+R, 1, D/2, 1]
-  };
+  const pe = jointRope(g, txtSideIds, imgSideIds, c);
 
+  // Token counts of the two streams [S+L, N+R], computed once: each double block splits its joint attention by them.
+  const txtLen = g.shape(txtTokens, { start: 1, end: 2, name: 'txt_len' }); // [1]
+  const streamSizes = g.concat([txtLen, g.shape(imgTokens, { start: 1, end: 2, name: 'img_len' })], 0, 'stream_sizes'); // [2]
   let t = txtTokens;
   let m = imgTokens;
-  for (let i = 0; i < c.doubleBlocks; i++) [t, m] = doubleBlock(g, i, t, m, vec, pe, c);
+  for (let i = 0; i < c.doubleBlocks; i++) [t, m] = doubleBlock(g, i, t, m, vec, pe, streamSizes, c);
   let x = g.concat([t, m], 1, 'single_stream'); // [B, S+L+N+R, C]
   for (let i = 0; i < c.singleBlocks; i++) x = singleBlock(g, i, x, vec, pe, c);
 
   // Keep the first N image tokens (the target), then the final layer.
-  const txtLen = g.shape(t, { start: 1, end: 2, name: 'txt_len' }); // [1]
   const targetEnd = g.add(txtLen, g.shape(img, { start: 1, end: 2, name: 'target_len' }), 'target_end'); // [1]
   const target = g.op('Slice', [x, txtLen, targetEnd, g.constInt64([1])], { name: 'target_tokens' }); // [B, N, C]
   const adaLn = linear(g, g.silu(vec, 'final_layer.adaLN_modulation.0'), 'final_layer.adaLN_modulation.1'); // [B, 2C]
@@ -187,7 +190,7 @@ export function buildFluxDit(c: FluxDitConfig, weights: GraphBuilder['weights'])
 
 export const fluxDit: Architecture<FluxDitConfig> = {
   id: FLUX_DIT_ID,
-  version: 1,
+  version: 2,
   role: 'dit',
   // ComfyUI single-file checkpoints (flux1-dev-fp8) and some diffusion_models files keep the model under a prefix.
   keyPrefixes: ['model.diffusion_model.', 'diffusion_model.', ''],
