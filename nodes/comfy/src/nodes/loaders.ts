@@ -18,6 +18,8 @@ import {
   type TextEncoderRef,
 } from '../models/descriptors.ts';
 import { getModelService, type ModelService } from '../models/model-service.ts';
+import { modelFolderKind } from '../models/model-files.ts';
+import { pipelineSnapshot } from '../models/pipeline-snapshot.ts';
 import { findTokenizer } from '../text/tokenizers.ts';
 import { modelCombo } from './model-combo.ts';
 
@@ -46,6 +48,7 @@ export const checkpointLoaderSimple = defineNode({
     const service = getModelService(context.env);
     const name = String(inputs.ckpt_name);
     const file = service.resolveFile('checkpoints', name);
+    if (modelFolderKind(file) === 'pipeline') return { outputs: await loadPipelineSnapshot(service, context.env, file, name) };
     await check(service, file, 'dit');
     // ComfyUI gives None for parts a checkpoint lacks; using them later fails with a message saying so.
     let clip: ClipDescriptor | null = null;
@@ -59,6 +62,18 @@ export const checkpointLoaderSimple = defineNode({
     return { outputs: [modelDescriptor(file, name), clip, vae] };
   },
 });
+
+/** MODEL, CLIP and VAE from the component folders of a diffusers FLUX snapshot, each checked like a single file. */
+async function loadPipelineSnapshot(service: ModelService, env: HostEnvironment, dir: string, name: string): Promise<unknown[]> {
+  const parts = pipelineSnapshot(dir, name);
+  await check(service, parts.dit, 'dit');
+  await check(service, parts.vae, 'vae_decoder');
+  await check(service, parts.t5, 't5');
+  await check(service, parts.clip, 'clip');
+  const t5: TextEncoderRef = { file: parts.t5, name: `${name}/text_encoder_2`, tokenizer: parts.t5Tokenizer ?? findTokenizer(parts.t5, 't5xxl', env.modelsDir) };
+  const clip: TextEncoderRef = { file: parts.clip, name: `${name}/text_encoder`, tokenizer: parts.clipTokenizer ?? findTokenizer(parts.clip, 'clip_l', env.modelsDir) };
+  return [modelDescriptor(parts.dit, `${name}/transformer`), clipDescriptor(t5, clip, 'flux'), vaeDescriptor(parts.vae, `${name}/vae`)];
+}
 
 export const unetLoader = defineNode({
   name: 'UNETLoader',
