@@ -26,10 +26,12 @@ export function handleMaskUpload(req: Request, res: Response, dirs: FileFolders,
 
 /** Replaces the mask file at `maskFile` with the original picture carrying the mask's alpha. */
 async function mergeMaskIntoOriginal(maskFile: string, fields: Record<string, string>, dirs: FileFolders): Promise<void> {
-  if (fields.original_ref === undefined) throw new HttpError(400, "Missing field 'original_ref'");
+  // comfy-ui-client sends `originalRef`; ComfyUI reads only `original_ref` (and answers that client with a 500).
+  const rawRef = fields.original_ref ?? fields.originalRef;
+  if (rawRef === undefined) throw new HttpError(400, "Missing field 'original_ref'");
   let ref: z.output<typeof originalRefSchema>;
   try {
-    ref = originalRefSchema.parse(JSON.parse(fields.original_ref));
+    ref = originalRefSchema.parse(JSON.parse(rawRef));
   } catch {
     throw new HttpError(400, "'original_ref' must be JSON {filename, type?, subfolder?}");
   }
