@@ -67,6 +67,16 @@ describe('model folders beyond the data directory', () => {
     expect(info.LoraLoaderModelOnly!.input.required.lora_name![0]).toEqual(['comfy.safetensors', 'local.safetensors', 'second.safetensors']);
   });
 
+  it('shows files dropped in while running in /models/{folder} and in the combos, in any of the folders', async () => {
+    writeFileSync(join(root, 'second', 'loras', 'dropped-later.safetensors'), 'x');
+    mkdirSync(join(root, 'comfy', 'models', 'loras', 'new'), { recursive: true });
+    writeFileSync(join(root, 'comfy', 'models', 'loras', 'new', 'from-comfy.safetensors'), 'x');
+    const expected = ['comfy.safetensors', 'dropped-later.safetensors', 'local.safetensors', 'new/from-comfy.safetensors', 'second.safetensors'];
+    expect((await getJson(`${server.url}/models/loras`)).body).toEqual(expected);
+    const info = (await getJson(`${server.url}/object_info/LoraLoaderModelOnly`)).body as Record<string, { input: { required: Record<string, [string[]]> } }>;
+    expect(info.LoraLoaderModelOnly!.input.required.lora_name![0]).toEqual(expected);
+  });
+
   it('reports folders that do not exist once, without failing', () => {
     expect(logs.filter((l) => l.includes(join(root, 'absent')))).toHaveLength(1);
     expect(logs.filter((l) => l.includes('vae_missing'))).toHaveLength(1);
