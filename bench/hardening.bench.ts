@@ -6,8 +6,8 @@
  *   refused at validation, or done or interrupted within 5 s, with growth <= 1 GB. Baseline: the same figures for a
  *   512² batch-1 prompt run to the end.
  * - Interrupt latency inside a long node: a KSampler over the largest batch the budget's advice accepts at 256²,
- *   interrupted 1 s into sampling; time from POST /interrupt to `execution_interrupted`. Target <= 1 s. Baseline: one
- *   DiT run of a full chunk (what the interrupt may have to wait for).
+ *   interrupted 1 s into sampling; time from POST /interrupt to `execution_interrupted`, median of three. Target
+ *   <= 1 s. Baseline: a whole prompt whose one DiT run is a full chunk (what the interrupt may have to wait for).
  * Server and client share this process, so peak RSS includes the client (small) and onnxruntime's sessions.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -68,28 +68,33 @@ export default async function hardening(): Promise<BenchResult[]> {
       );
     }
 
-    // Interrupt inside a long KSampler: the largest 256² batch the budget accepts, many steps.
+    // Interrupt inside a long KSampler: the largest 256² batch the budget accepts, many steps; median of three.
     const probe = await postJson(`${server.url}/prompt`, { prompt: usoPrompt({ width: 256, height: 256, batch: 4096 }), client_id: 'bench' });
     const batch = Math.min(256, (probe.body.error?.extra_info?.max_batch_size as number | undefined) ?? 256);
-    const long = await postJson(`${server.url}/prompt`, { prompt: usoPrompt({ width: 256, height: 256, batch, steps: 50 }), client_id: 'bench' });
-    if (long.status !== 200) throw new Error(`long prompt refused: ${JSON.stringify(long.body)}`);
-    const id = long.body.prompt_id as string;
-    await ws.waitFor((m) => m.type === 'executing' && m.data.prompt_id === id && m.data.node === 'sampler', 120_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    const t0 = performance.now();
-    await postJson(`${server.url}/interrupt`, {});
-    await ws.waitFor((m) => m.type === 'execution_interrupted' && m.data.prompt_id === id, 120_000).catch(() => undefined);
-    const latency = performance.now() - t0;
-    if (endOf(id) !== 'execution_interrupted') throw new Error(`expected an interrupt, got ${endOf(id)}`);
-    // Baseline: a 256² prompt whose one DiT run is a full chunk (12 items of 1,280 tokens), end to end minus nothing.
-    const chunk = await hold(usoPrompt({ width: 256, height: 256, batch: 12 }));
+    const latencies: number[] = [];
+    for (let seed = 100; seed < 103; seed++) {
+      const long = await postJson(`${server.url}/prompt`, { prompt: usoPrompt({ width: 256, height: 256, batch, steps: 50, seed }), client_id: 'bench' });
+      if (long.status !== 200) throw new Error(`long prompt refused: ${JSON.stringify(long.body)}`);
+      const id = long.body.prompt_id as string;
+      await ws.waitFor((m) => m.type === 'executing' && m.data.prompt_id === id && m.data.node === 'sampler', 120_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const t0 = performance.now();
+      await postJson(`${server.url}/interrupt`, {});
+      await ws.waitFor((m) => m.type === 'execution_interrupted' && m.data.prompt_id === id, 120_000).catch(() => undefined);
+      latencies.push(performance.now() - t0);
+      if (endOf(id) !== 'execution_interrupted') throw new Error(`expected an interrupt, got ${endOf(id)}`);
+      await ws.waitForEnd(id, 120_000);
+    }
+    latencies.sort((a, b) => a - b);
+    // Baseline: a 256² prompt whose one DiT run is a full chunk (6 items of 1,280 tokens), end to end.
+    const chunk = await hold(usoPrompt({ width: 256, height: 256, batch: 6, seed: 9 }));
     results.push({
-      name: `hardening: interrupt latency inside KSampler (256² batch ${batch}, 50 steps)`,
-      value: latency,
+      name: `hardening: interrupt latency inside KSampler (256² batch ${batch}, 50 steps; median of 3)`,
+      value: latencies[1]!,
       unit: 'ms',
       better: 'lower',
       target: '<= 1000 ms',
-      baseline: { name: 'whole 256² batch-12 prompt, 1 step (ms)', value: chunk.ms },
+      baseline: { name: 'whole 256² batch-6 prompt, 1 step (ms)', value: chunk.ms },
     });
   } finally {
     ws.close();

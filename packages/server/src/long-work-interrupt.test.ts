@@ -24,7 +24,7 @@ afterAll(async () => {
 
 describe('interrupt inside a long sampler step', () => {
   it('stops between DiT chunks before the first step ends, and the queue goes on', async () => {
-    // 64 items of 1,280 tokens: 7 DiT runs per step, several seconds per step on 2 cores.
+    // 64 items of 1,280 tokens: 11 DiT runs per step, several seconds per step on 2 cores.
     const r = await postJson(`${server.url}/prompt`, { prompt: usoPrompt({ width: 256, height: 256, batch: 64, steps: 20 }), client_id: 'long' });
     expect(r.status).toBe(200);
     const id = r.body.prompt_id as string;

@@ -14,9 +14,9 @@ import { gridIds, LatentPacking, packLatent, tokenLength, type RefSize } from '.
 /**
  * Tokens (image + reference, per item, times items) one DiT run may take: a batch runs in chunks of whole items up
  * to this (one item at least), so activations stay bounded by the chunk, not the batch, and the signal is checked
- * between chunks (about 0.4 s of the demo DiT on 2 cores). The server's memory estimate counts the same chunk.
+ * between chunks (about 0.2 s of the demo DiT on 2 idle cores, 0.5 s on a loaded one). The server's memory estimate counts the same chunk.
  */
-export const DIT_TOKENS_PER_RUN = 16_384;
+export const DIT_TOKENS_PER_RUN = 8_192;
 
 /** Places reference latents in id space: one ids array [tokens * 3] per reference. */
 export type ReferencePlacer = (target: RefSize, refs: readonly RefSize[]) => Float32Array[];
