@@ -99,11 +99,12 @@ describe('CLIP lookalikes are refused with what they look like', () => {
     });
   }
 
-  it('a SigLIP or CLIP vision tower is not taken for a text model', async () => {
+  it('a SigLIP or CLIP vision tower is not taken for a text model, and the message says what it looks like', async () => {
     const file = join(dir, 'vision.safetensors');
     writeSafetensors(file, randomCheckpoint({ 'vision_model.embeddings.patch_embedding.weight': { shape: [4, 3, 2, 2] } }, 'F16').tensors);
     const error = await loadModelGraph(file, 'clip', join(dir, 'graphs'), defaultArchitectures()).catch((e) => e);
     expect(error).toBeInstanceOf(UnknownArchitectureError);
     expect(error.message).toMatch(/no known clip architecture/);
+    expect(error.message).toMatch(/this looks like an image encoder \(vision tower\); a clip text encoder here must be CLIP-L text/);
   });
 });

@@ -18,7 +18,7 @@ import { activation, attention, layerNorm, linear } from '../../onnx/blocks.ts';
 import type { SafetensorsHeader } from '../../safetensors/header.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { countIndexed, type Architecture } from '../architecture.ts';
-import { embedTokens, isScaledFp8Companion, positions, refuseLookalike, shapeIn } from './text-encoder-common.ts';
+import { embedTokens, foreignModelKind, isScaledFp8Companion, positions, refuseLookalike, shapeIn } from './text-encoder-common.ts';
 
 export interface ClipTextConfig {
   readonly vocab: number;
@@ -157,5 +157,9 @@ export const clipText: Architecture<ClipTextConfig> & {
   inferConfig: inferClip,
   requiredWeights: clipRequired,
   ignoredWeights: clipIgnored,
+  lookalike: (h) => {
+    const kind = foreignModelKind(h);
+    return kind ? `this looks like ${kind}; a clip text encoder here must be ${CLIP_L.name} with Hugging Face names such as 'text_model.encoder.layers.0.self_attn.q_proj.weight'` : undefined;
+  },
   build: buildClipText,
 };

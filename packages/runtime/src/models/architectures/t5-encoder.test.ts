@@ -113,6 +113,14 @@ describe('T5 lookalikes are refused with what they look like', () => {
     return file;
   }
 
+  it('a CLIP-L file given as T5 says what it looks like', async () => {
+    const file = join(dir, 'clip_l-as-t5.safetensors');
+    writeSafetensors(file, randomCheckpoint({ 'text_model.encoder.layers.0.self_attn.q_proj.weight': { shape: [4, 4] } }, 'F16').tensors);
+    const error = await loadModelGraph(file, 't5', join(dir, 'graphs'), defaultArchitectures()).catch((e) => e);
+    expect(error).toBeInstanceOf(UnknownArchitectureError);
+    expect(error.message).toMatch(/this looks like a CLIP text encoder; a t5 text encoder here must be t5-v1_1-xxl/);
+  });
+
   const cases: Array<[string, string, RegExp]> = [
     ['t5-v1_1-base', t5Header('t5-v1_1-base', 768, 12), /looks like T5-base .*d_model 768, 12 layers.*expected t5-v1_1-xxl \(width 4096, 24 layers\)/],
     ['t5-base (v1.0)', t5Header('t5-base-v1_0', 768, 12, { gated: false }), /original T5 v1.0 encoder \(ReLU.*d_model 768, 12 layers\); expected t5-v1_1-xxl/],

@@ -21,7 +21,7 @@ import type { SafetensorsHeader } from '../../safetensors/header.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { countIndexed, type Architecture } from '../architecture.ts';
 import { UnknownArchitectureError } from '../loader.ts';
-import { embedTokens, isScaledFp8Companion, positions, refuseLookalike, shapeIn } from './text-encoder-common.ts';
+import { embedTokens, foreignModelKind, isScaledFp8Companion, positions, refuseLookalike, shapeIn } from './text-encoder-common.ts';
 
 export interface T5EncoderConfig {
   readonly vocab: number;
@@ -199,5 +199,9 @@ export const t5Encoder: Architecture<T5EncoderConfig> & {
   inferConfig: inferT5,
   requiredWeights: t5Required,
   ignoredWeights: t5Ignored,
+  lookalike: (h) => {
+    const kind = foreignModelKind(h);
+    return kind ? `this looks like ${kind}; a t5 text encoder here must be ${T5_XXL.name} with Hugging Face names such as 'encoder.block.0.layer.0.SelfAttention.q.weight'` : undefined;
+  },
   build: buildT5Encoder,
 };

@@ -102,3 +102,14 @@ export function positions(g: GraphBuilder, ids: Value, name: string): Value {
   const length = g.squeeze(g.shape(ids, { start: 1, end: 2, name: `${name}.len1` }), [0], `${name}.len`); // [] int64
   return g.op('Range', [g.constInt64([0], []), length, g.constInt64([1], [])], { name }); // [L]
 }
+
+/** What a file another text-encoder slot was given looks like, judged from its key names (undefined: no idea). */
+export function foreignModelKind(header: SafetensorsHeader): string | undefined {
+  const has = (part: string) => [...header.tensors.keys()].some((k) => k.includes(part));
+  if (has('double_blocks.') || has('single_blocks.')) return 'a FLUX diffusion model';
+  if (has('decoder.conv_in.') || has('encoder.conv_in.')) return 'a VAE';
+  if (has('vision_model.') || has('visual.')) return 'an image encoder (vision tower)';
+  if (has('text_model.encoder.layers.')) return 'a CLIP text encoder';
+  if (has('encoder.block.')) return 'a T5 text encoder';
+  return undefined;
+}
