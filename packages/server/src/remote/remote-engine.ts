@@ -359,7 +359,6 @@ export class RemoteEngine implements Engine {
     if (this.#ticking || this.#closed) return;
     this.#ticking = true;
     try {
-      const before = this.capacity();
       const names = await this.#redis.smembers(this.#keys.workers);
       const raw = names.length ? await this.#redis.mget(...names.map((n) => this.#keys.worker(n))) : [];
       this.#workers.clear();
@@ -370,7 +369,9 @@ export class RemoteEngine implements Engine {
       });
       for (const f of this.#flights.values()) if (f.worker && !this.#workers.has(f.worker)) f.worker = undefined;
       await Promise.all([...this.#flights.keys()].map((id) => this.#check(id, false)));
-      if (this.capacity() > before) for (const l of this.#listeners) l();
+      // Every time, not only when the capacity grew during this poll: a worker's announcement can look stale (and
+      // the capacity 0) for a moment between two polls, and a prompt submitted then must not wait for ever.
+      if (this.capacity() > 0) for (const l of this.#listeners) l();
       this.#dispatch();
     } catch (error) {
       if (!this.#closed) this.#log(`checking workers failed: ${describe(error)}`);

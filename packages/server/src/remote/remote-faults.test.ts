@@ -21,7 +21,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function cluster(workerNames: string[], remote: ServerOptions['remote'] = TEST_TIMING, workerFlags: string[] = []) {
+async function cluster(workerNames: string[], remote: ServerOptions['remote'] = TEST_TIMING, workerFlags: string[] = [], serverExtra: ServerOptions = {}) {
   const redis = new TestRedis();
   await redis.start();
   cleanup.push(() => redis.dispose());
@@ -29,11 +29,12 @@ async function cluster(workerNames: string[], remote: ServerOptions['remote'] = 
   cleanup.push(() => rmSync(markers, { recursive: true, force: true }));
   const dataDir = tempDataDir();
   cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  const options: ServerOptions = { dataDir, packs: [TEST_PACK, REMOTE_TEST_PACK], extraPacks: [], queue: redis.url, remote };
+  const options: ServerOptions = { dataDir, packs: [TEST_PACK, REMOTE_TEST_PACK], extraPacks: [], queue: redis.url, remote, ...serverExtra };
+  const headers: Record<string, string> = serverExtra.authToken ? { authorization: `Bearer ${serverExtra.authToken}` } : {};
   const server = await serve(options);
   const workers = await Promise.all(workerNames.map((n) => startWorker(redis.url, n, [MODEL], workerFlags)));
   cleanup.push(() => Promise.all(workers.map((w) => stopWorker(w, 'SIGKILL'))).then(() => {}));
-  await until('workers announced', async () => ((await getJson(`${server.url}/queue`)).body.workers?.length === workerNames.length ? true : undefined));
+  await until('workers announced', async () => ((await getJson(`${server.url}/queue`, headers)).body.workers?.length === workerNames.length ? true : undefined));
   return { redis, server, workers, markers, options };
 }
 
@@ -141,5 +142,27 @@ describe('remote workers under faults', () => {
     expect(view.status).toBe(200);
     expect(Buffer.from(await view.arrayBuffer()).equals(ONE_PIXEL_PNG)).toBe(true);
     expect((await getJson(`${again.url}/queue`)).body.queue_running).toEqual([]);
+  }, 60_000);
+
+  it('a server with an auth token: the worker needs none of it, and files travel with per-prompt tokens', async () => {
+    const token = 'server-secret-token';
+    const auth = { authorization: `Bearer ${token}` };
+    const { server, workers } = await cluster(['t-1'], TEST_TIMING, [], { authToken: token });
+    expect(workers[0]!.output()).not.toContain(token);
+    const prompt = { '1': { class_type: 'SrvSaveImage', inputs: { filename_prefix: 'authed' } } };
+    const res = await postJson(`${server.url}/prompt`, { prompt, client_id: 'auth' }, auth);
+    expect(res.status).toBe(200);
+    const id = res.body.prompt_id as string;
+    const entry = await until('history', async () => {
+      const e = (await getJson(`${server.url}/history/${id}`, auth)).body[id];
+      return e?.status.completed ? e : undefined;
+    });
+    const image = entry.outputs['1'].images[0];
+    const view = await fetch(`${server.url}/view?filename=${image.filename}&type=output`, { headers: auth });
+    expect(Buffer.from(await view.arrayBuffer()).equals(ONE_PIXEL_PNG)).toBe(true);
+    // The server's own token is no transfer token, and the transfer route serves nothing without one.
+    const upload = await fetch(`${server.url}/uso-remote/output?prompt_id=${id}&filename=x.png`, { method: 'PUT', headers: auth, body: 'x' });
+    expect(upload.status).toBe(401);
+    expect((await fetch(`${server.url}/uso-remote/input?prompt_id=${id}&filename=x.png`)).status).toBe(401);
   }, 60_000);
 });

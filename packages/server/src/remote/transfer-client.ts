@@ -5,10 +5,11 @@
  * Output files are sent before the `executed` event that names them is passed on, so the client, /view and history
  * all see the name the server kept.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostEnvironment } from '@uso-studio/core';
+import { checkFileName, resolveWritableDir } from '../safe-path.ts';
 import type { RemoteJobData } from './remote-protocol.ts';
 
 export interface TransferTarget {
@@ -27,8 +28,8 @@ export async function fetchInputs(names: readonly string[], inputDir: string, ta
     const query = new URLSearchParams({ prompt_id: target.promptId, filename: name.slice(slash + 1), subfolder: slash < 0 ? '' : name.slice(0, slash) });
     const res = await withRetry(target, () => fetch(`${target.server.url}/uso-remote/input?${query}`, { headers: auth(target) }));
     if (!res.ok) throw new Error(`The server refused input image '${name}': ${res.status} ${await res.text()}`);
-    const file = join(inputDir, ...name.split('/'));
-    mkdirSync(dirname(file), { recursive: true });
+    // The same checks as /upload: a name from the queue may only ever land inside this worker's input folder.
+    const file = join(resolveWritableDir(inputDir, name.slice(0, Math.max(0, slash))), checkFileName(name.slice(slash + 1)));
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
   }
 }
