@@ -14,10 +14,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Executor, uiToApi, validatePrompt, type ApiPrompt, type ExecutionEvent, type HostEnvironment, type PackServices, type RunOptions } from '../packages/core/src/index.ts';
+import { uiToApi, type ApiPrompt, type HostEnvironment } from '../packages/core/src/index.ts';
 import { generateDemoModels } from '../packages/runtime/src/index.ts';
-import { buildRegistry, DEFAULT_PACKS, loadPacks } from '../packages/server/src/index.ts';
-import type { ModelService } from '../nodes/comfy/src/index.ts';
+import { createPipelineHarness, outsideOrt, type PipelineHarness, type Timed } from './support/pipeline-harness.ts';
 import type { BenchResult } from './types.ts';
 
 const WORKFLOW = fileURLToPath(new URL('../workflows/uso-style-subject.json', import.meta.url));
@@ -25,95 +24,18 @@ const RUN_ONCE = fileURLToPath(new URL('./support/uso-run-once.ts', import.meta.
 const SAMPLER = '20';
 const STEPS = 20;
 
-interface Timed {
-  ms: number;
-  /** Wall time of the KSampler node (executing -> next node). */
-  samplerMs: number;
-  /** Time inside onnxruntime's session.run while the KSampler executed, and how many runs that was. */
-  samplerOrtMs: number;
-  samplerRuns: number;
-  /** Between the first and the last progress event of the sampler: wall time per step and ORT time per step. */
-  stepMs: number;
-  stepOrtMs: number;
-  executed: number;
-}
-
 export default async function (): Promise<BenchResult[]> {
   const root = mkdtempSync(join(tmpdir(), 'uso-bench-'));
-  const services: PackServices[] = [];
+  let harness: PipelineHarness | undefined;
   try {
     const env: HostEnvironment = {
       inputDir: join(root, 'input'), outputDir: join(root, 'output'), tempDir: join(root, 'temp'), modelsDir: join(root, 'models'), services: {},
     };
     await generateDemoModels(env.modelsDir, env.inputDir);
-    const packs = await loadPacks(DEFAULT_PACKS);
-    const registry = buildRegistry(packs);
-    for (const pack of packs) {
-      if (!pack.createServices) continue;
-      const created = await pack.createServices(env);
-      services.push(created);
-      Object.assign(env.services!, created.services);
-    }
-    const models = env.services!.models as ModelService;
-    const logLines: string[] = [];
-    const logger = { debug() {}, info: (l: string) => logLines.push(l), warn: (l: string) => logLines.push(l), error: (l: string) => logLines.push(l) };
-    const executor = new Executor({ registry, env, logger });
+    harness = await createPipelineHarness(env, SAMPLER);
+    const { registry, run, logLines } = harness;
     const base = uiToApi(JSON.parse(readFileSync(WORKFLOW, 'utf8')), registry.objectInfo(env)).prompt;
     if (base[SAMPLER]?.inputs.steps !== STEPS || base['19']?.inputs.width !== 512) throw new Error('workflow is not at the bench setting');
-
-    // Sum of time inside onnxruntime, attributed to the node executing at the time (nodes run one at a time).
-    let current: string | null = null;
-    let ortMs = 0;
-    let ortRuns = 0;
-    let ortSinceFirstStep = 0;
-    let firstStepAt = 0;
-    models.pool.onRunTimed = (_session, ms) => {
-      if (current === SAMPLER) {
-        ortMs += ms;
-        ortRuns++;
-        if (firstStepAt > 0) ortSinceFirstStep += ms;
-      }
-    };
-    let runs = 0;
-    /** Nodes whose execute ran in the last run (cached ones get no 'executing' event). */
-    let executed = 0;
-    const run = async (prompt: ApiPrompt, on: Executor = executor, previews: RunOptions['previews'] = false): Promise<Timed> => {
-      const validation = await validatePrompt(prompt, registry, env);
-      if (!validation.ok || Object.keys(validation.nodeErrors).length) throw new Error(`bench prompt invalid: ${JSON.stringify(validation)}`);
-      ortMs = 0;
-      ortRuns = 0;
-      let samplerStart = 0;
-      let samplerMs = 0;
-      let lastStepAt = 0;
-      let ortAtLastStep = 0;
-      let steps = 0;
-      firstStepAt = 0;
-      ortSinceFirstStep = 0;
-      executed = 0;
-      const onEvent = (event: ExecutionEvent) => {
-        if (event.type === 'executing' && event.data.node !== null) executed++;
-        if (event.type === 'progress' && event.data.node === SAMPLER) {
-          // Step i's DiT run comes before its progress event, so the window (first, last] holds steps 2..n whole.
-          const now = performance.now();
-          if (firstStepAt === 0) firstStepAt = now;
-          lastStepAt = now;
-          ortAtLastStep = ortSinceFirstStep;
-          steps++;
-          return;
-        }
-        if (event.type !== 'executing') return;
-        const now = performance.now();
-        if (current === SAMPLER) samplerMs = now - samplerStart;
-        current = event.data.node;
-        if (current === SAMPLER) samplerStart = now;
-      };
-      const started = performance.now();
-      const outcome = await on.run(validation.prompt, { promptId: `bench-${++runs}`, outputs: validation.outputs, onEvent, previews });
-      const ms = performance.now() - started;
-      if (outcome.status !== 'success') throw new Error(`bench run failed: ${JSON.stringify(outcome.error)}`);
-      const stepMs = (lastStepAt - firstStepAt) / (steps - 1);
-      return { ms, samplerMs, samplerOrtMs: ortMs, samplerRuns: ortRuns, stepMs, stepOrtMs: ortAtLastStep / (steps - 1), executed };
-    };
     const withSeed = (seed: number, prompt = base): ApiPrompt => {
       const p = structuredClone(prompt);
       p[SAMPLER]!.inputs.seed = seed;
@@ -129,13 +51,13 @@ export default async function (): Promise<BenchResult[]> {
     const warmFull: Timed[] = [];
     const reseeds: Timed[] = [];
     for (let i = 0; i < 3; i++) {
-      warmFull.push(await run(withSeed(10 + i), new Executor({ registry, env, logger })));
+      warmFull.push(await run(withSeed(10 + i), harness.newExecutor()));
       reseeds.push(await run(withSeed(20 + i)));
     }
     const warm = warmFull.reduce((a, b) => (a.ms < b.ms ? a : b));
     // The same warm run as the editor sees it: a latent preview made and sent at every step.
     const withPreviews: Timed[] = [];
-    for (let i = 0; i < 3; i++) withPreviews.push(await run(withSeed(50 + i), new Executor({ registry, env, logger }), true));
+    for (let i = 0; i < 3; i++) withPreviews.push(await run(withSeed(50 + i), harness.newExecutor(), true));
     const bestReseed = Math.min(...reseeds.map((r) => r.ms));
 
     // 4. EasyCache between the model and the sampler (ComfyUI's defaults), against the same prompt without it.
@@ -155,7 +77,7 @@ export default async function (): Promise<BenchResult[]> {
     // 5. Peak RSS of one headless run (CLI path) in a process of its own; graphs are cached on disk by now.
     const child = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', RUN_ONCE, WORKFLOW, root], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as { maxRssKiB: number; ms: number };
 
-    const outside = (t: Timed) => 1 - t.stepOrtMs / t.stepMs;
+    const outside = outsideOrt;
     const stepBest = warmFull.reduce((a, b) => (outside(a) < outside(b) ? a : b));
     const previewBest = withPreviews.reduce((a, b) => (outside(a) < outside(b) ? a : b));
     process.stderr.write(
@@ -223,7 +145,7 @@ export default async function (): Promise<BenchResult[]> {
       { name: 'uso style+subject 512² 20 steps: peak RSS of one headless run (child process)', value: child.maxRssKiB / 1024, unit: 'MiB', better: 'lower' },
     ];
   } finally {
-    for (const s of services.reverse()) await s.dispose();
+    await harness?.dispose();
     rmSync(root, { recursive: true, force: true });
   }
 }
