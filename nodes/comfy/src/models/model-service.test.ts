@@ -154,3 +154,14 @@ describe('ModelService', () => {
     await expect(host.service.graph({ file: truncated, role: 'vae_decoder' })).rejects.toThrow(/broken\.safetensors/);
   });
 });
+
+describe('compute dtype by provider', () => {
+  it('builds float32 graphs for the CPU and float16-product graphs for an accelerator', async () => {
+    const cpu = createModelService({ modelsDir: '/nonexistent', cacheDir: '/nonexistent' });
+    const gpu = createModelService({ modelsDir: '/nonexistent', cacheDir: '/nonexistent', provider: 'webgpu' });
+    expect(cpu.computeDtype).toBe('float32');
+    expect(gpu.computeDtype).toBe('float16');
+    await cpu.close();
+    await gpu.close();
+  });
+});

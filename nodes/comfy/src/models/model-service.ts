@@ -17,6 +17,7 @@ import {
   loadModelGraph,
   readModelHeader,
   readSafetensorsHeader,
+  type ComputeDtype,
   type LoadedModelGraph,
   type PooledSession,
   type Provider,
@@ -115,6 +116,11 @@ export class ModelService {
   readonly registry: ArchitectureRegistry;
   readonly pool: SessionPool;
   private readonly provider: Provider;
+  /**
+   * What graphs are built to compute in: float32 on the CPU; float16 products where an accelerator is asked for
+   * (architectures that do not list float16 stay float32; see runtime's mixed-precision pass).
+   */
+  readonly computeDtype: ComputeDtype;
   private readonly threads: number | undefined;
   private readonly disablePrepacking: boolean | 'auto';
   private readonly log: (line: string) => void;
@@ -129,6 +135,7 @@ export class ModelService {
     this.cacheDir = options.cacheDir;
     this.registry = options.registry ?? defaultArchitectures();
     this.provider = options.provider ?? 'cpu';
+    this.computeDtype = this.provider === 'cpu' ? 'float32' : 'float16';
     this.threads = options.threads;
     this.disablePrepacking = options.disablePrepacking ?? 'auto';
     this.log = options.log ?? ((line) => console.warn(line));
@@ -298,11 +305,11 @@ export class ModelService {
 
   private async build(request: GraphRequest): Promise<ServiceGraph> {
     const loras = activeLoras(request);
-    if (loras.length === 0) return loadModelGraph(request.file, request.role, this.cacheDir, this.registry);
+    if (loras.length === 0) return loadModelGraph(request.file, request.role, this.cacheDir, this.registry, { computeDtype: this.computeDtype });
     const { patches, report } = this.mapLoras(request);
     // Strengths are fed at run time, so they are not part of the graph: only the files are.
     const patchKey = JSON.stringify(loras.map((l) => [l.file, fileStamp(l.file)]));
-    const graph = await loadModelGraph(request.file, request.role, this.cacheDir, this.registry, { weightPatches: patches, patchKey });
+    const graph = await loadModelGraph(request.file, request.role, this.cacheDir, this.registry, { weightPatches: patches, patchKey, computeDtype: this.computeDtype });
     return { ...graph, lora: report };
   }
 }

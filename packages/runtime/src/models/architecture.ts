@@ -30,7 +30,10 @@ export interface KeyLayout {
 
 /** What the loader asks of a build besides the config and the weights. */
 export interface ArchitectureBuildOptions {
-  /** Graph-internal dtype; inputs and outputs stay float32. Only values listed in `computeDtypes` are asked for. */
+  /**
+   * Dtype of the weights inside the graph (GraphBuilder's computeDtype). The loader always asks for float32 and makes
+   * float16 graphs with the mixed-precision pass (onnx/mixed-precision.ts).
+   */
   readonly computeDtype: ComputeDtype;
 }
 
@@ -60,7 +63,10 @@ export interface Architecture<Config = unknown> {
   readonly keyPrefixes?: readonly string[];
   /** Other naming schemes this architecture reads, tried in order after the prefix is stripped. */
   readonly keyLayouts?: readonly KeyLayout[];
-  /** Compute dtypes the builder supports; default ['float32']. The loader falls back to float32 for others. */
+  /**
+   * Compute dtypes the architecture is known to run in; default ['float32']. 'float16' means its products may run in
+   * float16 (onnx/mixed-precision.ts), which accelerators are given; the loader falls back to float32 for others.
+   */
   readonly computeDtypes?: readonly ComputeDtype[];
   /** True when the (prefix-stripped) header holds this architecture's weights. Looks at keys/shapes/metadata only. */
   detect(header: SafetensorsHeader): boolean;

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchitectureRegistry, countIndexed, type Architecture, type KeyLayout } from './architecture.ts';
@@ -184,15 +185,24 @@ describe('loadModelGraph', () => {
     // The toy architecture supports float32 only, so a float16 request falls back.
     expect(bf16).toMatchObject({ computeDtype: 'float32', disableConstantFolding: true });
     const registry16 = new ArchitectureRegistry().register({ ...tinyProjector(), computeDtypes: ['float32', 'float16'] as const });
-    let asked: unknown;
-    registry16.get('tiny-projector')!.build = (c, w, options) => {
-      asked = options.computeDtype;
-      return tinyProjector().build(c as TinyProjectorConfig, w, options);
-    };
     const f16 = await loadModelGraph(writeProjector('proj-dtype16'), 'projector', join(root, 'cache-h'), registry16, { computeDtype: 'float16' });
-    expect(asked).toBe('float16');
     expect(f16.computeDtype).toBe('float16');
     expect(f16.path).toMatch(/-float16-[0-9a-f]{16}\.onnx$/);
+    const f32 = await loadModelGraph(join(root, 'proj-dtype16.safetensors'), 'projector', join(root, 'cache-h'), registry16);
+    expect(f32.path).not.toBe(f16.path);
+    // The float16 graph's products read float16 casts of the stored weights (no float32 copy of a weight is left).
+    const nodes = onnxProto.onnx.ModelProto.decode(readFileSync(f16.path)).graph!.node!;
+    const gemm = nodes.find((n) => n.opType === 'Gemm')!;
+    expect(gemm.input).toEqual(['proj.0.flatten.f16', 'proj.0.weight.f16', 'proj.0.bias.f16']);
+    expect(nodes.some((n) => n.output![0] === 'proj.0.weight.cast')).toBe(false);
+    expect(f16.disableConstantFolding).toBe(true);
+    // The results agree to float16 precision (onnxruntime's CPU runs float16 products in float32).
+    const hs = Tensor.float32([1, 2, 3, 4], randomWeight('hs-f16', [1, 2, 3, 4]));
+    const a = (await pool.run(await pool.acquire(f16), { hidden_states: hs })).style_tokens!.data as Float32Array;
+    const b = (await pool.run(await pool.acquire(f32), { hidden_states: hs })).style_tokens!.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    expect(worst).toBeLessThan(1e-2);
   });
 
   it('refuses a graph that breaks its role contract', async () => {

@@ -13,6 +13,7 @@ import type { SafetensorsHeader, SafetensorsTensorInfo } from '../safetensors/he
 import { withKeyPrefix } from '../safetensors/keys.ts';
 import { readModelHeader } from '../safetensors/model-files.ts';
 import { BLOCKS_VERSION } from '../onnx/blocks.ts';
+import { toFloat16Products } from '../onnx/mixed-precision.ts';
 import type { ComputeDtype } from '../onnx/graph-builder.ts';
 import { safetensorsWeights, withWeightPatches, type WeightPatch } from '../onnx/weights.ts';
 import type { Architecture, ArchitectureRegistry, KeyLayout } from './architecture.ts';
@@ -193,7 +194,10 @@ export async function loadModelGraph(
   if (missing.length > 0) throw new MissingWeightsError(real, architecture.id, missing.map((k) => keyPrefix + k));
 
   const weights = safetensorsWeights(view);
-  const built = architecture.build(config, patched ? withWeightPatches(weights, patched) : weights, { computeDtype });
+  // Architectures build float32 graphs; float16 compute is the mixed-precision pass over them (products in float16).
+  const float32 = architecture.build(config, patched ? withWeightPatches(weights, patched) : weights, { computeDtype: 'float32' });
+  const mixed = computeDtype === 'float16' ? toFloat16Products(float32.bytes) : undefined;
+  const built = { ...float32, bytes: mixed?.bytes ?? float32.bytes, castsWeights: float32.castsWeights || (mixed?.castsWeights ?? false) };
   checkContract(built.bytes, CONTRACTS[role], `${architecture.id} graph for ${real}`);
   const info: Omit<LoadedModelGraph, 'cached'> = {
     path: onnxPath,

@@ -11,6 +11,7 @@ export {
   type BuildResult,
   type Dim,
   type GraphBuilderOptions,
+  type ComputeDtype,
   type OpOptions,
   type Value,
 } from './graph-builder.ts';
@@ -24,3 +25,4 @@ export {
   type WeightPatch,
   type WeightSource,
 } from './weights.ts';
+export { toFloat16Products, type MixedPrecisionResult } from './mixed-precision.ts';

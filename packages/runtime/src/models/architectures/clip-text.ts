@@ -152,6 +152,8 @@ export const clipText: Architecture<ClipTextConfig> & {
   id: 'clip-text',
   version: 1,
   role: 'clip',
+  // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
+  computeDtypes: ['float32', 'float16'],
   keyPrefixes: ['text_encoders.clip_l.transformer.', ''],
   detect: detectClip,
   inferConfig: inferClip,

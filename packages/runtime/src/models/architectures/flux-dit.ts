@@ -192,6 +192,8 @@ export const fluxDit: Architecture<FluxDitConfig> = {
   id: FLUX_DIT_ID,
   version: 2,
   role: 'dit',
+  // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
+  computeDtypes: ['float32', 'float16'],
   // ComfyUI single-file checkpoints (flux1-dev-fp8) and some diffusion_models files keep the model under a prefix.
   keyPrefixes: ['model.diffusion_model.', 'diffusion_model.', ''],
   // Diffusers `transformer/` folders: renamed and composed onto BFL names without copying (flux-dit-names.ts).

@@ -18,6 +18,8 @@ export const fluxVaeDecoder: Architecture<FluxVaeConfig> = {
   id: FLUX_VAE_DECODER_ID,
   version: 1,
   role: 'vae_decoder',
+  // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
+  computeDtypes: ['float32', 'float16'],
   keyPrefixes: FLUX_VAE_PREFIXES,
   keyLayouts: [FLUX_VAE_DIFFUSERS_LAYOUT],
   detect: (h) => detectFluxVae(h, 'decoder'),

@@ -221,6 +221,8 @@ export const siglipVision: Architecture<SiglipVisionConfig> = {
   id: 'siglip-vision',
   version: 1,
   role: 'vision_encoder',
+  // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
+  computeDtypes: ['float32', 'float16'],
   keyPrefixes: [''],
   detect: detectSiglip,
   lookalike: siglipLookalike,

@@ -194,6 +194,9 @@ export const t5Encoder: Architecture<T5EncoderConfig> & {
   id: 't5-v1_1-encoder',
   version: 1,
   role: 't5',
+  // float32 everywhere: T5 v1.1's feed-forward outputs overflow float16 (ComfyUI keeps T5 out of fp16 for the same
+  // reason), and the accelerators onnxruntime-node ships for (WebGPU) have no bfloat16.
+  computeDtypes: ['float32'],
   keyPrefixes: ['text_encoders.t5xxl.transformer.', ''],
   detect: detectT5,
   inferConfig: inferT5,

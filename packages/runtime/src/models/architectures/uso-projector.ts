@@ -47,6 +47,8 @@ export const usoProjector: Architecture<UsoProjectorConfig> = {
   id: DEMO_IDS.projector,
   version: 1,
   role: 'projector',
+  // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
+  computeDtypes: ['float32', 'float16'],
   keyPrefixes: ['feature_embedder.', ''],
   detect: (h) =>
     h.tensors.has('high_embedding_linear.0.weight') &&
