@@ -6,16 +6,19 @@
 #   scripts/gpu-check.sh --bundle                write .tmp/gpu/ (about 50 MB): the script bundled with esbuild, this
 #                                                node binary (gzip) and onnxruntime-node's linux-x64 files, for a
 #                                                machine without node or node_modules (carry .tmp/gpu there)
-#   .tmp/gpu/run.sh [cuda|webgpu|cpu ...]        run the bundle on that machine
+#   .tmp/gpu/run.sh [cuda|webgpu|cpu ...]        run the bundle on that machine (SCRIPT=gpu-mixed-precision for the
+#                                                float16-products check, scripts/gpu-mixed-precision.ts)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [[ "${1:-}" == "--bundle" ]]; then
   out="$root/.tmp/gpu"
   rm -rf "$out" && mkdir -p "$out/node_modules/onnxruntime-node/bin/napi-v6/linux"
   esbuild="$(find "$root/node_modules/.pnpm" -path '*@esbuild/linux-x64/bin/esbuild' | head -1)"
-  "$esbuild" "$root/scripts/gpu-check.ts" --bundle --platform=node --format=esm --target=node18 --external:onnxruntime-node \
-    --outfile="$out/gpu-check.mjs" --log-level=warning \
-    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  for script in gpu-check gpu-mixed-precision; do
+    "$esbuild" "$root/scripts/$script.ts" --bundle --platform=node --format=esm --target=node18 --external:onnxruntime-node \
+      --outfile="$out/$script.mjs" --log-level=warning \
+      --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  done
   ort="$(dirname "$(readlink -f "$root/packages/runtime/node_modules/onnxruntime-node")")"
   cp -r "$ort/onnxruntime-node/package.json" "$ort/onnxruntime-node/dist" "$out/node_modules/onnxruntime-node/"
   cp -r "$ort/onnxruntime-node/bin/napi-v6/linux/x64" "$out/node_modules/onnxruntime-node/bin/napi-v6/linux/"
@@ -42,7 +45,7 @@ fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [[ -f "$icd" && -z "${VK_DRIVER_FILES:-}" ]] && export VK_DRIVER_FILES="$icd"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "nvidia-smi: not available"
-exec timeout 180 ./node gpu-check.mjs "$@"
+exec timeout 180 ./node "${SCRIPT:-gpu-check}.mjs" "$@"
 RUN
   chmod +x "$out/run.sh"
   du -sh "$out"

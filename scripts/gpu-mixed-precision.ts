@@ -4,7 +4,7 @@
  * (products in float16), both run on the requested provider (default webgpu, falling back to the CPU with a logged
  * reason). Prints which provider ran, session and run times, and how far the float16 result is from float32.
  * Self-contained: the weights are written here (random, seeded), nothing is downloaded. Bundle it with esbuild to run
- * where only Node and onnxruntime-node exist (scripts/gpu-bundle.sh).
+ * where there is no Node (scripts/gpu-check.sh --bundle, then SCRIPT=gpu-mixed-precision .tmp/gpu/run.sh).
  *
  * Run: node --import tsx scripts/gpu-mixed-precision.ts [webgpu|cuda|cpu]
  */
