@@ -9,9 +9,11 @@ const env = makeTempEnv();
 afterAll(() => env.cleanup());
 
 describe('image pack', () => {
-  it('exports the five nodes under ComfyUI class names', () => {
+  it('exports its nodes under ComfyUI class names', () => {
     expect(pack.name).toBe('image');
-    expect(pack.nodes.map((n) => n.name)).toEqual(['LoadImage', 'SaveImage', 'PreviewImage', 'ImageScale', 'ImageScaleToMaxDimension']);
+    expect(pack.nodes.map((n) => n.name)).toEqual([
+      'LoadImage', 'SaveImage', 'PreviewImage', 'ImageScale', 'ImageScaleToMaxDimension', 'ImageInvert', 'ImageBatch', 'ImageCrop',
+    ]);
     expect(pack.nodes.filter((n) => n.outputNode).map((n) => n.name)).toEqual(['SaveImage', 'PreviewImage']);
   });
 
