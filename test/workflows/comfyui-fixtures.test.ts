@@ -83,7 +83,7 @@ async function missingFiles(workflow: unknown): Promise<{ message: string; liste
     expect(message).toMatch(/node \d+(:\d+)* \(CheckpointLoaderSimple\): Value not in list — ckpt_name: 'flux1-dev-fp8.safetensors'/);
     // The input pictures it needs are listed too, each one a LoadImage error above.
     expect(images.length).toBeGreaterThan(0);
-    for (const image of images) expect(message).toContain(`(LoadImage): Value not in list — image: '${image}'`);
+    for (const image of images) expect(message).toContain(`(LoadImage): Custom validation failed for node — image - Invalid image file: ${image}`);
   });
 
   it("the template with its style subgraph switched on needs all four files", async () => {

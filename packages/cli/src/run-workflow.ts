@@ -172,10 +172,19 @@ export function formatValidationFailure(error: ValidationError | undefined, node
   return lines.join('\n');
 }
 
-/** The file a value_not_in_list error is about, when the input lists model files or uploadable images. */
+/**
+ * The file an error is about: a value_not_in_list on an input listing model files or uploadable images, or
+ * LoadImage's own check (ComfyUI's custom_validation_failed, details `image - Invalid image file: NAME`).
+ */
 function missingFile(registry: NodeRegistry, classType: string, error: ValidationError): { kind: 'model' | 'image'; path: string } | undefined {
-  if (error.type !== 'value_not_in_list') return undefined;
   const inputName = error.extra_info.input_name;
+  if (error.type === 'custom_validation_failed' && typeof inputName === 'string') {
+    const invalid = /^[^ ]+ - Invalid image file: (.+)$/.exec(error.details);
+    const def = registry.get(classType);
+    const input = def?.inputs.required?.[inputName] ?? def?.inputs.optional?.[inputName];
+    return invalid && input?.image_upload ? { kind: 'image', path: invalid[1]! } : undefined;
+  }
+  if (error.type !== 'value_not_in_list') return undefined;
   const value = error.extra_info.received_value;
   if (typeof inputName !== 'string' || typeof value !== 'string') return undefined;
   const def = registry.get(classType);
