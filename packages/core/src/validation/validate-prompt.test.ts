@@ -546,6 +546,15 @@ describe('validatePrompt: hostile input', () => {
     expect(JSON.parse(JSON.stringify(result.prompt))).toEqual(JSON.parse(text));
   });
 
+  it('keeps unknown inputs but writes -0 as 0, so the canonical prompt survives a JSON round trip', async () => {
+    const prompt = tiny();
+    (prompt['out']!.inputs as Record<string, unknown>)['extra'] = { a: -0, b: [1, -0] };
+    (prompt['out']!.inputs as Record<string, unknown>)['zero'] = -0;
+    const result = expectOk(await validate(prompt));
+    expect(Object.is(result.prompt['out']!.inputs['zero'], 0)).toBe(true);
+    expect(JSON.parse(JSON.stringify(result.prompt))).toEqual(result.prompt);
+  });
+
   it('does not resolve links or classes through Object.prototype', async () => {
     const result = expectFail(await validate(tiny(['constructor', 0])));
     expect(errorsOf(result, 'out')[0]!.details).toBe("'constructor'");

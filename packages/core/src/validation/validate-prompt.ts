@@ -411,7 +411,7 @@ class PromptValidator {
       for (const name of Object.keys(node.inputs)) {
         const raw = node.inputs[name];
         if (!known.has(name)) {
-          if (!Array.isArray(raw)) setOwn(inputs, name, raw);
+          if (!Array.isArray(raw)) setOwn(inputs, name, withoutNegativeZero(raw));
           continue;
         }
         const checked = check?.values.get(name);
@@ -501,4 +501,24 @@ function ownValue(obj: Record<string, unknown>, key: string): unknown {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * JSON writes -0 as 0, so a canonical prompt holding -0 would not survive its own round trip (the stored queue item
+ * would differ from the validated one). Unknown inputs pass through untouched otherwise.
+ */
+function withoutNegativeZero(value: unknown, depth = 0): unknown {
+  if (Object.is(value, -0)) return 0;
+  if (depth > 64 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.some((v) => typeof v === 'object' || Object.is(v, -0)) ? value.map((v) => withoutNegativeZero(v, depth + 1)) : value;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  let changed: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const w = withoutNegativeZero(v, depth + 1);
+    if (!Object.is(w, v)) {
+      changed ??= { ...(value as Record<string, unknown>) };
+      Object.defineProperty(changed, k, { value: w, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return changed ?? value;
 }
