@@ -37,7 +37,10 @@ describe('ComfyUI USO workflows', () => {
       for (const e of (nodeError as { errors: Array<{ type: string; extra_info?: { input_name?: string } }> }).errors) {
         const input = e.extra_info?.input_name ?? '';
         const def = registry.get(prompt[id]!.class_type)?.inputs.required?.[input];
-        const missingFile = e.type === 'value_not_in_list' && (def?.modelFolder !== undefined || def?.image_upload === true);
+        // A missing model file fails its combo; a missing input image fails LoadImage's own check, as in ComfyUI.
+        const missingFile =
+          (e.type === 'value_not_in_list' && def?.modelFolder !== undefined) ||
+          ((e.type === 'value_not_in_list' || e.type === 'custom_validation_failed') && def?.image_upload === true);
         if (missingFile) missingFiles++;
         else problems.push(`${prompt[id]!.class_type}.${input}: ${e.type}`);
       }
