@@ -28,15 +28,6 @@ export interface KeyLayout {
   view?(header: SafetensorsHeader): { view: SafetensorsHeader; unmapped: string[] };
 }
 
-/** What the loader asks of a build besides the config and the weights. */
-export interface ArchitectureBuildOptions {
-  /**
-   * Dtype of the weights inside the graph (GraphBuilder's computeDtype). The loader always asks for float32 and makes
-   * float16 graphs with the mixed-precision pass (onnx/mixed-precision.ts).
-   */
-  readonly computeDtype: ComputeDtype;
-}
-
 /**
  * A model architecture for one role.
  *
@@ -90,7 +81,7 @@ export interface Architecture<Config = unknown> {
    */
   activationBytes?(config: Config, inputDims: readonly number[]): number;
   /** Builds the graph. Must honour CONTRACTS[role]; weights come from `weights` by canonical key. */
-  build(config: Config, weights: WeightSource, options: ArchitectureBuildOptions): BuildResult;
+  build(config: Config, weights: WeightSource): BuildResult;
 }
 
 /** Number of distinct `N` in keys shaped `<prefix>N.…` (e.g. countIndexed(h, 'double_blocks.') = 19 for FLUX). */

@@ -195,7 +195,7 @@ export async function loadModelGraph(
 
   const weights = safetensorsWeights(view);
   // Architectures build float32 graphs; float16 compute is the mixed-precision pass over them (products in float16).
-  const float32 = architecture.build(config, patched ? withWeightPatches(weights, patched) : weights, { computeDtype: 'float32' });
+  const float32 = architecture.build(config, patched ? withWeightPatches(weights, patched) : weights);
   const mixed = computeDtype === 'float16' ? toFloat16Products(float32.bytes) : undefined;
   const built = { ...float32, bytes: mixed?.bytes ?? float32.bytes, castsWeights: float32.castsWeights || (mixed?.castsWeights ?? false) };
   checkContract(built.bytes, CONTRACTS[role], `${architecture.id} graph for ${real}`);

@@ -84,7 +84,6 @@ function loraBranch(g: GraphBuilder, x: Value, patch: WeightPatch, out: number, 
   const up = g.lowRankFactor(`${patch.name}.up`, patch.up); // [rows, rank]
   let factor = g.scalar(patch.scale); // []
   if (patch.strengthSlot !== undefined) factor = g.mul(g.loraStrength(patch.strengthSlot), factor, `${name}.factor`);
-  if (g.computeDtype !== 'float32') factor = g.cast(factor, g.computeDtype, `${name}.factor_cast`);
   const low = g.mul(g.gemm(x, down, { transB: true, name: `${name}.down` }), factor, `${name}.scaled`); // [M, rank]
   const delta = g.gemm(low, up, { transB: true, name: `${name}.up` }); // [M, rows]
   if (rows === out) return delta;

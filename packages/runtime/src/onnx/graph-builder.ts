@@ -79,7 +79,7 @@ export interface BuildResult {
   /** Sum of the byte lengths of all initializers, external ones included: a rough memory estimate. */
   readonly weightBytes: number;
   /**
-   * True when some weight reaches the compute dtype through a Cast of its initializer (bf16/f16 stored, float32
+   * True when some weight reaches float32 (or float16) through a Cast of its initializer (bf16/f16 stored, float32
    * compute). Such a graph must run without onnxruntime's ConstantFolding, which would otherwise turn every one of
    * those Casts into a float32 copy of the weight at session creation (a 12 B model: 48 GB). The session pool honours
    * it through the ModelRef's `disableConstantFolding`.
@@ -99,8 +99,6 @@ export interface GraphBuilderOptions {
   readonly weights?: WeightSource;
   /** Recorded in the model's metadata_props (e.g. architecture id and version), for debugging cached graphs. */
   readonly metadata?: Readonly<Record<string, string>>;
-  /** What `weight()` converts checkpoint tensors to. Default 'float32'. */
-  readonly computeDtype?: ComputeDtype;
 }
 
 interface ExternalRef {
@@ -124,7 +122,6 @@ interface ExternalRef {
 export class GraphBuilder {
   readonly name: string;
   readonly weights: WeightSource | undefined;
-  readonly computeDtype: ComputeDtype;
   private castsWeights = false;
   private readonly metadata: Readonly<Record<string, string>>;
   private readonly nodes: INodeProto[] = [];
@@ -141,7 +138,6 @@ export class GraphBuilder {
   constructor(options: GraphBuilderOptions = {}) {
     this.name = options.name ?? 'graph';
     this.weights = options.weights;
-    this.computeDtype = options.computeDtype ?? 'float32';
     this.metadata = options.metadata ?? {};
   }
 
@@ -220,7 +216,7 @@ export class GraphBuilder {
   }
 
   /**
-   * A checkpoint weight by key, in the builder's compute dtype (or `as`). The initializer keeps the key as its name
+   * A checkpoint weight by key, as float32 (or `as`: float16, or the stored dtype). The initializer keeps the key as its name
    * and its stored dtype: bf16/f16/f8 bytes stay mapped in the file, never converted or copied by JavaScript.
    * - stored dtype = target: the initializer itself;
    * - F8_E4M3: a DequantizeLinear named `<key>.dequant`, whose scale is the checkpoint's `<module>.scale_weight` when
@@ -232,7 +228,7 @@ export class GraphBuilder {
    * `as: 'stored'` returns the initializer unconverted.
    */
   weight(key: string, options: { readonly as?: ComputeDtype | 'stored'; readonly lowRankBranch?: boolean } = {}): Value {
-    const as = options.as ?? this.computeDtype;
+    const as = options.as ?? 'float32';
     const cacheKey = `${key}\u0000${as}`;
     const cached = this.weightValues.get(cacheKey);
     if (cached) return cached;
@@ -278,7 +274,7 @@ export class GraphBuilder {
   }
 
   /**
-   * One row range of a composed weight (WeightSource.rowParts), in the compute dtype: an initializer over its own
+   * One row range of a composed weight (WeightSource.rowParts), as float32: an initializer over its own
    * bytes of the stored tensor, converted like a weight (fp8 with the stored tensor's scale).
    */
   weightPart(part: WeightPart): Value {
@@ -289,13 +285,13 @@ export class GraphBuilder {
       part.data.kind === 'external'
         ? this.externalInitializer(part.name, dtype, part.info.shape, part.data.file, part.data.offset, part.data.length)
         : this.initializer(part.name, dtype, part.info.shape, part.data.bytes);
-    const value = this.convertWeight(part.name, init, dtype, this.computeDtype, part.storedKey);
+    const value = this.convertWeight(part.name, init, dtype, 'float32', part.storedKey);
     this.weightValues.set(`${part.name}\u0000part`, value);
     return value;
   }
 
   /**
-   * One factor (up or down) of a LoRA patch in the compute dtype: an initializer over its bytes, converted like a
+   * One factor (up or down) of a LoRA patch as float32: an initializer over its bytes, converted like a
    * weight (never folded into a float32 copy).
    */
   lowRankFactor(name: string, part: WeightPatch['up']): Value {
@@ -306,7 +302,7 @@ export class GraphBuilder {
       part.data.kind === 'external'
         ? this.externalInitializer(name, dtype, part.info.shape, part.data.file, part.data.offset, part.data.length)
         : this.initializer(name, dtype, part.info.shape, part.data.bytes);
-    const value = this.convertWeight(name, init, dtype, this.computeDtype);
+    const value = this.convertWeight(name, init, dtype, 'float32');
     this.weightValues.set(`${name}\u0000factor`, value);
     return value;
   }
@@ -321,9 +317,8 @@ export class GraphBuilder {
     if (cached) return cached;
     if (!this.names.has(LORA_STRENGTHS_INPUT)) this.input(LORA_STRENGTHS_INPUT, 'float32', ['K']);
     const scalar = this.gather({ name: LORA_STRENGTHS_INPUT }, this.constInt64([slot], []), 0, `${LORA_STRENGTHS_INPUT}.${slot}`); // []
-    const value = this.computeDtype === 'float32' ? scalar : this.cast(scalar, this.computeDtype, `${LORA_STRENGTHS_INPUT}.${slot}.cast`);
-    this.weightValues.set(cacheKey, value);
-    return value;
+    this.weightValues.set(cacheKey, scalar);
+    return scalar;
   }
 
   /** An inline float32 constant (deduplicated by contents when unnamed). */

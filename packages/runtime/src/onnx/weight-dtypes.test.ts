@@ -27,9 +27,9 @@ const x = Float32Array.from({ length: 2 * 6 }, (_, i) => Math.sin(i + 1));
 
 /** y = x W^T, with W read through weight(). */
 function buildLinear(file: string, computeDtype?: 'float32' | 'float16') {
-  const g = new GraphBuilder({ weights: safetensorsWeights(readSafetensorsHeader(file)), ...(computeDtype ? { computeDtype } : {}) });
+  const g = new GraphBuilder({ weights: safetensorsWeights(readSafetensorsHeader(file)) });
   const input = g.input('x', 'float32', [2, 6]);
-  const w = g.weight('proj.weight');
+  const w = g.weight('proj.weight', computeDtype ? { as: computeDtype } : {});
   const y = g.gemm(computeDtype === 'float16' ? g.cast(input, 'float16') : input, w, { transB: true });
   g.output(computeDtype === 'float16' ? g.cast(y, 'float32') : y, 'y', 'float32', [2, 4]);
   return g.save(join(root, `${file.split('/').pop()}-${computeDtype ?? 'f32'}.onnx`));
@@ -85,7 +85,7 @@ describe('GraphBuilder.weight in every stored dtype', () => {
     expect(source.scale!('b.weight')).toBeUndefined();
   });
 
-  it('converts to float16 when the builder computes in float16, and never to float32', () => {
+  it('converts to float16 when asked, and never to float32', () => {
     const { tensors } = randomCheckpoint({ 'proj.weight': { shape: [4, 6] } }, 'BF16');
     const file = join(root, 'w-f16-compute.safetensors');
     writeSafetensors(file, tensors);
