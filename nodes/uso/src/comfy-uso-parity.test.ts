@@ -5,24 +5,19 @@
  * gives the latent of a PyTorch implementation of ComfyUI's arithmetic (scripts/comfy_uso_reference.py, fixture made by
  * scripts/make-uso-reference-fixture.ts) within 1e-4 for 2 steps, and EasyCache skips the same DiT runs when it skips.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostEnvironment } from '@uso-studio/core';
-import { TINY_FILES, defaultArchitectures, generateTinyModels, processLatentIn, readSafetensorsHeader, readTensorFloat32, Tensor } from '@uso-studio/runtime';
+import { describe, expect, it } from 'vitest';
+import { TINY_FILES, processLatentIn, readSafetensorsHeader, readTensorFloat32, Tensor } from '@uso-studio/runtime';
 import {
   clipVisionEncode,
   clipVisionLoader,
   conditioningZeroOut,
-  createModelService,
   easyCache,
   fluxGuidance,
   fluxKontextMultiReferenceLatentMethod,
   kSampler,
   loraLoaderModelOnly,
-  MODEL_SERVICE_KEY,
   referenceLatent,
   unetLoader,
   vaeEncode,
@@ -30,36 +25,17 @@ import {
   type Conditioning,
   type Latent,
   type ModelDescriptor,
-  type ModelService,
 } from '@uso-studio/nodes-comfy';
 import { recordingContext } from '@uso-studio/nodes-comfy/test-support';
 import { modelPatchLoader, usoStyleReference } from './style.ts';
+import { tinySetHost } from './tiny-set-host.ts';
 import { COMFY_REFERENCE_CASES, promptEmbeddings, referenceImage, type ComfyReferenceCase } from './uso-reference-cases.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/comfy-uso-reference.safetensors', import.meta.url));
 const base = (rel: string) => path.basename(rel);
 
-let root: string;
-let env: HostEnvironment;
-let service: ModelService;
-
-beforeAll(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'comfy-uso-reference-'));
-  const modelsDir = path.join(root, 'models');
-  generateTinyModels(modelsDir);
-  service = createModelService({ modelsDir, cacheDir: path.join(root, 'cache'), registry: defaultArchitectures(), threads: 1 });
-  env = { inputDir: root, outputDir: root, tempDir: root, modelsDir, services: { [MODEL_SERVICE_KEY]: service } };
-});
-afterAll(async () => {
-  await service.close();
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-type Executable = { execute: (inputs: never, context: never) => unknown };
-async function output<T>(node: Executable, inputs: Record<string, unknown>, context = recordingContext(env)): Promise<T> {
-  const result = await (node.execute as (i: unknown, c: unknown) => Promise<{ outputs: unknown[] }>)(inputs, context);
-  return result.outputs[0] as T;
-}
+const host = tinySetHost('comfy-uso-reference-');
+const output = host.output;
 
 async function comfyLatent(c: ComfyReferenceCase): Promise<{ latent: Tensor<'float32'>; log: string[] }> {
   let model = await output<ModelDescriptor>(unetLoader, { unet_name: base(TINY_FILES.dit), weight_dtype: 'default' });
@@ -86,7 +62,7 @@ async function comfyLatent(c: ComfyReferenceCase): Promise<{ latent: Tensor<'flo
   positive = await output<Conditioning>(fluxGuidance, { conditioning: positive, guidance: c.guidance });
   const negative = await output<Conditioning>(conditioningZeroOut, { conditioning: text });
   const empty: Latent = { samples: Tensor.float32([1, 16, c.height / 8, c.width / 8], new Float32Array(16 * (c.height / 8) * (c.width / 8))) };
-  const context = recordingContext(env);
+  const context = recordingContext(host.env());
   const latent = await output<Latent>(
     kSampler,
     { model, seed: c.seed, steps: c.steps, cfg: 1, sampler_name: 'euler', scheduler: 'simple', positive, negative, latent_image: empty, denoise: 1 },

@@ -5,54 +5,31 @@
  * the latent of an independent PyTorch implementation of USO's inference procedure (scripts/uso_reference.py, fixture
  * made by scripts/make-uso-reference-fixture.ts) within 1e-4, from the same seed, images and prompt embeddings.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostEnvironment } from '@uso-studio/core';
-import { TINY_FILES, defaultArchitectures, generateTinyModels, processLatentIn, readSafetensorsHeader, readTensorFloat32, Tensor } from '@uso-studio/runtime';
+import { describe, expect, it } from 'vitest';
+import { TINY_FILES, processLatentIn, readSafetensorsHeader, readTensorFloat32, Tensor } from '@uso-studio/runtime';
 import {
   clipVisionEncode,
   clipVisionLoader,
-  createModelService,
   loraLoaderModelOnly,
-  MODEL_SERVICE_KEY,
   unetLoader,
   vaeEncode,
   vaeLoader,
   type Latent,
   type ModelDescriptor,
-  type ModelService,
 } from '@uso-studio/nodes-comfy';
 import { recordingContext } from '@uso-studio/nodes-comfy/test-support';
 import { modelPatchLoader, usoStyleReference } from './style.ts';
+import { tinySetHost } from './tiny-set-host.ts';
 import { runUsoSampler } from './uso-sampler.ts';
 import { USO_REFERENCE_CASES, promptEmbeddings, referenceImage, type UsoReferenceCase } from './uso-reference-cases.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/uso-reference.safetensors', import.meta.url));
 const base = (rel: string) => path.basename(rel);
 
-let root: string;
-let env: HostEnvironment;
-let service: ModelService;
-
-beforeAll(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-reference-'));
-  const modelsDir = path.join(root, 'models');
-  generateTinyModels(modelsDir);
-  service = createModelService({ modelsDir, cacheDir: path.join(root, 'cache'), registry: defaultArchitectures(), threads: 1 });
-  env = { inputDir: root, outputDir: root, tempDir: root, modelsDir, services: { [MODEL_SERVICE_KEY]: service } };
-});
-afterAll(async () => {
-  await service.close();
-  fs.rmSync(root, { recursive: true, force: true });
-});
-
-async function output<T>(node: { execute: (inputs: never, context: never) => unknown }, inputs: Record<string, unknown>): Promise<T> {
-  const result = (await (node.execute as (i: unknown, c: unknown) => Promise<{ outputs: unknown[] }>)(inputs, recordingContext(env)));
-  return result.outputs[0] as T;
-}
+const host = tinySetHost('uso-reference-');
+const output = host.output;
 
 async function ourLatent(c: UsoReferenceCase): Promise<Tensor<'float32'>> {
   let model = await output<ModelDescriptor>(unetLoader, { unet_name: base(TINY_FILES.dit), weight_dtype: 'default' });
@@ -82,7 +59,7 @@ async function ourLatent(c: UsoReferenceCase): Promise<Tensor<'float32'>> {
       placement: 'd',
       schedule: 'uso',
     },
-    recordingContext(env),
+    recordingContext(host.env()),
   );
   return out.samples;
 }
