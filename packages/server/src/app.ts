@@ -26,7 +26,7 @@ import { internalRoutes } from './routes/internal-routes.ts';
 import type { LogBuffer } from './routes/log-buffer.ts';
 import { handleMaskUpload } from './routes/mask-upload.ts';
 import { modelRoutes } from './routes/model-routes.ts';
-import { PT_EXTENSIONS, canonicalFolder } from './routes/model-folders.ts';
+import { PT_EXTENSION_SET, canonicalFolder } from './routes/model-folders.ts';
 import { userRoutes } from './routes/user-routes.ts';
 import type { UserStore } from './routes/user-store.ts';
 
@@ -270,7 +270,7 @@ function apiRouter(ctx: AppContext): Router {
   r.get('/models/:folder', (req, res) => {
     const folder = canonicalFolder(String(req.params.folder));
     if (!folder) throw new HttpError(404, `Unknown model folder '${String(req.params.folder)}'`);
-    res.json(isModelFolder(folder) ? listModelFiles(modelRootsOf(env), folder) : listModelFiles(modelRootsOf(env), folder, new Set(PT_EXTENSIONS)));
+    res.json(isModelFolder(folder) ? listModelFiles(modelRootsOf(env), folder) : listModelFiles(modelRootsOf(env), folder, PT_EXTENSION_SET));
   });
 
   r.get('/features', (_req, res) => {

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,20 @@ describe('model routes (app/model_manager.py, server.py view_metadata)', () => {
     // Legacy names map as ComfyUI's map_legacy does; clip/ is the second path of text_encoders.
     expect((await getJson(`${server.url}/experiment/models/clip`)).body).toMatchObject([{ name: 'clip_l.safetensors', pathIndex: 1 }]);
     expect((await getJson(`${server.url}/experiment/models/nope`)).status).toBe(404);
+  });
+
+  it('/experiment/models/{folder} never lists a link that leads out of the models folder', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'uso-outside-'));
+    writeFileSync(join(outside, 'secret.safetensors'), 'x');
+    const link = join(server.dirs.modelsDir, 'loras', 'leak.safetensors');
+    symlinkSync(join(outside, 'secret.safetensors'), link);
+    try {
+      const names = ((await getJson(`${server.url}/experiment/models/loras`)).body as { name: string }[]).map((f) => f.name);
+      expect(names).toEqual(['plain.safetensors', 'styles/ink.safetensors']);
+    } finally {
+      rmSync(link);
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('/view_metadata/{folder} answers the __metadata__ of a safetensors file, 404 otherwise', async () => {

@@ -8,7 +8,7 @@ import { searchDirs, type ModelRoots } from '@uso-studio/nodes-comfy';
 export { COMFY_MODEL_FOLDERS, canonicalFolder } from '@uso-studio/nodes-comfy';
 
 /** ComfyUI's supported_pt_extensions. */
-export const PT_EXTENSIONS: readonly string[] = ['.ckpt', '.pt', '.pt2', '.bin', '.pth', '.safetensors', '.pkl', '.sft'];
+export const PT_EXTENSION_SET: ReadonlySet<string> = new Set(['.ckpt', '.pt', '.pt2', '.bin', '.pth', '.safetensors', '.pkl', '.sft']);
 
 /** Absolute paths searched for a folder, in order. */
 export function folderPaths(roots: ModelRoots, folder: string): string[] {

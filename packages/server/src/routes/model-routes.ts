@@ -3,16 +3,15 @@
  * (files with pathIndex, times and sizes), `/experiment/models/preview/{folder}/{index}/{file}` (a model's preview
  * picture as WebP) and `/view_metadata/{folder}?filename=` (a safetensors header's `__metadata__`).
  */
-import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import express from 'express';
 import type { Router } from 'express';
 import sharp from 'sharp';
 import { HttpError } from '../http-error.ts';
 import { isInside } from '../safe-path.ts';
-import type { ModelRoots } from '@uso-studio/nodes-comfy';
-import { COMFY_MODEL_FOLDERS, PT_EXTENSIONS, canonicalFolder, folderPaths } from './model-folders.ts';
+import { linkRoots, listModelFiles, type ModelRoots } from '@uso-studio/nodes-comfy';
+import { COMFY_MODEL_FOLDERS, PT_EXTENSION_SET, canonicalFolder, folderPaths } from './model-folders.ts';
 
 /** ComfyUI reads at most this much safetensors header for /view_metadata. */
 const MAX_METADATA_HEADER = 1024 * 1024;
@@ -36,7 +35,7 @@ export function modelRoutes(modelsDir: ModelRoots): Router {
   r.get('/experiment/models/:folder', (req, res) => {
     const folder = canonicalFolder(String(req.params.folder));
     if (!folder) throw new HttpError(404, `Unknown model folder '${String(req.params.folder)}'`);
-    res.json(folderPaths(modelsDir, folder).flatMap((dir, index) => listModelFiles(dir, index)));
+    res.json(folderPaths(modelsDir, folder).flatMap((dir, index) => folderFileInfos(modelsDir, dir, index)));
   });
 
   r.get('/experiment/models/preview/:folder/:pathIndex/*file', async (req, res) => {
@@ -105,41 +104,21 @@ export function readMetadata(file: string): Record<string, unknown> | undefined 
   }
 }
 
-/** ComfyUI's listing of one folder root: weight files at any depth (links followed), hidden names and .git skipped. */
-function listModelFiles(root: string, pathIndex: number): ModelFileInfo[] {
-  const out: ModelFileInfo[] = [];
-  let realRoot: string;
-  try {
-    realRoot = realpathSync(root);
-  } catch {
-    return out;
-  }
-  const walk = (dir: string, rel: string, depth: number) => {
-    if (depth > 16) return;
-    let names: string[];
+/**
+ * ComfyUI's listing of one folder directory: its weight files at any depth, with times and size. The walk is the
+ * loaders' (nodes-comfy listModelFiles: hidden names skipped, links followed only into the models directories).
+ */
+function folderFileInfos(roots: ModelRoots, dir: string, pathIndex: number): ModelFileInfo[] {
+  const one = { folders: { listed: [dir] }, roots: linkRoots(roots) };
+  return listModelFiles(one, 'listed', PT_EXTENSION_SET).flatMap((name) => {
     try {
-      names = readdirSync(dir).sort();
+      const st = statSync(join(dir, ...name.split('/')));
+      // Model folders (shards with an index) are loader entries, not files ComfyUI would list.
+      return st.isFile() ? [{ name, pathIndex, modified: st.mtimeMs / 1000, created: st.ctimeMs / 1000, size: st.size }] : [];
     } catch {
-      return;
+      return [];
     }
-    for (const name of names) {
-      if (name.startsWith('.')) continue;
-      const full = join(dir, name);
-      const childRel = rel ? `${rel}/${name}` : name;
-      let st: Stats;
-      try {
-        st = statSync(full);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) walk(full, childRel, depth + 1);
-      else if (st.isFile() && PT_EXTENSIONS.includes(extname(name).toLowerCase())) {
-        out.push({ name: childRel, pathIndex, modified: st.mtimeMs / 1000, created: st.ctimeMs / 1000, size: st.size });
-      }
-    }
-  };
-  walk(realRoot, '', 0);
-  return out;
+  });
 }
 
 /** `root/rel` when it exists inside root (lexically: models may be symlinked in, as ComfyUI allows); else a 404. */
