@@ -1,13 +1,18 @@
 /**
  * ComfyUI's KSampler for FLUX models, minus the node shell: fix_empty_latent_channels, prepare_noise from the seed,
  * the scheduler's sigmas with denoise, one velocity model per conditioning entry (wrapped by EasyCache when the
- * MODEL asks for it), the weighted average of entries, CFG (the negative is not evaluated at cfg 1), runtime's
+ * MODEL asks for it), the weighted average of entries, runtime's CFG (the negative is not evaluated at cfg 1 unless a CFG++ sampler
+ * needs it), runtime's
  * ksample (process_in/out and noise scaling), progress and previews per step.
  */
 
 import {
   Tensor,
+  cfgGuidance,
   defaultNoiseSampler,
+  denoiserFromVelocity,
+  getSampler,
+  isCfgOne,
   fixEmptyLatentChannels,
   ksample,
   ksamplerSigmas,
@@ -129,34 +134,21 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
     caches.push(cached);
     return cached.model;
   };
-  const positive = await stream(inputs.positive);
-  // ComfyUI: math.isclose(cfg, 1.0) skips the negative entirely.
-  const useNegative = Math.abs(inputs.cfg - 1) > 1e-9 * Math.max(1, Math.abs(inputs.cfg));
-  const negative = useNegative ? await stream(inputs.negative) : null;
-
-  // 4. Denoiser with CFG: D = x - v * sigma per stream, then uncond + (cond - uncond) * cfg.
-  const cfg = Math.fround(inputs.cfg);
-  const denoised = (x: Float32Array, v: Float32Array, s: number): Float32Array => {
-    const out = new Float32Array(x.length);
-    for (let k = 0; k < x.length; k++) out[k] = x[k]! - Math.fround(v[k]! * s);
-    return out;
-  };
-  const denoiser = async (x: Float32Array, sigma: number): Promise<Float32Array> => {
-    const s = Math.fround(sigma);
-    const cond = denoised(x, await positive(x, sigma), s);
-    if (!negative) return cond;
-    const uncond = denoised(x, await negative(x, sigma), s);
-    const out = new Float32Array(x.length);
-    for (let k = 0; k < x.length; k++) out[k] = uncond[k]! + Math.fround((cond[k]! - uncond[k]!) * cfg);
-    return out;
-  };
+  // 4. ComfyUI's CFG over D = x - v * sigma per stream. math.isclose(cfg, 1) skips the negative, except for the
+  // CFG++ samplers, which read the unconditional prediction at every step.
+  const sampler = getSampler(inputs.samplerName);
+  const positive = denoiserFromVelocity(await stream(inputs.positive));
+  const needsNegative = !isCfgOne(inputs.cfg) || sampler.kind === 'guided';
+  const guidedModel = needsNegative
+    ? cfgGuidance({ positive, negative: denoiserFromVelocity(await stream(inputs.negative)), cfg: inputs.cfg })
+    : positive;
 
   // 5. Sample with progress and previews, on packed tokens: every step of the math is elementwise, except the
   // ancestral samplers' fresh noise, which is drawn in the latent layout and packed like the rest.
   const total = sigmas.length - 1;
   const latentNoise = defaultNoiseSampler(inputs.seed);
   const samples = packing.unpack(
-    await ksample(denoiser, {
+    await ksample(guidedModel, {
       sampler: inputs.samplerName,
       sigmas,
       latent: packing.pack(latent.data),

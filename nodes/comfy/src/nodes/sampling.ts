@@ -1,13 +1,13 @@
 /** KSampler and EasyCache. */
 
 import { defineNode } from '@uso-studio/core';
-import { SAMPLERS, SCHEDULER_NAMES, type SchedulerName } from '@uso-studio/runtime';
+import { implementedSamplerNames, SCHEDULER_NAMES, type SchedulerName } from '@uso-studio/runtime';
 import { expectDescriptor, withModel, type ModelDescriptor } from '../models/descriptors.ts';
 import { expectConditioning } from '../flux/conditioning.ts';
 import { expectLatent, runKSampler, seedOf } from '../flux/sample.ts';
 
 /** The sampler names offered: the ones runtime implements, in ComfyUI's list order. */
-export const KSAMPLER_NAMES: readonly string[] = Object.keys(SAMPLERS);
+export const KSAMPLER_NAMES: readonly string[] = implementedSamplerNames();
 
 export const kSampler = defineNode({
   name: 'KSampler',

@@ -8,7 +8,8 @@ import {
   sampleEulerAncestral,
   sampleHeun,
   sampleLcm,
-  SAMPLERS,
+  SAMPLER_NAMES,
+  implementedSamplerNames,
   type Denoiser,
   type SamplerStep,
 } from './samplers.ts';
@@ -133,9 +134,9 @@ describe('sampler invariants', () => {
     const k = new Float32Array([1, 2, -0.5]);
     const sigmas = [1, 0.8, 0.4, 0.1, 0];
     const x0 = target.map((t, i) => t + sigmas[0]! * k[i]!);
-    for (const name of ['euler', 'heun', 'dpmpp_2m'] as const) {
+    for (const [name, sample] of [['euler', sampleEuler], ['heun', sampleHeun], ['dpmpp_2m', sampleDpmpp2m]] as const) {
       const steps: SamplerStep[] = [];
-      const out = await SAMPLERS[name](perfect, x0, sigmas, { callback: (s) => void steps.push({ ...s, x: s.x.slice() }) });
+      const out = await sample(perfect, x0, sigmas, { callback: (s) => void steps.push({ ...s, x: s.x.slice() }) });
       for (const s of steps) s.x.forEach((v, i) => expect(v, name).toBeCloseTo(target[i]! + s.sigma * k[i]!, 5));
       out.forEach((v, i) => expect(v, name).toBeCloseTo(target[i]!, 5));
     }
@@ -167,10 +168,23 @@ describe('sampler invariants', () => {
     await expect(sampleEuler(half, new Float32Array(2), [1, NaN, 0])).rejects.toThrow(/ksamplerSigmas/);
     await expect(sampleEuler(async () => new Float32Array(1), new Float32Array(2), [1, 0])).rejects.toThrow(/1 values/);
     expect(() => getSampler('dpmpp_3m')).toThrow(/supported: euler/);
+    expect(() => getSampler('toString')).toThrow(/unknown sampler/);
   });
 
   it('denoiserFromVelocity computes D = x - v sigma', async () => {
     const d = denoiserFromVelocity(async () => new Float32Array([1, -2]));
     expect(Array.from(await d(new Float32Array([3, 3]), 0.5))).toEqual([2.5, 4]);
+  });
+});
+
+describe('sampler registry', () => {
+  it("lists ComfyUI's 42 KSampler names in ComfyUI's order and offers the implemented ones in that order", () => {
+    // comfy/samplers.py (v0.3.64): KSAMPLER_NAMES + ['ddim', 'uni_pc', 'uni_pc_bh2'].
+    expect(SAMPLER_NAMES.length).toBe(42);
+    expect(SAMPLER_NAMES.slice(0, 4)).toEqual(['euler', 'euler_cfg_pp', 'euler_ancestral', 'euler_ancestral_cfg_pp']);
+    expect(SAMPLER_NAMES.slice(-3)).toEqual(['ddim', 'uni_pc', 'uni_pc_bh2']);
+    const offered = implementedSamplerNames();
+    expect(offered).toEqual(SAMPLER_NAMES.filter((n) => offered.includes(n)));
+    for (const name of offered) expect(getSampler(name).kind, name).toBe(name.endsWith('_cfg_pp') ? 'guided' : 'plain');
   });
 });
