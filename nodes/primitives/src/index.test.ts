@@ -23,7 +23,7 @@ describe('primitives pack', () => {
       'INT',
       { min: -9223372036854775807, max: 9223372036854775807, control_after_generate: true },
     ]);
-    expect(info['PrimitiveFloat']?.input.required['value']).toEqual(['FLOAT', { min: -9223372036854775807, max: 9223372036854775807, step: 0.1 }]);
+    expect(info['PrimitiveFloat']?.input.required['value']).toEqual(['FLOAT', { min: -9223372036854775807, max: 9223372036854775807 }]);
     expect(info['PrimitiveStringMultiline']?.input.required['value']).toEqual(['STRING', { multiline: true }]);
     expect(info['PrimitiveString']?.input.required['value']).toEqual(['STRING']);
     expect(info['PrimitiveBoolean']?.output).toEqual(['BOOLEAN']);

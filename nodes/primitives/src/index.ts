@@ -33,7 +33,7 @@ export const primitiveInt = passThrough('PrimitiveInt', 'Int', 'INT', {
 });
 
 export const primitiveFloat = passThrough('PrimitiveFloat', 'Float', 'FLOAT', {
-  value: { type: 'FLOAT', min: -INT_LIMIT, max: INT_LIMIT, step: 0.1 },
+  value: { type: 'FLOAT', min: -INT_LIMIT, max: INT_LIMIT },
 });
 
 export const primitiveBoolean = passThrough('PrimitiveBoolean', 'Boolean', 'BOOLEAN', { value: { type: 'BOOLEAN' } });
