@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from './store.ts';
@@ -49,6 +50,19 @@ afterAll(async () => {
   }
 });
 
+/** Polls the live server's database (read-only, beside its own connection) until the prompt has no queue row. */
+async function waitForNoQueueRow(promptId: string): Promise<void> {
+  const db = new Database(join(mountPoint, 'data', 'uso-studio.sqlite'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT 1 FROM queue WHERE prompt_id = ?');
+    // The store retries once a second; ten tries leave room for a loaded machine without hiding a missing release.
+    for (let i = 0; i < 100 && row.get(promptId) !== undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(row.get(promptId)).toBeUndefined();
+  } finally {
+    db.close();
+  }
+}
+
 describe('a nearly full disk', () => {
   it('loses no prompt, leaves no partial output, answers 507 when full, and recovers when space returns', async () => {
     const s = server!;
@@ -85,9 +99,17 @@ describe('a nearly full disk', () => {
     const late = await postJson(`${s.url}/prompt`, { prompt: { ...prompt, save: { ...prompt.save, inputs: { ...prompt.save.inputs, filename_prefix: 'late' } } }, client_id: 'disk' });
     expect(late.status).toBe(200);
     const lateId = late.body.prompt_id as string;
+    // A second one, whose held history entry the user deletes before space returns.
+    const gone = await postJson(`${s.url}/prompt`, { prompt: { ...prompt, save: { ...prompt.save, inputs: { ...prompt.save.inputs, filename_prefix: 'gone' } } }, client_id: 'disk' });
+    expect(gone.status).toBe(200);
+    const goneId = gone.body.prompt_id as string;
     fillTo(0, 'filler2');
     s.queue.resume();
     await ws.waitForEnd(lateId, 30_000);
+    await ws.waitForEnd(goneId, 30_000);
+    expect(Object.keys((await getJson(`${s.url}/history`)).body)).toContain(goneId);
+    expect((await postJson(`${s.url}/history`, { delete: [goneId] })).status).toBe(200);
+    expect(Object.keys((await getJson(`${s.url}/history`)).body)).not.toContain(goneId);
     const lateEntry = (await getJson(`${s.url}/history/${lateId}`)).body[lateId];
     expect(lateEntry.status.status_str).toBe('error');
     expect(JSON.stringify(lateEntry.status.messages)).toMatch(/Disk full/);
@@ -104,6 +126,8 @@ describe('a nearly full disk', () => {
     await ws.waitForEnd(again.body.prompt_id, 30_000);
     expect((await getJson(`${s.url}/history/${again.body.prompt_id}`)).body[again.body.prompt_id].status.status_str).toBe('success');
     expect(outputs().some((f) => f.startsWith('again_'))).toBe(true);
+    // The deleted entry's queue row went with the retry, without waiting for a restart.
+    await waitForNoQueueRow(goneId);
     ws.close();
 
     // Every prompt that was accepted is in the database once the server has stopped.
@@ -112,6 +136,7 @@ describe('a nearly full disk', () => {
     const store = new Store(join(mountPoint, 'data', 'uso-studio.sqlite'));
     try {
       for (const p of [ok.body.prompt_id, id, lateId, again.body.prompt_id]) expect(store.historyEntry(p), p).toBeDefined();
+      expect(store.historyEntry(goneId)).toBeUndefined();
       expect(store.queued()).toEqual([]);
     } finally {
       store.close();

@@ -55,6 +55,11 @@ export class Store {
    * both /queue and /history) and written, with the queue row removed, as soon as a retry succeeds.
    */
   readonly #unwritten = new Map<string, HistoryEntry>();
+  /**
+   * Held entries the user deleted before they could be written: nothing goes to history, but their queue rows must
+   * still go (else they would wait there until a restart records them as failed). Removed by the same retry.
+   */
+  readonly #queueRowsToRelease = new Set<string>();
   #retryTimer: NodeJS.Timeout | undefined;
   /** Bytes of the queued prompts' JSON; undefined once a removal made it stale (recounted on the next read). */
   #queueBytes: number | undefined;
@@ -227,13 +232,28 @@ export class Store {
     } catch (error) {
       if (!isDiskFull(error)) throw error;
       this.#unwritten.set(promptId, entry);
-      this.#retryTimer ??= setInterval(() => this.#writeUnwritten(), 1000).unref();
+      this.#retryLater();
       throw new Error(`disk full: the history entry of ${promptId} is kept in memory and written when space returns (${(error as Error).message})`);
     }
   }
 
-  /** Writes held history entries, oldest first, until one fails. */
-  #writeUnwritten(): void {
+  #retryLater(): void {
+    this.#retryTimer ??= setInterval(() => this.#catchUp(), 1000).unref();
+  }
+
+  /**
+   * Releases the queue rows of deleted held entries, then writes the other held entries oldest first, stopping at
+   * the first failure (the disk is still full); the retry stops once nothing is left.
+   */
+  #catchUp(): void {
+    for (const promptId of this.#queueRowsToRelease) {
+      try {
+        this.#deleteQueue.run(promptId);
+      } catch {
+        return;
+      }
+      this.#queueRowsToRelease.delete(promptId);
+    }
     for (const [promptId, entry] of this.#unwritten) {
       try {
         this.#finish(promptId, entry);
@@ -244,6 +264,25 @@ export class Store {
     }
     clearInterval(this.#retryTimer);
     this.#retryTimer = undefined;
+  }
+
+  /** Forgets held entries that are deleted: their queue rows are released now, or by the retry once there is room. */
+  #dropUnwritten(promptIds: Iterable<string>): void {
+    let dropped = false;
+    for (const id of promptIds) {
+      if (!this.#unwritten.delete(id)) continue;
+      this.#queueRowsToRelease.add(id);
+      dropped = true;
+    }
+    if (!dropped) return;
+    this.#queueBytes = undefined;
+    this.#retryLater();
+    this.#catchUp();
+  }
+
+  /** Queue rows of deleted held entries not yet removed (disk full). */
+  get unreleasedCount(): number {
+    return this.#queueRowsToRelease.size;
   }
 
   /** History entries not yet written (disk full). */
@@ -281,14 +320,14 @@ export class Store {
   }
 
   deleteHistory(promptIds: readonly string[]): void {
-    for (const id of promptIds) this.#unwritten.delete(id);
+    this.#dropUnwritten(promptIds);
     this.#db.transaction(() => {
       for (const id of promptIds) this.#deleteHistory.run(id);
     })();
   }
 
   clearHistory(): void {
-    this.#unwritten.clear();
+    this.#dropUnwritten([...this.#unwritten.keys()]);
     this.#db.prepare('DELETE FROM history').run();
   }
 
@@ -308,7 +347,7 @@ export class Store {
   }
 
   close(): void {
-    this.#writeUnwritten();
+    this.#catchUp();
     this.#db.close();
   }
 }
