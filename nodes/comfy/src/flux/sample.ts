@@ -17,6 +17,7 @@ import {
   ksample,
   ksamplerSigmas,
   modelSamplingFlux,
+  percentToSigma,
   prepareNoise,
   withEasyCache,
   type EasyCachedModel,
@@ -155,6 +156,9 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
       noise: packing.pack(noise.data),
       seed: inputs.seed,
       noiseSampler: (sigma, sigmaNext, length) => packing.pack(latentNoise(sigma, sigmaNext, length)),
+      // The Brownian-tree samplers draw their own noise in the latent layout; it is packed like the rest.
+      noiseLayout: (latentOrder) => packing.pack(latentOrder),
+      percentToSigma: (percent) => percentToSigma(percent, model.shift),
       signal: context.signal,
       callback: async (step) => {
         context.progress(step.i + 1, total);

@@ -121,6 +121,38 @@ describe('KSampler', () => {
     expect(Array.from(c.previews[0]!.bytes.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]); // 'PNG'
   });
 
+  // The SDE samplers: Brownian-tree noise (dpmpp_*sde*) or seeded default noise (er_sde, seeds, sa_solver), drawn in
+  // the latent layout while KSampler samples packed tokens, and the model's shift for percent_to_sigma.
+  it.each([
+    ['dpmpp_sde', 'simple', 1],
+    ['dpmpp_sde_gpu', 'karras', 2.5],
+    ['dpmpp_2m_sde', 'beta', 1],
+    ['dpmpp_2m_sde_gpu', 'simple', 1],
+    ['dpmpp_2m_sde_heun', 'normal', 1],
+    ['dpmpp_2m_sde_heun_gpu', 'simple', 1],
+    ['dpmpp_3m_sde', 'simple', 2.5],
+    ['dpmpp_3m_sde_gpu', 'beta', 1],
+    ['er_sde', 'simple', 1],
+    ['seeds_2', 'karras', 1],
+    ['seeds_3', 'simple', 1],
+    ['sa_solver', 'simple', 1],
+    ['sa_solver_pece', 'beta', 1],
+  ] as const)('SDE sampler %s / %s (cfg %s) runs in KSampler as ComfyUI samples it', async (sampler, scheduler, cfg) => {
+    const m = await model();
+    const pos = entry(1, { guidance: 4 });
+    const neg = entry(2);
+    const run = async (seed: number) =>
+      ((await kSampler.execute(
+        { model: m, seed, steps: 4, cfg, sampler_name: sampler, scheduler, positive: [pos], negative: [neg], latent_image: { samples: Tensor.zeros([1, 16, 4, 6]) }, denoise: 1 },
+        ctx(),
+      )).outputs as [Latent])[0].samples;
+    const out = await run(42);
+    expect(out.shape).toEqual([1, 16, 4, 6]);
+    close(out.data, await expected([1, 16, 4, 6], new Float32Array(16 * 24), 42, sampler, scheduler, 4, cfg, pos, neg));
+    // The noise depends on the seed beyond the initial noise: another seed moves the result.
+    expect(Array.from((await run(43)).data)).not.toEqual(Array.from(out.data));
+  });
+
   it('evaluates the negative only when cfg != 1, and honours denoise on a non-empty latent', async () => {
     const m = await model();
     const latent = { samples: Tensor.float32([1, 16, 2, 2], Float32Array.from({ length: 64 }, (_, i) => Math.sin(i))) };

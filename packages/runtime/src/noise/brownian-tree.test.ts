@@ -69,7 +69,8 @@ describe('BrownianTree statistics', () => {
     expect(tree.increment(0.4, 0.4).every((v) => v === 0)).toBe(true);
     expect(Array.from(tree.increment(0, 2))).toEqual(Array.from(tree.increment(0.03, 1)));
     expect(() => tree.increment(0.6, 0.5)).toThrow(/ta <= tb/);
-    expect(() => new BrownianTree(1, 1, 4, 0)).toThrow(/t0 < t1/);
+    expect(() => new BrownianTree(1, 0.5, 4, 0)).toThrow(/t0 <= t1/);
+    expect(Array.from(new BrownianTree(0.5, 0.5, 3, 0).increment(0.2, 0.7))).toEqual([0, 0, 0]);
   });
 
   it("rounds times like Python's round(t, 6), ties to even", () => {

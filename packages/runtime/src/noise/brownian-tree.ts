@@ -83,7 +83,7 @@ export class BrownianTree {
 
   /**
    * @param t0 start time (the tree's rounded start is round(t0, 6))
-   * @param t1 end time, > t0
+   * @param t1 end time, >= t0 (torchsde allows an empty span; every increment is then 0)
    * @param length values per increment (the latent's element count)
    * @param entropy the seed (ComfyUI passes the KSampler seed), a non-negative integer
    * @param normals where the normals come from (torch's CPU stream by default)
@@ -96,8 +96,8 @@ export class BrownianTree {
     private readonly normals: SeededNormals = cpuSeededNormals,
     private readonly cacheNodes = DEFAULT_CACHE_NODES,
   ) {
-    if (!(Number.isFinite(t0) && Number.isFinite(t1) && t0 < t1)) {
-      throw new RangeError(`BrownianTree: need finite t0 < t1, got [${t0}, ${t1}]`);
+    if (!(Number.isFinite(t0) && Number.isFinite(t1) && t0 <= t1)) {
+      throw new RangeError(`BrownianTree: need finite t0 <= t1, got [${t0}, ${t1}]`);
     }
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`BrownianTree: length must be a non-negative integer, got ${length}`);
     this.root = new TreeNode(roundTo6Decimals(t0), roundTo6Decimals(t1), 0n, 0, null);

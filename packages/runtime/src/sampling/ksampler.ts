@@ -21,6 +21,7 @@ import {
   type Denoiser,
   type GuidedDenoiser,
   type SamplerImplementation,
+  type SdeSamplerOptions,
 } from './samplers.ts';
 
 /** A model under CFG: the guided denoiser plain samplers call, and the one CFG++ samplers call. */
@@ -100,7 +101,7 @@ export function runSampler(
 }
 
 /** Options of {@link ksample}. */
-export interface KSampleOptions extends AncestralOptions {
+export interface KSampleOptions extends SdeSamplerOptions {
   /** ComfyUI sampler name (see SAMPLER_NAMES / SAMPLERS). */
   sampler: string;
   /** Schedule from ksamplerSigmas. An empty schedule returns the latent untouched, as ComfyUI does at denoise 0. */

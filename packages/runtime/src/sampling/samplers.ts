@@ -9,6 +9,10 @@ import { EULER_SAMPLERS } from './samplers/euler.ts';
 import { HEUN_SAMPLERS } from './samplers/heun.ts';
 import { DPMPP_SAMPLERS } from './samplers/dpmpp.ts';
 import { LCM_SAMPLERS } from './samplers/lcm.ts';
+import { DPMPP_SDE_SAMPLERS } from './samplers/dpmpp-sde.ts';
+import { ER_SDE_SAMPLERS } from './samplers/er-sde.ts';
+import { SEEDS_SAMPLERS } from './samplers/seeds.ts';
+import { SA_SOLVER_SAMPLERS } from './samplers/sa-solver.ts';
 
 export * from './samplers/common.ts';
 export * from './samplers/names.ts';
@@ -16,6 +20,11 @@ export * from './samplers/euler.ts';
 export * from './samplers/heun.ts';
 export * from './samplers/dpmpp.ts';
 export * from './samplers/lcm.ts';
+export * from './samplers/sde-common.ts';
+export * from './samplers/dpmpp-sde.ts';
+export * from './samplers/er-sde.ts';
+export * from './samplers/seeds.ts';
+export * from './samplers/sa-solver.ts';
 
 /** The implemented samplers by ComfyUI name; each family file contributes its own record. */
 export const SAMPLERS: Partial<Record<SamplerName, SamplerImplementation>> = {
@@ -23,6 +32,10 @@ export const SAMPLERS: Partial<Record<SamplerName, SamplerImplementation>> = {
   ...HEUN_SAMPLERS,
   ...DPMPP_SAMPLERS,
   ...LCM_SAMPLERS,
+  ...DPMPP_SDE_SAMPLERS,
+  ...ER_SDE_SAMPLERS,
+  ...SEEDS_SAMPLERS,
+  ...SA_SOLVER_SAMPLERS,
 };
 
 /** The implemented names in ComfyUI's order (what KSampler offers). */
