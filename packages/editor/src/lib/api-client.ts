@@ -110,6 +110,21 @@ export class ApiClient {
     return (await res.json()) as { name: string; subfolder: string; type: string };
   }
 
+  /**
+   * ComfyUI's mask editor save: the painted mask goes to `input/clipspace/`, and the server stores the original
+   * picture with the mask's alpha under that name (`original_ref` names the original).
+   */
+  async uploadMask(mask: Blob, filename: string, original: ImageRef): Promise<{ name: string; subfolder: string; type: string }> {
+    const form = new FormData();
+    form.append('image', mask, filename);
+    form.append('type', 'input');
+    form.append('subfolder', 'clipspace');
+    form.append('original_ref', JSON.stringify(original));
+    const res = await this.#fetch(this.url('/upload/mask'), { method: 'POST', body: form });
+    if (!res.ok) throw new Error(`saving the mask failed: ${res.status} ${await res.text().catch(() => '')}`);
+    return (await res.json()) as { name: string; subfolder: string; type: string };
+  }
+
   /** The URL of a stored image; `preview` asks the server for a small webp. */
   viewUrl(ref: ImageRef, preview = false): string {
     const q = new URLSearchParams({ filename: ref.filename, type: ref.type || 'output', subfolder: ref.subfolder ?? '' });

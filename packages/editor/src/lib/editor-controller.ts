@@ -10,6 +10,7 @@ import type { GraphEditor, SearchRequest, UiWorkflow } from './litegraph-adapter
 import type { ObjectInfo } from './object-info.ts';
 import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
 import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
+import { imageRefOfInputName } from './mask-painting.ts';
 import { UndoHistory } from './undo-history.ts';
 import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, WorkflowAutosave, type StorageLike } from './workflow-files.ts';
 import { WsClient, type ConnectionState, type ServerMessage, type SocketFactory } from './ws-client.ts';
@@ -416,8 +417,17 @@ export class EditorController {
   }
 
   inputImageUrl(name: string): string {
-    const slash = name.lastIndexOf('/');
-    return this.api.viewUrl({ filename: name.slice(slash + 1), subfolder: slash >= 0 ? name.slice(0, slash) : '', type: 'input' });
+    return this.api.viewUrl(imageRefOfInputName(name));
+  }
+
+  /**
+   * Stores a painted mask for the input picture `imageName` (ComfyUI's clipspace convention) and returns the name
+   * LoadImage should now read: `clipspace/<file> [input]`.
+   */
+  async uploadMask(mask: Blob, imageName: string): Promise<string> {
+    const res = await this.api.uploadMask(mask, `clipspace-mask-${Date.now()}.png`, imageRefOfInputName(imageName));
+    void this.refreshNodeTypes().catch(() => undefined);
+    return `${res.subfolder ? `${res.subfolder}/` : ''}${res.name} [${res.type || 'input'}]`;
   }
 
   // ---- server messages ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import { listenToCanvas } from './litegraph/canvas-events.ts';
 import { applyControlAfterGenerate } from './litegraph/control-after-generate.ts';
 import { acceptTimestampTies } from './litegraph/double-click.ts';
 import { ExecutionDisplay } from './litegraph/execution-display.ts';
+import { ImageMenu } from './litegraph/image-menu.ts';
 import { NodeClasses } from './litegraph/node-classes.ts';
 import { NodeImages } from './litegraph/node-images.ts';
 import { drawNodeModes } from './litegraph/node-modes.ts';
@@ -34,7 +35,7 @@ import { SubgraphProxies } from './litegraph/subgraph-proxies.ts';
 import { TextAreas } from './litegraph/text-areas.ts';
 import type { GraphContext, GraphEditorHooks, PendingLink, UiWorkflow } from './litegraph/types.ts';
 
-export type { GraphEditorHooks, PendingLink, RenameRequest, SearchRequest, UiWorkflow } from './litegraph/types.ts';
+export type { GraphEditorHooks, MaskEditRequest, PendingLink, RenameRequest, SearchRequest, UiWorkflow } from './litegraph/types.ts';
 
 /** The editor's canvas: a litegraph graph and canvas plus our behaviour on top. */
 export class GraphEditor {
@@ -78,7 +79,7 @@ export class GraphEditor {
     this.#primitives = new Primitives(context, widgets, this.#textAreas);
     this.#proxies = new SubgraphProxies(context, this.#textAreas);
     this.#classes = new NodeClasses(context, {
-      widgets, images: this.#images, textAreas: this.#textAreas, execution: this.#execution,
+      widgets, images: this.#images, imageMenu: new ImageMenu(context, this.#images), textAreas: this.#textAreas, execution: this.#execution,
       primitives: this.#primitives, proxies: this.#proxies,
     });
     this.#classes.registerFrontendNodes();

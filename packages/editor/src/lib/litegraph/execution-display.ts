@@ -54,6 +54,8 @@ export class ExecutionDisplay {
     const node = this.nodeFor(executionId);
     if (!node) return;
     decorOf(node).preview = url ? this.#images.load(url) : null;
+    // A sampler has no room under its widgets until it shows a picture; grow it as ComfyUI does.
+    if (url) this.#images.ensureRoom(node);
     this.#context.canvas.setDirty(true, false);
   }
 

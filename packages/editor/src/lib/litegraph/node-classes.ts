@@ -9,6 +9,7 @@ import { planNode } from '../object-info.ts';
 import { PRIMITIVE_IDLE_OUTPUT, PRIMITIVE_REPLACE_PROPERTY, PRIMITIVE_TYPE } from '../primitive-node.ts';
 import { slotColor } from '../slot-colors.ts';
 import type { ExecutionDisplay } from './execution-display.ts';
+import type { ImageMenu } from './image-menu.ts';
 import type { NodeImages } from './node-images.ts';
 import { allNodes, setPlan } from './node-state.ts';
 import type { NodeWidgets } from './node-widgets.ts';
@@ -20,6 +21,7 @@ import type { GraphContext } from './types.ts';
 export interface NodeClassParts {
   widgets: NodeWidgets;
   images: NodeImages;
+  imageMenu: ImageMenu;
   textAreas: TextAreas;
   execution: ExecutionDisplay;
   primitives: Primitives;
@@ -154,7 +156,7 @@ export class NodeClasses {
   }
 
   #build(node: LGraphNode, plan: NodePlan): void {
-    const { widgets, images, execution } = this.#parts;
+    const { widgets, images, imageMenu, execution } = this.#parts;
     setPlan(node, plan);
     node.serialize_widgets = true;
     for (const item of plan.widgets) widgets.add(node, item);
@@ -188,6 +190,9 @@ export class NodeClasses {
     };
     node.onDrawBackground = function (ctx) {
       images.draw(this, ctx);
+    };
+    node.getExtraMenuOptions = function () {
+      return imageMenu.entries(this);
     };
   }
 

@@ -31,6 +31,16 @@ export interface RenameRequest {
   commit(title: string): void;
 }
 
+/** "Open in MaskEditor" on a node with an image upload widget: paint a mask over its picture. */
+export interface MaskEditRequest {
+  /** The widget's value: the stored input name (`a.png`, `clipspace/m.png [input]`). */
+  imageName: string;
+  /** The picture the node shows. */
+  imageUrl: string;
+  /** Points the node at the stored masked picture. */
+  commit(name: string): void;
+}
+
 export interface PendingLink {
   node: LGraphNode;
   slot: number;
@@ -51,6 +61,10 @@ export interface GraphEditorHooks {
   /** The graph shown changed (entering or leaving a subgraph). */
   onGraphPathChange?(path: string[]): void;
   onSelectionChange?(count: number): void;
+  /** Open in MaskEditor, from an image node's menu. */
+  onMaskEdit?(request: MaskEditRequest): void;
+  /** A short message for the user (an image copied, a save that failed). */
+  onNotice?(kind: 'info' | 'error', text: string): void;
 }
 
 /** What every part of the adapter works on: litegraph's graph and canvas, the editor's hooks and its change report. */

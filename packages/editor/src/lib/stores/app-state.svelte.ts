@@ -5,7 +5,7 @@
 import type { HistoryEntry, QueueItem } from '../api-client.ts';
 import type { RunMode } from '../auto-queue.ts';
 import { initialExecutionState, type ExecutionState } from '../execution-state.ts';
-import type { RenameRequest, SearchRequest } from '../litegraph-adapter.ts';
+import type { MaskEditRequest, RenameRequest, SearchRequest } from '../litegraph-adapter.ts';
 import type { Template } from '../templates.ts';
 import type { ConnectionState } from '../ws-client.ts';
 
@@ -30,6 +30,8 @@ export class AppState {
   search = $state.raw<SearchRequest | null>(null);
   /** A node or group title being edited in place (double-click on the title). */
   rename = $state.raw<RenameRequest | null>(null);
+  /** The picture open in the mask editor (Open in MaskEditor on a LoadImage node). */
+  maskEdit = $state.raw<MaskEditRequest | null>(null);
   toasts = $state.raw<Toast[]>([]);
   nodeTypeCount = $state(0);
   ready = $state(false);

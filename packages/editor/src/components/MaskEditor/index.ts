@@ -1,0 +1,2 @@
+export { default as MaskEditor } from './MaskEditor.svelte';
+export type { MaskEditorProps } from './types.ts';
