@@ -73,6 +73,7 @@ export {
   ModelService,
   ModelMemoryError,
   MODEL_SERVICE_KEY,
+  ISOLATE_RUNS_ABOVE_BYTES,
   type ModelServiceOptions,
   type GraphRequest,
   type ServiceGraph,

@@ -27,8 +27,17 @@ export class EngineRuntime {
   readonly packs: readonly NodePack[];
   readonly #executor: Executor;
   readonly #services: PackServices[];
+  readonly #logger: NodeLogger | undefined;
 
-  private constructor(env: HostEnvironment, registry: NodeRegistry, packs: readonly NodePack[], executor: Executor, services: PackServices[]) {
+  private constructor(
+    env: HostEnvironment,
+    registry: NodeRegistry,
+    packs: readonly NodePack[],
+    executor: Executor,
+    services: PackServices[],
+    logger: NodeLogger | undefined,
+  ) {
+    this.#logger = logger;
     this.env = env;
     this.registry = registry;
     this.packs = packs;
@@ -56,11 +65,38 @@ export class EngineRuntime {
       throw error;
     }
     const executor = new Executor({ registry, env, ...(options.logger ? { logger: options.logger } : {}), cache: cachePolicyFor(options.cache) });
-    return new EngineRuntime(env, registry, packs, executor, services);
+    return new EngineRuntime(env, registry, packs, executor, services, options.logger);
   }
 
-  run(prompt: ApiPrompt, options: RunOptions): Promise<RunOutcome> {
-    return this.#executor.run(prompt, options);
+  /**
+   * Runs a prompt. When its signal aborts, runs in progress that can be stopped are stopped at once: every service
+   * (or its `pool`) with `interruptRuns()`, i.e. runtime's SessionPool, kills its isolated sessions' runs, so an
+   * interrupt does not wait for the end of a long onnxruntime call.
+   */
+  async run(prompt: ApiPrompt, options: RunOptions): Promise<RunOutcome> {
+    const stopRuns = () => this.#interruptRuns();
+    options.signal?.addEventListener('abort', stopRuns, { once: true });
+    try {
+      return await this.#executor.run(prompt, options);
+    } finally {
+      options.signal?.removeEventListener('abort', stopRuns);
+    }
+  }
+
+  #interruptRuns(): void {
+    const seen = new Set<object>();
+    for (const service of Object.values(this.env.services ?? {})) {
+      for (const target of [service, (service as { pool?: unknown } | null)?.pool]) {
+        const fn = (target as { interruptRuns?: unknown } | null)?.interruptRuns;
+        if (typeof fn !== 'function' || seen.has(target as object)) continue;
+        seen.add(target as object);
+        try {
+          (fn as () => unknown).call(target);
+        } catch (error) {
+          this.#logger?.warn(`stopping runs failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
   }
 
   /** Drops cached values (releasing the tensors and model descriptors they hold); with `unloadModels` also sessions. */

@@ -118,6 +118,22 @@ describe('ModelService', () => {
     expect(host.service.providersInUse().filter((p) => p.model === graph.path)).toHaveLength(1);
   });
 
+  it('runs graphs above isolateRunsAboveBytes in a process of their own, with the same outputs', async () => {
+    const isolating = createModelService({ modelsDir: host.env.modelsDir, cacheDir: path.join(host.root, 'cache-isolated'), registry: testRegistry(), log: () => {}, isolateRunsAboveBytes: 0 });
+    try {
+      const file = isolating.resolveFile('diffusion_models', 'test-dit.safetensors');
+      const img = Float32Array.from({ length: 64 }, (_, i) => (i % 5) - 2);
+      const z = (shape: number[]) => Tensor.zeros(shape);
+      const feeds = { img: Tensor.float32([1, 1, 64], img), img_ids: z([1, 1, 3]), ref_img: z([1, 0, 64]), ref_img_ids: z([1, 0, 3]), txt: z([1, 1, 8]), txt_ids: z([1, 1, 3]), style: z([1, 0, 8]), timesteps: z([1]), guidance: z([1]), y: z([1, 6]) };
+      const out = await isolating.run({ file, role: 'dit' }, feeds);
+      expect((await isolating.session({ file, role: 'dit' })).options.isolate).toBe(true);
+      expect([...out.velocity!.data]).toEqual([...(await project([], img))]);
+      expect((await host.service.session({ file, role: 'dit' })).options.isolate).toBe(false); // the default keeps a tiny graph here
+    } finally {
+      await isolating.close();
+    }
+  });
+
   it('is found in env.services, with a clear error when the host forgot it', () => {
     expect(getModelService(host.env)).toBe(host.service);
     expect(() => getModelService({ services: {} })).toThrow(/createModelService\(\{ modelsDir, cacheDir \}\).*env\.services\.models/);

@@ -64,9 +64,19 @@ export interface ModelServiceOptions {
    * create it. Default: the memory free when it is asked for (os.freemem, i.e. MemAvailable on Linux).
    */
   memoryLimitBytes?: number;
+  /**
+   * Graphs with more weight bytes than this run in a process of their own (runtime's `isolate`), so an interrupt
+   * stops a run in progress at once instead of waiting for it: onnxruntime-node cannot stop a run otherwise, and one
+   * real FLUX DiT or VAE call takes many seconds on a CPU. Default 64 MiB: every real full-size model, none of the
+   * demo or tiny ones (their runs are short, and a process per session would cost more than it saves). 0: all.
+   */
+  isolateRunsAboveBytes?: number;
   /** Receives notable events (provider fallback). Default: console.warn. */
   log?: (line: string) => void;
 }
+
+/** See ModelServiceOptions.isolateRunsAboveBytes. */
+export const ISOLATE_RUNS_ABOVE_BYTES = 64 * 2 ** 20;
 
 /** A model would not fit in the memory the service may use; says what it needs, what is free, and what would fit. */
 export class ModelMemoryError extends Error {
@@ -126,6 +136,7 @@ export class ModelService {
   private readonly log: (line: string) => void;
   private readonly memoryLimitBytes: number | undefined;
   private readonly activationBudgetBytes: number | undefined;
+  private readonly isolateRunsAboveBytes: number;
   private readonly graphs = new Map<string, Promise<ServiceGraph>>();
   private closed = false;
 
@@ -141,6 +152,7 @@ export class ModelService {
     this.log = options.log ?? ((line) => console.warn(line));
     this.memoryLimitBytes = options.memoryLimitBytes;
     this.activationBudgetBytes = options.activationBudgetBytes;
+    this.isolateRunsAboveBytes = options.isolateRunsAboveBytes ?? ISOLATE_RUNS_ABOVE_BYTES;
     this.pool = new SessionPool({
       log: this.log,
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
@@ -192,6 +204,7 @@ export class ModelService {
     return this.pool.acquire(graph, {
       provider: this.provider,
       disablePrepacking,
+      isolate: graph.weightBytes > this.isolateRunsAboveBytes,
       ...(this.threads !== undefined ? { intraOpNumThreads: this.threads } : {}),
     });
   }

@@ -11,12 +11,16 @@
  *
  * Inference blocks the JavaScript thread, so use a pool inside a worker thread. Never terminate() a worker that may
  * be inside run(): ask it to stop, await `releaseAll()`, then let it exit.
+ *
+ * A session created with `isolate: true` lives in a child process of its own (isolated-session.ts): its runs do not
+ * block this thread, and `interruptRuns()` stops one in progress within milliseconds by killing that process.
  */
 
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { Tensor } from '../tensor/tensor.ts';
+import { IsolatedSession } from './isolated-session.ts';
 import { loadOrt, type OrtModule } from './ort.ts';
 import { fromOrtTensor, toOrtTensor } from './tensor-convert.ts';
 
@@ -33,6 +37,12 @@ export interface SessionOptions {
    */
   readonly disablePrepacking?: boolean;
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Create the session in a child process of its own, so `interruptRuns()` can stop a run in progress (onnxruntime-node
+   * cannot stop one otherwise). Costs a process, an IPC copy of inputs and outputs per run, and the session's creation
+   * again after an interrupt. For graphs whose runs take seconds.
+   */
+  readonly isolate?: boolean;
 }
 
 /** A model to load: an .onnx path, plus the folder its external data locations are relative to when elsewhere. */
@@ -85,8 +95,8 @@ export interface SessionPoolOptions {
 
 interface Entry {
   readonly handle: PooledSession;
-  readonly ort: OrtModule;
-  readonly session: Ort.InferenceSession;
+  /** The session in this thread, or in its own process (`isolate`). */
+  readonly session: { readonly ort: OrtModule; readonly local: Ort.InferenceSession } | { readonly isolated: IsolatedSession };
   lastUsed: number;
   /** Tail of this session's run queue. */
   queue: Promise<unknown>;
@@ -148,14 +158,22 @@ export class SessionPool {
     // Chain onto the queue before any await when the session is live, so a release() called right after run()
     // is queued behind this run rather than ahead of it.
     const entry = this.entries.get(session.key) ?? (await this.entryFor(session.model, session.options));
-    const ort = entry.ort;
+    const live = entry.session;
     const task = entry.queue.then(async () => {
       entry.lastUsed = ++this.clock;
+      if ('isolated' in live) {
+        // Another process runs it: this thread is not blocked, so no native hooks.
+        const started = performance.now();
+        const out = await live.isolated.run(feeds, outputs);
+        this.onRunTimed?.(entry.handle, performance.now() - started);
+        return out;
+      }
+      const ort = live.ort;
       const ortFeeds: Record<string, Ort.Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(ort, t);
       const result = await this.native('run', entry.handle.model, async () => {
         const started = this.onRunTimed ? performance.now() : 0;
-        const r = outputs ? await entry.session.run(ortFeeds, [...outputs]) : await entry.session.run(ortFeeds);
+        const r = outputs ? await live.local.run(ortFeeds, [...outputs]) : await live.local.run(ortFeeds);
         this.onRunTimed?.(entry.handle, performance.now() - started);
         return r;
       });
@@ -176,6 +194,21 @@ export class SessionPool {
       if (safeRealpath(entry.handle.model.path) === real) waits.push(this.drop(key, entry));
     }
     await Promise.all(waits);
+  }
+
+  /**
+   * Stops every isolated session's run in progress now, by killing its process (its queued runs reject with
+   * RunInterruptedError, an 'AbortError'), and forgets those sessions: the next run of their handles creates them
+   * again. Runs inside this thread cannot be stopped and go on. Returns how many runs were stopped.
+   */
+  interruptRuns(): number {
+    let stopped = 0;
+    for (const [key, entry] of this.entries) {
+      if (!('isolated' in entry.session) || !entry.session.isolated.running) continue;
+      this.entries.delete(key);
+      if (entry.session.isolated.kill()) stopped++;
+    }
+    return stopped;
   }
 
   /** Releases every session after its queued runs finish. Call before a worker exits. */
@@ -234,6 +267,10 @@ export class SessionPool {
   }
 
   private async create(key: string, model: ModelRef, options: SessionOptions): Promise<Entry> {
+    if (options.isolate) {
+      const isolated = await IsolatedSession.open(model, { ...options, isolate: false }, this.log);
+      return this.add(key, model, options, { isolated }, isolated.inputNames, isolated.outputNames, isolated.provider, isolated.fallbackReason);
+    }
     const ort = await loadOrt();
     const requested = options.provider ?? 'cpu';
     let provider = requested;
@@ -252,17 +289,30 @@ export class SessionPool {
         throw new Error(`Cannot load model ${model.path}: ${firstLine(cpuError)}`);
       }
     }
+    return this.add(key, model, options, { ort, local: session }, session.inputNames, session.outputNames, provider, fallbackReason);
+  }
+
+  private add(
+    key: string,
+    model: ModelRef,
+    options: SessionOptions,
+    session: Entry['session'],
+    inputNames: readonly string[],
+    outputNames: readonly string[],
+    provider: Provider,
+    fallbackReason: string | undefined,
+  ): Entry {
     const handle: PooledSession = {
       key,
       model,
       options,
-      requestedProvider: requested,
+      requestedProvider: options.provider ?? 'cpu',
       provider,
-      inputNames: [...session.inputNames],
-      outputNames: [...session.outputNames],
+      inputNames: [...inputNames],
+      outputNames: [...outputNames],
       estimatedBytes: model.weightBytes ?? statSync(model.path).size,
     };
-    const entry: Entry = { handle, ort, session, lastUsed: ++this.clock, queue: Promise.resolve() };
+    const entry: Entry = { handle, session, lastUsed: ++this.clock, queue: Promise.resolve() };
     if (fallbackReason !== undefined) entry.fallbackReason = fallbackReason;
     this.entries.set(key, entry);
     this.evictOverBudget(key);
@@ -283,8 +333,9 @@ export class SessionPool {
   /** Forgets an entry now and releases its session once its queued runs are done. */
   private drop(key: string, entry: Entry): Promise<void> {
     if (this.entries.get(key) === entry) this.entries.delete(key);
+    const live = entry.session;
     const released = entry.queue
-      .then(() => this.native('release', entry.handle.model, () => entry.session.release()))
+      .then(() => ('isolated' in live ? live.isolated.release() : this.native('release', entry.handle.model, () => live.local.release())))
       .catch((error: unknown) => this.log(`[session] releasing ${entry.handle.model.path} failed: ${firstLine(error)}`));
     entry.queue = released;
     return released;
@@ -329,6 +380,7 @@ function sessionKey(model: ModelRef, options: SessionOptions): string {
     intraOpNumThreads: options.intraOpNumThreads ?? null,
     disablePrepacking: options.disablePrepacking ?? false,
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    isolate: options.isolate ?? false,
   };
   return JSON.stringify([safeRealpath(model.path), model.externalDataDir ?? null, model.disableConstantFolding ?? false, o]);
 }

@@ -33,6 +33,20 @@ function matMulChain(dir: string, size: number, depth: number): string {
   return path;
 }
 
+/** Saves total = sum(x · W^depth) for x of [rows, 512] (rows free) with W = 1/512 everywhere; returns its path. */
+function rowsChain(dir: string, depth: number): string {
+  const path = join(dir, `srv-rows-chain-${depth}.onnx`);
+  if (existsSync(path)) return path;
+  const g = new GraphBuilder({ name: 'srv-rows-chain' });
+  const x = g.input('x', 'float32', ['rows', 512]);
+  const w = g.constFloat(new Float32Array(512 * 512).fill(1 / 512), [512, 512], 'w'); // [512, 512]
+  let m = x;
+  for (let i = 0; i < depth; i++) m = g.matMul(m, w, `mm${i}`); // [rows, 512]
+  g.output(g.reduceSum(m, [0, 1], false, 'total'), 'total', 'float32', []);
+  g.save(path);
+  return path;
+}
+
 /** Saves y = sin(sin(...sin(x))) with `nodes` Sin nodes: tiny, but session creation takes ~35 ms per 1000 nodes. */
 function sinChain(dir: string, nodes: number): string {
   const path = join(dir, `srv-sin-${nodes}.onnx`);
@@ -74,6 +88,37 @@ export const pack: NodePack = {
         ctx.progress(1, 1);
         const value = (total!.data as Float32Array)[0]!;
         return { outputs: [value], ui: { total: [value] } };
+      },
+    }),
+    defineNode({
+      name: 'SrvOrtIsolatedMatMul',
+      category: 'testing',
+      description:
+        'One onnxruntime run of `depth` chained [rows, 512] x [512, 512] MatMuls in an isolated session (its own process, ' +
+        'so an interrupt stops it inside the run): about 2.4 ms per MatMul per 512 rows on one thread. Records ' +
+        '`isolated-run-start`, then `isolated-run-end` or `isolated-run-rejected` (with the error name) in the run log.',
+      inputs: { required: { rows: { type: 'INT', default: 512, min: 1, max: 65_536 }, depth: { type: 'INT', default: 400, min: 1, max: 10_000 } } },
+      outputs: [{ type: 'FLOAT' }],
+      outputNode: true,
+      notIdempotent: true,
+      async execute({ rows, depth }, ctx) {
+        const n = Number(rows);
+        const { pool } = ctx.env.services?.['srvOrt'] as OrtService;
+        const session = await pool.acquire(rowsChain(ctx.env.tempDir, Number(depth)), { isolate: true });
+        const log = join(ctx.env.tempDir, ORT_RUN_LOG);
+        const note = (event: string, extra: object = {}) => appendFileSync(log, `${JSON.stringify({ event, rows: n, at: Date.now(), ...extra })}\n`);
+        ctx.progress(0, 1);
+        note('isolated-run-start');
+        let total: number;
+        try {
+          total = ((await pool.run(session, { x: Tensor.float32([n, 512], new Float32Array(n * 512).fill(1)) })).total!.data as Float32Array)[0]!;
+        } catch (error) {
+          note('isolated-run-rejected', { name: (error as Error).name });
+          throw error;
+        }
+        note('isolated-run-end');
+        ctx.progress(1, 1);
+        return { outputs: [total], ui: { total: [total] } };
       },
     }),
     defineNode({
