@@ -1,6 +1,6 @@
 /**
  * The /object_info contract: for every class in ComfyUI's own snapshot (test/server/fixtures/comfyui-object-info.json,
- * written by scripts/comfy-object-info/make-snapshot.py from ComfyUI's source at the commit it records), a real
+ * written by scripts/comfyui/make-object-info-snapshot.py from ComfyUI's source at the commit it records), a real
  * server's entry has the same inputs in the same order with the same types, defaults and ranges, and the same outputs.
  * COMBO lists read from model or input folders are machine-dependent: they are compared by type, plus the fixed
  * entries ComfyUI lists with empty folders (VAELoader's `pixel_space`) must be offered too. Every kept
@@ -31,7 +31,8 @@ const snapshot = JSON.parse(readFileSync(new URL('./fixtures/comfyui-object-info
 
 /** Every class of the snapshot the server must serve exactly. */
 const CHECKED_CLASSES = [
-  'ImageBatch', 'ImageInvert', 'ImageCrop',
+  'ImageBatch', 'ImageInvert', 'ImageCrop', 'ImageScaleToTotalPixels', 'ImageStitch', 'FluxKontextImageScale',
+  'LatentUpscale', 'LatentUpscaleBy',
   'PrimitiveString', 'PrimitiveStringMultiline', 'PrimitiveInt', 'PrimitiveFloat', 'PrimitiveBoolean',
   'LoadImage', 'SaveImage', 'PreviewImage', 'ImageScale', 'ImageScaleToMaxDimension',
   'CheckpointLoaderSimple', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'CLIPVisionLoader', 'LoraLoaderModelOnly',

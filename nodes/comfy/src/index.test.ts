@@ -12,7 +12,7 @@ describe('comfy pack', () => {
       [
         'CheckpointLoaderSimple', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'CLIPVisionLoader', 'LoraLoaderModelOnly',
         'CLIPTextEncode', 'ConditioningZeroOut', 'FluxGuidance', 'ReferenceLatent', 'FluxKontextMultiReferenceLatentMethod',
-        'CLIPVisionEncode', 'EmptyLatentImage', 'EmptySD3LatentImage', 'VAEEncode', 'VAEDecode', 'VAEEncodeTiled', 'VAEDecodeTiled',
+        'CLIPVisionEncode', 'EmptyLatentImage', 'EmptySD3LatentImage', 'LatentUpscale', 'LatentUpscaleBy', 'VAEEncode', 'VAEDecode', 'VAEEncodeTiled', 'VAEDecodeTiled',
         'KSampler', 'EasyCache',
       ].sort(),
     );

@@ -18,6 +18,7 @@ import {
   referenceLatent,
 } from './nodes/conditioning.ts';
 import { emptyLatentImage, emptySD3LatentImage, vaeDecode, vaeEncode } from './nodes/latent.ts';
+import { latentUpscale, latentUpscaleBy } from './nodes/latent-upscale.ts';
 import { vaeDecodeTiled, vaeEncodeTiled } from './nodes/vae-tiled.ts';
 import { clipVisionEncode } from './nodes/clip-vision.ts';
 import { easyCache, kSampler } from './nodes/sampling.ts';
@@ -40,6 +41,8 @@ export const pack: NodePack = {
     clipVisionEncode,
     emptyLatentImage,
     emptySD3LatentImage,
+    latentUpscale,
+    latentUpscaleBy,
     vaeEncode,
     vaeDecode,
     vaeEncodeTiled,

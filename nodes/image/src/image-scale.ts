@@ -1,10 +1,10 @@
 /**
- * ImageScale and ImageScaleToMaxDimension, resizing like ComfyUI's `comfy.utils.common_upscale`: torch interpolate
- * modes in TypeScript (@uso-studio/runtime), and lanczos through sharp on uint8 pixels, as ComfyUI goes through PIL.
+ * ImageScale, ImageScaleToMaxDimension and ImageScaleToTotalPixels, resizing like ComfyUI's
+ * `comfy.utils.common_upscale`: torch interpolate modes and Pillow's LANCZOS (on uint8 pixels, as ComfyUI goes
+ * through PIL), both in TypeScript (@uso-studio/runtime).
  */
 
-import sharp from 'sharp';
-import { Tensor, TORCH_RESIZE_MODES, cropCenterToAspect, resizeImage, roundHalfEven, type TorchResizeMode } from '@uso-studio/runtime';
+import { Tensor, TORCH_RESIZE_MODES, cropCenterToAspect, pilLanczos, resizeImage, roundHalfEven, type TorchResizeMode } from '@uso-studio/runtime';
 import { defineNode } from '@uso-studio/core';
 import { catBatch, imageTensorFromRaw, imageToRaw } from './tensor-io.ts';
 
@@ -35,19 +35,16 @@ export async function upscaleImage(
 }
 
 /**
- * Lanczos resampling of each image through sharp's lanczos3 kernel on uint8 pixels. Close to PIL's LANCZOS (also a
- * 3-lobe kernel widened when downscaling) but not bit-identical: libvips may box-shrink large reductions first.
+ * ComfyUI's `lanczos`: each image to uint8 (clip(255 x) truncated), Pillow's LANCZOS, back to x / 255. The same
+ * levels as Pillow (RGBA premultiplied by alpha, as Pillow resizes it).
  */
-async function lanczos(image: Tensor<'float32'>, width: number, height: number): Promise<Tensor<'float32'>> {
+function lanczos(image: Tensor<'float32'>, width: number, height: number): Tensor<'float32'> {
   const batch = image.shape[0]!;
   const out: Tensor<'float32'>[] = [];
   for (let index = 0; index < batch; index++) {
     const raw = imageToRaw(image, index);
-    const { data, info } = await sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels as 1 | 2 | 3 | 4 } })
-      .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    out.push(imageTensorFromRaw({ data, width: info.width, height: info.height, channels: info.channels })); // [1, height, width, C]
+    const data = pilLanczos(raw.data, raw.width, raw.height, raw.channels, width, height);
+    out.push(imageTensorFromRaw({ data, width, height, channels: raw.channels })); // [1, height, width, C]
   }
   return catBatch(out);
 }
@@ -95,6 +92,35 @@ export const imageScale = defineNode({
     const size = imageScaleSize(dims.width, dims.height, width, height);
     const crop = inputs['crop'] === 'center' ? 'center' : 'disabled';
     return { outputs: [await upscaleImage(image, size.width, size.height, inputs['upscale_method'] as UpscaleMethod, crop)] };
+  },
+});
+
+/** ImageScaleToTotalPixels' size rule: scale both sides by sqrt(trunc(megapixels * 2^20) / pixels), Python rounding. */
+export function totalPixelsSize(inWidth: number, inHeight: number, megapixels: number): { width: number; height: number } {
+  const total = Math.trunc(megapixels * 1024 * 1024);
+  const scale = Math.sqrt(total / (inWidth * inHeight));
+  return { width: roundHalfEven(inWidth * scale), height: roundHalfEven(inHeight * scale) };
+}
+
+export const imageScaleToTotalPixels = defineNode({
+  name: 'ImageScaleToTotalPixels',
+  category: 'image/upscaling',
+  pack: 'comfy_extras.nodes_post_processing',
+  comfyApi: 'v3',
+  inputs: {
+    required: {
+      image: { type: 'IMAGE' },
+      upscale_method: { type: 'COMBO', options: ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'] },
+      megapixels: { type: 'FLOAT', default: 1.0, min: 0.01, max: 16.0, step: 0.01 },
+    },
+  },
+  outputs: [{ type: 'IMAGE', name: 'IMAGE' }],
+  async execute(inputs) {
+    const image = inputs['image'] as Tensor<'float32'>;
+    const dims = imageDims(image);
+    const size = totalPixelsSize(dims.width, dims.height, Number(inputs['megapixels']));
+    if (size.width < 1 || size.height < 1) throw new RangeError(`ImageScaleToTotalPixels: a ${dims.width}x${dims.height} image at ${String(inputs['megapixels'])} megapixels has no pixels left`);
+    return { outputs: [await upscaleImage(image, size.width, size.height, inputs['upscale_method'] as UpscaleMethod)] };
   },
 });
 

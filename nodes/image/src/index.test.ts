@@ -12,7 +12,8 @@ describe('image pack', () => {
   it('exports its nodes under ComfyUI class names', () => {
     expect(pack.name).toBe('image');
     expect(pack.nodes.map((n) => n.name)).toEqual([
-      'LoadImage', 'SaveImage', 'PreviewImage', 'ImageScale', 'ImageScaleToMaxDimension', 'ImageInvert', 'ImageBatch', 'ImageCrop',
+      'LoadImage', 'SaveImage', 'PreviewImage', 'ImageScale', 'ImageScaleToMaxDimension', 'ImageScaleToTotalPixels',
+      'ImageInvert', 'ImageBatch', 'ImageCrop', 'ImageStitch', 'FluxKontextImageScale',
     ]);
     expect(pack.nodes.filter((n) => n.outputNode).map((n) => n.name)).toEqual(['SaveImage', 'PreviewImage']);
   });

@@ -8,7 +8,7 @@ import { expectLatent } from '../flux/sample.ts';
 import { vaeDecodeRaw, vaeEncodeRaw } from '../flux/vae-runner.ts';
 
 /** ComfyUI's MAX_RESOLUTION. */
-const MAX_RESOLUTION = 16384;
+export const MAX_RESOLUTION = 16384;
 
 export const emptyLatentImage = defineNode({
   name: 'EmptyLatentImage',

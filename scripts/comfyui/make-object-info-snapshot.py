@@ -4,91 +4,23 @@
 Dev tool only (tests read the committed JSON, never run Python). Usage, from the repository root:
 
     git --git-dir=/work/.mirror/Comfy-Org+ComfyUI/repo --work-tree=/tmp/comfy checkout HEAD -- '*.py' '*.json'
-    /usr/bin/python3 scripts/comfy-object-info/make-snapshot.py /tmp/comfy <commit> \
-        > test/contract/comfyui-object-info.snapshot.json
+    /usr/bin/python3 scripts/comfyui/make-object-info-snapshot.py /tmp/comfy <commit> \
+        > test/server/fixtures/comfyui-object-info.json
 
-It imports ComfyUI's node modules from that checkout (nodes.py and the comfy_extras files that define the classes
-below) with the heavy packages ComfyUI needs at import time (safetensors, transformers, einops, ...) replaced by
-inert stand-ins: only the node classes' schemas are read, no model code runs. Each entry is built the way
+It imports ComfyUI's node modules from that checkout (nodes.py and the comfy_extras files listed in classes.json)
+through comfy_import.py, which replaces the packages ComfyUI needs at import time but this machine lacks
+(safetensors, transformers, einops, ...) by inert stand-ins: only the node classes' schemas are read. Each entry is built the way
 server.py's `node_info` builds it: `GET_NODE_INFO_V1()` for comfy_api (v3) nodes, else INPUT_TYPES(), RETURN_TYPES,
 OUTPUT_IS_LIST, RETURN_NAMES, ... in the same order with the same fallbacks. The entries are rendered with empty
 model and input folders; `folder_backed` names the inputs whose option lists change when every folder holds a file
 (the lists that depend on the machine).
 """
-import importlib
-import importlib.abc
-import importlib.machinery
 import json
 import os
 import sys
 import tempfile
-import types
 
-# Packages ComfyUI imports at start-up; those not installed become stand-ins (none of them matters for a schema).
-STUBBED = {
-    'safetensors', 'transformers', 'tokenizers', 'sentencepiece', 'einops', 'torchsde', 'torchaudio',
-    'torchvision', 'kornia', 'spandrel', 'spandrel_extra_arches', 'av', 'aiohttp', 'yarl', 'psutil', 'scipy',
-    'comfyui_frontend_package', 'comfyui_workflow_templates', 'comfyui_embedded_docs', 'alembic', 'sqlalchemy',
-    'pydantic', 'pydantic_settings', 'requests', 'yaml', 'soundfile', 'cv2', 'skimage', 'trimesh', 'openai',
-    'comfy_kitchen', 'blake3', 'filelock', 'tqdm', 'simpleeval', 'typing_extensions_stub', 'huggingface_hub',
-    'accelerate', 'packaging', 'xformers', 'triton', 'sageattention', 'flash_attn', 'pynvml', 'torch_directml', 'comfy_aimdo',
-}
-
-
-class Anything(types.ModuleType):
-    """A module or attribute that answers every use: attribute access, calls, subclassing, iteration, decoration."""
-
-    def __init__(self, name='stub'):
-        super().__init__(name)
-        self.__path__ = []
-
-    def __getattr__(self, name):
-        if name.startswith('__') and name.endswith('__'):
-            raise AttributeError(name)
-        value = Anything(f'{self.__name__}.{name}')
-        setattr(self, name, value)
-        return value
-
-    def __call__(self, *args, **kwargs):
-        if len(args) == 1 and callable(args[0]) and not kwargs:
-            return args[0]  # used as a decorator
-        return Anything(self.__name__ + '()')
-
-    def __mro_entries__(self, bases):
-        return (type(self.__name__.rsplit('.', 1)[-1], (), {}),)
-
-    def __iter__(self):
-        return iter(())
-
-    def __bool__(self):
-        return False
-
-    def __or__(self, other):
-        return self
-
-    __ror__ = __or__
-
-    def __getitem__(self, key):
-        return self
-
-
-class StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, fullname, path, target=None):
-        top = fullname.split('.')[0]
-        if top not in STUBBED or self._installed(top):
-            return None
-        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-
-    def _installed(self, top):
-        others = [finder for finder in sys.meta_path if finder is not self]
-        return any(getattr(f, 'find_spec', None) and f.find_spec(top, None) for f in others)
-
-    def create_module(self, spec):
-        return Anything(spec.name)
-
-    def exec_module(self, module):
-        pass
-
+from comfy_import import import_comfyui
 
 def node_info(mappings, display_names, node_class, internal_base):
     """server.py's node_info, step for step."""
@@ -123,14 +55,8 @@ def node_info(mappings, display_names, node_class, internal_base):
 def main():
     comfy_dir, commit = sys.argv[1], sys.argv[2]
     classes = json.load(open(os.path.join(os.path.dirname(__file__), 'classes.json')))
-    sys.meta_path.insert(0, StubFinder())
-    sys.argv = [sys.argv[0], '--cpu']
-    sys.path.insert(0, comfy_dir)
-    os.chdir(comfy_dir)
+    import_comfyui(comfy_dir)
     import asyncio
-    import comfy.options
-    comfy.options.enable_args_parsing()  # so '--cpu' reaches comfy.cli_args (this torch has no CUDA)
-    import utils.extra_config  # noqa: F401  main.py imports the top-level utils package before any node module
     import nodes
     import folder_paths
     from comfyui_version import __version__
@@ -165,7 +91,7 @@ def main():
             for input_name, spec in inputs.items():
                 if probed[name]['input'][group][input_name] != spec:
                     folder_backed.setdefault(name, []).append(input_name)
-    out = {'comfyui_version': __version__, 'comfyui_commit': commit, 'made_by': 'scripts/comfy-object-info/make-snapshot.py',
+    out = {'comfyui_version': __version__, 'comfyui_commit': commit, 'made_by': 'scripts/comfyui/make-object-info-snapshot.py',
            'folder_backed': folder_backed, 'object_info': object_info}
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write('\n')
