@@ -13,6 +13,10 @@ import { DPMPP_SDE_SAMPLERS } from './samplers/dpmpp-sde.ts';
 import { ER_SDE_SAMPLERS } from './samplers/er-sde.ts';
 import { SEEDS_SAMPLERS } from './samplers/seeds.ts';
 import { SA_SOLVER_SAMPLERS } from './samplers/sa-solver.ts';
+import { LINEAR_MULTISTEP_SAMPLERS } from './samplers/linear-multistep.ts';
+import { DDPM_SAMPLERS } from './samplers/ddpm.ts';
+import { GRADIENT_ESTIMATION_SAMPLERS } from './samplers/gradient-estimation.ts';
+import { RES_MULTISTEP_SAMPLERS } from './samplers/res-multistep.ts';
 
 export * from './samplers/common.ts';
 export * from './samplers/names.ts';
@@ -25,6 +29,10 @@ export * from './samplers/dpmpp-sde.ts';
 export * from './samplers/er-sde.ts';
 export * from './samplers/seeds.ts';
 export * from './samplers/sa-solver.ts';
+export * from './samplers/linear-multistep.ts';
+export * from './samplers/ddpm.ts';
+export * from './samplers/gradient-estimation.ts';
+export * from './samplers/res-multistep.ts';
 
 /** The implemented samplers by ComfyUI name; each family file contributes its own record. */
 export const SAMPLERS: Partial<Record<SamplerName, SamplerImplementation>> = {
@@ -36,6 +44,10 @@ export const SAMPLERS: Partial<Record<SamplerName, SamplerImplementation>> = {
   ...ER_SDE_SAMPLERS,
   ...SEEDS_SAMPLERS,
   ...SA_SOLVER_SAMPLERS,
+  ...LINEAR_MULTISTEP_SAMPLERS,
+  ...DDPM_SAMPLERS,
+  ...GRADIENT_ESTIMATION_SAMPLERS,
+  ...RES_MULTISTEP_SAMPLERS,
 };
 
 /** The implemented names in ComfyUI's order (what KSampler offers). */

@@ -1,17 +1,24 @@
-/** Euler and Euler ancestral (the rectified-flow form ComfyUI uses for CONST models). */
+/**
+ * Euler, Euler ancestral (the rectified-flow form ComfyUI uses for CONST models), their CFG++ forms, and ddim
+ * (ComfyUI's ddim is Euler; its only difference, fresh inpainting noise, concerns masks).
+ */
 
 import {
   checkLength,
   checkSigmas,
   defaultNoiseSampler,
   evaluate,
+  evaluateGuided,
   f,
+  guided,
   plain,
   report,
   type AncestralOptions,
   type Denoiser,
+  type GuidedDenoiser,
   type SamplerOptions,
 } from './common.ts';
+import { ancestralStep, checkEta, noiseSource } from './steps.ts';
 import type { SamplerFamily } from './names.ts';
 
 /**
@@ -91,7 +98,75 @@ export async function sampleEulerAncestral(
   return x;
 }
 
+/** alpha = sigma exp(half-logSNR) for CONST models, half-logSNR = -logit(sigma) (0 at sigma 1). */
+function constAlpha(sigma: number): number {
+  const logit = f(Math.log(f(sigma / f(1 - sigma))));
+  return f(sigma * f(Math.exp(-logit)));
+}
+
+/**
+ * Euler ancestral CFG++ (ComfyUI's sample_euler_ancestral_cfg_pp): the step direction comes from the unconditional
+ * prediction, the landing point from the guided one. With alpha_s = s exp(lambda(s)) (lambda = -logit for CONST):
+ * 1. s' == 0: x = D.
+ * 2. d = (x - alpha_s U) / s; (down, up) = ancestral step from s/alpha_s to s'/alpha_s' (VE form); down *= alpha_s'.
+ * 3. x = alpha_s' D + down d, then (eta > 0 and s_noise > 0) x += alpha_s' eps s_noise up.
+ */
+export async function sampleEulerAncestralCfgPp(
+  denoise: GuidedDenoiser,
+  x0: Float32Array,
+  sigmas: readonly number[],
+  options: AncestralOptions = {},
+): Promise<Float32Array> {
+  checkSigmas('sampleEulerAncestralCfgPp', x0, sigmas);
+  const eta = options.eta ?? 1;
+  const sNoise = options.sNoise ?? 1;
+  checkEta('sampleEulerAncestralCfgPp', eta);
+  const noise = noiseSource(options);
+  const n = x0.length;
+  let x = x0;
+  for (let i = 0; i < sigmas.length - 1; i++) {
+    const s = f(sigmas[i]!);
+    const sn = f(sigmas[i + 1]!);
+    const { denoised: den, uncondDenoised: unc } = await evaluateGuided(denoise, x, s, options.signal);
+    await report(options, i, sigmas, x, den);
+    // 1.
+    if (sn === 0) {
+      x = Float32Array.from(den);
+      continue;
+    }
+    // 2.
+    const alphaS = constAlpha(s);
+    const alphaT = constAlpha(sn);
+    const step = ancestralStep(f(s / alphaS), f(sn / alphaT), eta);
+    const down = f(alphaT * step.down);
+    // 3.
+    const eps = eta > 0 && sNoise > 0 ? noise(s, sn, n) : null;
+    const sN = f(sNoise);
+    const next = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      const d = f(f(x[k]! - f(alphaS * unc[k]!)) / s);
+      const y = f(f(alphaT * den[k]!) + f(down * d));
+      next[k] = eps ? y + f(f(f(alphaT * eps[k]!) * sN) * step.up) : y;
+    }
+    x = next;
+  }
+  return x;
+}
+
+/** Euler CFG++: euler_ancestral_cfg_pp with eta 0 and s_noise 0, as ComfyUI defines it. */
+export function sampleEulerCfgPp(
+  denoise: GuidedDenoiser,
+  x0: Float32Array,
+  sigmas: readonly number[],
+  options: SamplerOptions = {},
+): Promise<Float32Array> {
+  return sampleEulerAncestralCfgPp(denoise, x0, sigmas, { ...options, eta: 0, sNoise: 0 });
+}
+
 export const EULER_SAMPLERS: SamplerFamily = {
   euler: plain(sampleEuler),
+  euler_cfg_pp: guided(sampleEulerCfgPp),
   euler_ancestral: plain(sampleEulerAncestral),
+  euler_ancestral_cfg_pp: guided(sampleEulerAncestralCfgPp),
+  ddim: plain(sampleEuler),
 };
