@@ -22,8 +22,15 @@ import { TorchGenerator } from './torch-randn.ts';
 const f = Math.fround;
 /** torchsde's pool_size default for BrownianTree. */
 const POOL_SIZE = 24;
-/** Node increments kept (torchsde keeps 45 per tree; the values never depend on it). */
-const DEFAULT_CACHE_NODES = 45;
+/**
+ * Node increments kept. torchsde keeps 45; a descending sampler schedule touches about 40 nodes per query, and with
+ * ~100 kept the next query finds the shared boundary nodes still there (half the normals drawn for a 28-step
+ * schedule). The values never depend on it; memory does, so the count shrinks for large latents.
+ */
+const CACHE_BYTES = 96 * 1024 * 1024;
+function defaultCacheNodes(length: number): number {
+  return Math.max(45, Math.min(128, Math.floor(CACHE_BYTES / (4 * Math.max(1, length)))));
+}
 
 /**
  * Standard normals for one seed: `torch.randn(length, generator=torch.Generator(device).manual_seed(seed))`.
@@ -87,6 +94,7 @@ export class BrownianTree {
    * @param length values per increment (the latent's element count)
    * @param entropy the seed (ComfyUI passes the KSampler seed), a non-negative integer
    * @param normals where the normals come from (torch's CPU stream by default)
+   * @param cacheNodes how many node increments to keep (speed only)
    */
   constructor(
     t0: number,
@@ -94,7 +102,7 @@ export class BrownianTree {
     readonly length: number,
     readonly entropy: number | bigint,
     private readonly normals: SeededNormals = cpuSeededNormals,
-    private readonly cacheNodes = DEFAULT_CACHE_NODES,
+    private readonly cacheNodes = defaultCacheNodes(length),
   ) {
     if (!(Number.isFinite(t0) && Number.isFinite(t1) && t0 <= t1)) {
       throw new RangeError(`BrownianTree: need finite t0 <= t1, got [${t0}, ${t1}]`);
