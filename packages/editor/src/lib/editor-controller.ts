@@ -6,7 +6,9 @@ import { ApiClient, PromptRejectedError, type HistoryEntry, type ImageRef } from
 import { AutoQueue, type RunMode } from './auto-queue.ts';
 import { reduceExecution, type ExecutionState } from './execution-state.ts';
 import { apiToUi, findMissingNodeTypes, MissingNodeTypesError, uiToApi } from './formats.ts';
+import type { LibraryDrop } from './library-drops.ts';
 import type { GraphEditor, SearchRequest, UiWorkflow } from './litegraph-adapter.ts';
+import { loaderFor } from './model-loaders.ts';
 import type { ObjectInfo } from './object-info.ts';
 import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
 import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
@@ -533,6 +535,32 @@ export class EditorController {
     setTimeout(() => {
       this.state.toasts = this.state.toasts.filter((t) => t.id !== toast.id);
     }, kind === 'error' ? 8000 : 3000);
+  }
+
+  /**
+   * Puts a node library or model library item on the canvas at a page position (its drop point), or at the view's
+   * centre: a node class as a new node, a model file as its folder's loader node with the file selected.
+   */
+  async placeLibraryItem(item: LibraryDrop, clientPos?: [number, number] | null): Promise<void> {
+    const pos = this.editor.toGraphPos(...(clientPos ?? this.editor.viewCentre()));
+    if (item.kind === 'node') {
+      if (!this.editor.addNode(item.type, pos)) this.toast('error', `Unknown node type ${item.type}`);
+      this.checkpoint();
+      return;
+    }
+    const loader = loaderFor(item.folder, item.file, this.objectInfo);
+    if (!loader) {
+      this.toast('error', `No loader node for ${item.folder}/${item.file} on this server`);
+      return;
+    }
+    // A file added since the node types were fetched is not in the loader's list yet.
+    const listed = (spec: unknown) => Array.isArray(spec) && Array.isArray(spec[0]) && spec[0].includes(item.file);
+    const entry = this.objectInfo[loader.type]!;
+    if (!listed(entry.input.required[loader.input] ?? entry.input.optional?.[loader.input])) await this.refreshNodeTypes().catch(() => undefined);
+    const node = this.editor.addNode(loader.type, pos);
+    if (!node) return;
+    if (!this.editor.setWidgetValue(node, loader.input, item.file)) this.toast('error', `${loader.type} does not list ${item.file}; press R to refresh the model lists`);
+    this.checkpoint();
   }
 
   /** Adds the node picked in the search box. */

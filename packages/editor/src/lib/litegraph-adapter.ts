@@ -211,6 +211,28 @@ export class GraphEditor {
     return node;
   }
 
+  /** The page position of the canvas's centre (where a node added without a position goes). */
+  viewCentre(): [number, number] {
+    const rect = this.canvas.canvas.getBoundingClientRect();
+    return [rect.left + rect.width / 2, rect.top + rect.height / 2];
+  }
+
+  /**
+   * Sets a node's widget by name as an edit on the canvas would (its callback runs, so linked primitives and proxies
+   * follow); false when the node has no such widget or a combo does not list the value.
+   */
+  setWidgetValue(node: LGraphNode, name: string, value: unknown): boolean {
+    const widget = node.widgets?.find((w) => w.name === name);
+    if (!widget) return false;
+    const values = (widget.options as { values?: unknown } | undefined)?.values;
+    if (widget.type === 'combo' && Array.isArray(values) && !values.includes(value)) return false;
+    widget.value = value as never;
+    widget.callback?.(widget.value, this.canvas, node, [0, 0]);
+    this.canvas.setDirty(true, false);
+    this.#context.changed();
+    return true;
+  }
+
   /** Converts graph coordinates of the page position into the canvas's graph space. */
   toGraphPos(clientX: number, clientY: number): [number, number] {
     const rect = this.canvas.canvas.getBoundingClientRect();

@@ -34,5 +34,7 @@ export class AppState {
   maskEdit = $state.raw<MaskEditRequest | null>(null);
   toasts = $state.raw<Toast[]>([]);
   nodeTypeCount = $state(0);
+  /** The open left sidebar tab (components/Sidebar/tabs.ts ids), or null when only its icon bar shows. */
+  sidebarTab = $state<string | null>(null);
   ready = $state(false);
 }

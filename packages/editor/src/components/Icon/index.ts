@@ -1,0 +1,2 @@
+export { default as Icon } from './Icon.svelte';
+export type { IconProps } from './types.ts';

@@ -1,0 +1,2 @@
+export { default as NodeLibrary } from './NodeLibrary.svelte';
+export type { NodeLibraryProps } from './types.ts';

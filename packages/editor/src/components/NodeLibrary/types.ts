@@ -1,0 +1,2 @@
+/** The node library tab reads the editor context; no props. */
+export type NodeLibraryProps = Record<string, never>;

@@ -1,0 +1,10 @@
+/**
+ * The left sidebar's tabs, top to bottom. Adding a tab is one line here: an id, a title, an icon from lib/icons.ts
+ * and a panel component (which takes no props and reads the editor through `getEditorContext()`).
+ */
+import { NodeLibrary } from '../NodeLibrary/index.ts';
+import type { SidebarTab } from './types.ts';
+
+export const SIDEBAR_TABS: SidebarTab[] = [
+  { id: 'nodes', title: 'Node Library', icon: 'nodes', panel: NodeLibrary },
+];
