@@ -161,7 +161,8 @@ export async function runKSampler(inputs: KSamplerInputs, context: ExecutionCont
       percentToSigma: (percent) => percentToSigma(percent, model.shift),
       signal: context.signal,
       callback: async (step) => {
-        context.progress(step.i + 1, total);
+        // dpm_adaptive counts its own attempts, which can outnumber the schedule's steps.
+        context.progress(Math.min(step.i + 1, total), total);
         await offerLatentPreview(context, () => packing.unpack(step.denoised), shape);
       },
     }),

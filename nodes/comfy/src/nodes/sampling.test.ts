@@ -6,6 +6,7 @@ import {
   ksamplerSigmas,
   prepareNoise,
   processLatentIn,
+  SAMPLER_NAMES,
   SCHEDULER_NAMES,
   type Denoiser,
   type SchedulerName,
@@ -62,18 +63,19 @@ function referenceVelocity(shape: number[], e: ConditioningEntry, styles: readon
 async function expected(shape: number[], latent: Float32Array, seed: number, sampler: string, scheduler: SchedulerName, steps: number, cfg: number, pos: ConditioningEntry, neg: ConditioningEntry, styles: Tensor<'float32'>[] = [], denoise = 1) {
   const vp = referenceVelocity(shape, pos, styles);
   const vn = referenceVelocity(shape, neg, styles);
-  const den: Denoiser = async (x, s) => {
-    const d = async (v: (x: Float32Array, s: number) => Promise<Float32Array>) => {
-      const out = await v(x, s);
-      return Float32Array.from(x, (xv, k) => xv - Math.fround(out[k]! * Math.fround(s)));
-    };
-    const c = await d(vp);
-    if (cfg === 1) return c;
-    const u = await d(vn);
-    return Float32Array.from(c, (cv, k) => u[k]! + Math.fround((cv - u[k]!) * Math.fround(cfg)));
+  const d = async (v: (x: Float32Array, s: number) => Promise<Float32Array>, x: Float32Array, s: number) => {
+    const out = await v(x, s);
+    return Float32Array.from(x, (xv, k) => xv - Math.fround(out[k]! * Math.fround(s)));
   };
+  // ComfyUI's CFG; the CFG++ samplers also get the unconditional prediction, evaluated even at cfg 1.
+  const both = async (x: Float32Array, s: number) => {
+    const c = await d(vp, x, s);
+    const u = await d(vn, x, s);
+    return { denoised: Float32Array.from(c, (cv, k) => u[k]! + Math.fround((cv - u[k]!) * Math.fround(cfg))), uncondDenoised: u };
+  };
+  const den: Denoiser = async (x, s) => (cfg === 1 ? d(vp, x, s) : (await both(x, s)).denoised);
   const sigmas = ksamplerSigmas({ scheduler, steps, denoise, sampler });
-  return ksample(den, { sampler, sigmas, latent, noise: prepareNoise(shape, seed).data, seed });
+  return ksample({ denoise: den, denoiseWithUncond: both }, { sampler, sigmas, latent, noise: prepareNoise(shape, seed).data, seed });
 }
 
 async function model(): Promise<ModelDescriptor> {
@@ -93,7 +95,8 @@ describe('KSampler', () => {
     expect(Object.keys(info.input.required)).toEqual(['model', 'seed', 'steps', 'cfg', 'sampler_name', 'scheduler', 'positive', 'negative', 'latent_image', 'denoise']);
     expect(info.input.required.seed![1]).toMatchObject({ default: 0, min: 0, control_after_generate: true });
     expect(info.input.required.cfg![1]).toMatchObject({ default: 8, step: 0.1, round: 0.01 });
-    expect(info.input.required.sampler_name![0]).toEqual(expect.arrayContaining(['euler', 'euler_ancestral', 'heun', 'dpmpp_2m']));
+    // Every one of ComfyUI's KSampler samplers, in ComfyUI's order.
+    expect(info.input.required.sampler_name![0]).toEqual([...SAMPLER_NAMES]);
     expect(info.input.required.scheduler![0]).toEqual(expect.arrayContaining(['simple', 'normal', 'karras', 'beta']));
     expect(KSAMPLER_NAMES).toContain('euler');
     expect(SCHEDULER_NAMES).toContain('simple');
@@ -153,12 +156,62 @@ describe('KSampler', () => {
     expect(Array.from((await run(43)).data)).not.toEqual(Array.from(out.data));
   });
 
+  // The ODE, ancestral and CFG++ samplers beyond the first four: each runs through the node (packed tokens, CFG with
+  // the unconditional prediction for CFG++, seeded ancestral noise in the latent layout, uni_pc's final unscaling).
+  it.each([
+    ['euler_cfg_pp', 'simple', 1],
+    ['euler_ancestral_cfg_pp', 'karras', 1.5],
+    ['heunpp2', 'simple', 2.5],
+    ['dpm_2', 'beta', 1],
+    ['dpm_2_ancestral', 'simple', 2.5],
+    ['lms', 'karras', 1],
+    ['dpm_fast', 'simple', 1],
+    ['dpm_adaptive', 'simple', 2.5],
+    ['dpmpp_2s_ancestral', 'beta', 1],
+    ['dpmpp_2s_ancestral_cfg_pp', 'simple', 1],
+    ['dpmpp_2m_cfg_pp', 'normal', 1.5],
+    ['ddpm', 'simple', 1],
+    ['lcm', 'simple', 1],
+    ['ipndm', 'karras', 2.5],
+    ['ipndm_v', 'simple', 1],
+    ['deis', 'beta', 1],
+    ['res_multistep', 'simple', 2.5],
+    ['res_multistep_cfg_pp', 'simple', 1],
+    ['res_multistep_ancestral', 'karras', 1],
+    ['res_multistep_ancestral_cfg_pp', 'simple', 0.8],
+    ['gradient_estimation', 'simple', 1],
+    ['gradient_estimation_cfg_pp', 'beta', 1],
+    ['ddim', 'ddim_uniform', 2.5],
+    ['uni_pc', 'simple', 1],
+    ['uni_pc_bh2', 'karras', 2.5],
+  ] as const)('%s / %s (cfg %s) runs in KSampler as ComfyUI samples it', async (sampler, scheduler, cfg) => {
+    const m = await model();
+    const pos = entry(1, { guidance: 4 });
+    const neg = entry(2);
+    const run = async (seed: number) => {
+      const c = ctx();
+      const [out] = (await kSampler.execute(
+        { model: m, seed, steps: 4, cfg, sampler_name: sampler, scheduler, positive: [pos], negative: [neg], latent_image: { samples: Tensor.zeros([1, 16, 4, 6]) }, denoise: 1 },
+        c,
+      )).outputs as [Latent];
+      return { out: out.samples, c };
+    };
+    const { out, c } = await run(42);
+    expect(out.shape).toEqual([1, 16, 4, 6]);
+    close(out.data, await expected([1, 16, 4, 6], new Float32Array(16 * 24), 42, sampler, scheduler, 4, cfg, pos, neg));
+    expect(c.progressCalls.length).toBeGreaterThan(0);
+    const ancestral = /ancestral|ddpm|lcm/.test(sampler);
+    if (ancestral) expect(Array.from((await run(43)).out.data)).not.toEqual(Array.from(out.data));
+  });
+
   it('evaluates the negative only when cfg != 1, and honours denoise on a non-empty latent', async () => {
     const m = await model();
     const latent = { samples: Tensor.float32([1, 16, 2, 2], Float32Array.from({ length: 64 }, (_, i) => Math.sin(i))) };
     const base = { model: m, seed: 7n, steps: 3, samplerName: 'euler', scheduler: 'simple' as const, positive: [entry(3)], negative: [entry(4)], latent, denoise: 1 };
     expect((await runKSampler({ ...base, cfg: 1 }, ctx())).ditRuns).toBe(3);
     expect((await runKSampler({ ...base, cfg: 3 }, ctx())).ditRuns).toBe(6);
+    // CFG++ samplers read the unconditional prediction, so ComfyUI evaluates the negative even at cfg 1.
+    expect((await runKSampler({ ...base, samplerName: 'euler_cfg_pp', cfg: 1 }, ctx())).ditRuns).toBe(6);
     const partial = await runKSampler({ ...base, cfg: 1, denoise: 0.5 }, ctx());
     close(partial.latent.samples.data, await expected([1, 16, 2, 2], latent.samples.data, 7, 'euler', 'simple', 3, 1, entry(3), entry(4), [], 0.5));
     const none = await runKSampler({ ...base, cfg: 1, denoise: 0 }, ctx());

@@ -121,7 +121,7 @@ export interface KSampleOptions extends SdeSamplerOptions {
  * 2. process_in the latent unless it is all zeros.
  * 3. x = sigma_0 * noise + (1 - sigma_0) * latent.
  * 4. Sample (the seed drives the ancestral noise like ComfyUI's default_noise_sampler on the CPU).
- * 5. x / (1 - sigma_last), then process_out.
+ * 5. x / (1 - sigma_last), then process_out (uni_pc: 0.001 in place of a last sigma of 0, as in ComfyUI).
  */
 export async function ksample(model: SamplingModel, options: KSampleOptions): Promise<Float32Array> {
   const { sigmas, latent, noise, latentFormat = FLUX_LATENT_FORMAT } = options;
@@ -138,6 +138,6 @@ export async function ksample(model: SamplingModel, options: KSampleOptions): Pr
   // 4.
   const samples = await runSampler(sampler, model, x, sigmas, options);
   // 5.
-  const out = inverseNoiseScaling(sigmas[sigmas.length - 1]!, samples);
+  const out = inverseNoiseScaling(sampler.inverseScalingSigma?.(sigmas) ?? sigmas[sigmas.length - 1]!, samples);
   return latentFormat ? processLatentOut(out, latentFormat) : out;
 }

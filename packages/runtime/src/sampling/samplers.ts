@@ -17,6 +17,9 @@ import { LINEAR_MULTISTEP_SAMPLERS } from './samplers/linear-multistep.ts';
 import { DDPM_SAMPLERS } from './samplers/ddpm.ts';
 import { GRADIENT_ESTIMATION_SAMPLERS } from './samplers/gradient-estimation.ts';
 import { RES_MULTISTEP_SAMPLERS } from './samplers/res-multistep.ts';
+import { DPM_SOLVER_SAMPLERS } from './samplers/dpm-solver.ts';
+import { DEIS_SAMPLERS } from './samplers/deis.ts';
+import { UNI_PC_SAMPLERS } from './samplers/uni-pc.ts';
 
 export * from './samplers/common.ts';
 export * from './samplers/names.ts';
@@ -33,6 +36,9 @@ export * from './samplers/linear-multistep.ts';
 export * from './samplers/ddpm.ts';
 export * from './samplers/gradient-estimation.ts';
 export * from './samplers/res-multistep.ts';
+export * from './samplers/dpm-solver.ts';
+export * from './samplers/deis.ts';
+export * from './samplers/uni-pc.ts';
 
 /** The implemented samplers by ComfyUI name; each family file contributes its own record. */
 export const SAMPLERS: Partial<Record<SamplerName, SamplerImplementation>> = {
@@ -48,6 +54,9 @@ export const SAMPLERS: Partial<Record<SamplerName, SamplerImplementation>> = {
   ...DDPM_SAMPLERS,
   ...GRADIENT_ESTIMATION_SAMPLERS,
   ...RES_MULTISTEP_SAMPLERS,
+  ...DPM_SOLVER_SAMPLERS,
+  ...DEIS_SAMPLERS,
+  ...UNI_PC_SAMPLERS,
 };
 
 /** The implemented names in ComfyUI's order (what KSampler offers). */

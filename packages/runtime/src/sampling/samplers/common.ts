@@ -95,8 +95,14 @@ export type GuidedSampler = (
   options?: AncestralOptions,
 ) => Promise<Float32Array>;
 
-/** A registry entry: which model interface the sampler needs, and the function. */
-export type SamplerImplementation = { kind: 'plain'; sample: Sampler } | { kind: 'guided'; sample: GuidedSampler };
+/**
+ * A registry entry: which model interface the sampler needs, and the function. `inverseScalingSigma` gives the sigma
+ * KSampler's final inverse noise scaling uses when it is not the schedule's last one (uni_pc writes 0.001 there).
+ */
+export type SamplerImplementation = (
+  | { kind: 'plain'; sample: Sampler }
+  | { kind: 'guided'; sample: GuidedSampler }
+) & { inverseScalingSigma?: (sigmas: readonly number[]) => number };
 
 /** Registry entry of a sampler over a plain {@link Denoiser}. */
 export const plain = (sample: Sampler): SamplerImplementation => ({ kind: 'plain', sample });
