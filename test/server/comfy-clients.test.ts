@@ -72,6 +72,8 @@ describe('@stable-canvas/comfyui-client 1.5.9', () => {
     expect(await client.getSchedulers()).toContain('simple');
     expect(await client.getSDModels()).toEqual(['ckpt.safetensors']);
     expect(await client.getVAEs()).toContain('ae.safetensors');
+    // getLoRAs reads LoraLoader's lora_name list: the loras folder.
+    expect(await client.getLoRAs()).toEqual(['style.safetensors']);
     // No ControlNet, upscaler or hypernetwork loaders exist here: the client answers [] as it does for ComfyUI without them.
     expect(await client.getCNetModels()).toEqual([]);
     expect(await client.getUpscaleModels()).toEqual([]);

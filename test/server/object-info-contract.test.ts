@@ -32,7 +32,7 @@ const snapshot = JSON.parse(readFileSync(new URL('./fixtures/comfyui-object-info
 /** Every class of the snapshot the server must serve exactly. */
 const CHECKED_CLASSES = [
   'ImageBatch', 'ImageInvert', 'ImageCrop', 'ImageScaleToTotalPixels', 'ImageStitch', 'FluxKontextImageScale',
-  'LatentUpscale', 'LatentUpscaleBy',
+  'LatentUpscale', 'LatentUpscaleBy', 'LoraLoader', 'CLIPLoader',
   'PrimitiveString', 'PrimitiveStringMultiline', 'PrimitiveInt', 'PrimitiveFloat', 'PrimitiveBoolean',
   'LoadImage', 'SaveImage', 'PreviewImage', 'ImageScale', 'ImageScaleToMaxDimension',
   'CheckpointLoaderSimple', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'CLIPVisionLoader', 'LoraLoaderModelOnly',

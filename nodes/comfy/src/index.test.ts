@@ -10,7 +10,7 @@ describe('comfy pack', () => {
   it("registers ComfyUI's generic FLUX nodes under their ComfyUI names", () => {
     expect(pack.nodes.map((n) => n.name).sort()).toEqual(
       [
-        'CheckpointLoaderSimple', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'CLIPVisionLoader', 'LoraLoaderModelOnly',
+        'CheckpointLoaderSimple', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'CLIPVisionLoader', 'LoraLoaderModelOnly', 'LoraLoader', 'CLIPLoader',
         'CLIPTextEncode', 'ConditioningZeroOut', 'FluxGuidance', 'ReferenceLatent', 'FluxKontextMultiReferenceLatentMethod',
         'CLIPVisionEncode', 'EmptyLatentImage', 'EmptySD3LatentImage', 'LatentUpscale', 'LatentUpscaleBy', 'VAEEncode', 'VAEDecode', 'VAEEncodeTiled', 'VAEDecodeTiled',
         'KSampler', 'EasyCache',

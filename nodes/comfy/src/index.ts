@@ -19,6 +19,8 @@ import {
 } from './nodes/conditioning.ts';
 import { emptyLatentImage, emptySD3LatentImage, vaeDecode, vaeEncode } from './nodes/latent.ts';
 import { latentUpscale, latentUpscaleBy } from './nodes/latent-upscale.ts';
+import { loraLoader } from './nodes/lora-loader.ts';
+import { clipLoader } from './nodes/clip-loader.ts';
 import { vaeDecodeTiled, vaeEncodeTiled } from './nodes/vae-tiled.ts';
 import { clipVisionEncode } from './nodes/clip-vision.ts';
 import { easyCache, kSampler } from './nodes/sampling.ts';
@@ -33,6 +35,8 @@ export const pack: NodePack = {
     vaeLoader,
     clipVisionLoader,
     loraLoaderModelOnly,
+    loraLoader,
+    clipLoader,
     clipTextEncode,
     conditioningZeroOut,
     fluxGuidance,

@@ -35,21 +35,27 @@ export interface ModelDescriptor {
   readonly byteSize: number;
 }
 
-/** CLIP: FLUX's pair of text encoders (T5-XXL for the sequence, CLIP-L for the pooled vector). */
+/**
+ * CLIP: FLUX's pair of text encoders (T5-XXL for the sequence, CLIP-L for the pooled vector), or one of them alone
+ * (CLIPLoader).
+ */
 export interface ClipDescriptor {
   readonly kind: 'CLIP';
-  readonly t5: TextEncoderRef;
-  readonly clip: TextEncoderRef;
-  /** DualCLIPLoader's type (flux); 'flux' for checkpoints. */
+  /** T5-XXL; absent when CLIPLoader loaded a CLIP-L alone. */
+  readonly t5?: TextEncoderRef;
+  /** CLIP-L; absent when CLIPLoader loaded a T5-XXL alone. */
+  readonly clip?: TextEncoderRef;
+  /** The loader's type ('flux' for DualCLIPLoader and checkpoints; CLIPLoader's type otherwise). */
   readonly type: string;
   readonly byteSize: number;
 }
 
-/** One text encoder: its weight file and the tokenizer.json it uses. */
+/** One text encoder: its weight file, the tokenizer.json it uses and the LoRAs applied to it (LoraLoader). */
 export interface TextEncoderRef {
   readonly file: string;
   readonly name: string;
   readonly tokenizer: string;
+  readonly loras?: readonly LoraApplication[];
 }
 
 export interface VaeDescriptor {
@@ -103,8 +109,25 @@ export function clipVisionDescriptor(file: string, name: string): ClipVisionDesc
   return Object.freeze({ kind: 'CLIP_VISION', file, name, byteSize: BASE_BYTES });
 }
 
-export function clipDescriptor(t5: TextEncoderRef, clip: TextEncoderRef, type: string): ClipDescriptor {
-  return Object.freeze({ kind: 'CLIP', t5: Object.freeze({ ...t5 }), clip: Object.freeze({ ...clip }), type, byteSize: BASE_BYTES });
+export function clipDescriptor(t5: TextEncoderRef | undefined, clip: TextEncoderRef | undefined, type: string): ClipDescriptor {
+  return Object.freeze({
+    kind: 'CLIP',
+    ...(t5 ? { t5: Object.freeze({ ...t5 }) } : {}),
+    ...(clip ? { clip: Object.freeze({ ...clip }) } : {}),
+    type,
+    byteSize: BASE_BYTES,
+  });
+}
+
+/** A copy of `clip` with `lora` added to the encoders named (each keeps its earlier LoRAs, in order). */
+export function withClipLora(clip: ClipDescriptor, lora: LoraApplication, encoders: { t5: boolean; clip: boolean }): ClipDescriptor {
+  const add = (ref: TextEncoderRef | undefined, apply: boolean) => (ref && apply ? { ...ref, loras: Object.freeze([...(ref.loras ?? []), lora]) } : ref);
+  return clipDescriptor(add(clip.t5, encoders.t5), add(clip.clip, encoders.clip), clip.type);
+}
+
+/** The model-service request that runs a text encoder with its LoRAs. */
+export function textEncoderRequest(ref: TextEncoderRef, role: 't5' | 'clip'): { file: string; role: 't5' | 'clip'; loras: readonly LoraApplication[] } {
+  return { file: ref.file, role, loras: ref.loras ?? [] };
 }
 
 export function modelPatchDescriptor(file: string, name: string): ModelPatchDescriptor {

@@ -1,14 +1,15 @@
 /**
  * LoRA files to weight patches: reads a LoRA's header, maps its key names onto the canonical weight names of the
- * model it patches (ComfyUI's formats: USO's `processor.*_lora*`, `diffusion_model.*`, kohya `lora_unet_*`,
- * `lycoris_*`; `lora_up/lora_down` and `lora_B/lora_A` pairs; optional `.alpha`), and describes each update
+ * model it patches (ComfyUI's formats: for the DiT USO's `processor.*_lora*`, `diffusion_model.*`, kohya
+ * `lora_unet_*`, `lycoris_*`; for the text encoders those of comfy/lora.py `model_lora_keys_clip` with FLUX's pair,
+ * see TEXT_ENCODER_PREFIXES; `lora_up/lora_down` and `lora_B/lora_A` pairs; optional `.alpha`), and describes each update
  * W[rows] += strength * (alpha / rank) * (up @ down) as a runtime WeightPatch. The bytes stay in the file: the graph
  * runs each update as a low-rank branch beside its layer (runtime blocks.ts `linear`), and with a strength slot the
  * strength is a graph input, so moving a strength slider needs no new graph or session.
  */
 
 import { realpathSync } from 'node:fs';
-import { readTensorFloat32, type SafetensorsHeader, type WeightPatch } from '@uso-studio/runtime';
+import { readTensorFloat32, type Role, type SafetensorsHeader, type WeightPatch } from '@uso-studio/runtime';
 
 /** One LoRA file applied with a strength. */
 export interface LoraApplication {
@@ -95,6 +96,36 @@ function targetOf(base: string, modelKeys: ReadonlySet<string>, kohya: ReadonlyM
 }
 
 /**
+ * Where text-encoder LoRA keys point, per role (ComfyUI's CLIP key map for FLUX's CLIP-L + T5-XXL pair): the generic
+ * `text_encoders.<model>.transformer.<weight>` names, diffusers' `text_encoder.` for CLIP-L, and the kohya names,
+ * whose rest is the canonical weight name with dots flattened to underscores (`lora_te_` / `lora_te1_` for CLIP-L;
+ * `lora_te2_` / `lora_te3_` for T5-XXL, as OneTrainer writes FLUX LoRAs).
+ */
+const TEXT_ENCODER_PREFIXES: Readonly<Record<'t5' | 'clip', { dotted: readonly string[]; kohya: readonly string[] }>> = {
+  clip: { dotted: ['text_encoders.clip_l.transformer.', 'text_encoder.'], kohya: ['lora_te_', 'lora_te1_'] },
+  t5: { dotted: ['text_encoders.t5xxl.transformer.'], kohya: ['lora_te2_', 'lora_te3_'] },
+};
+
+/** The canonical target of a text-encoder LoRA base name (see TEXT_ENCODER_PREFIXES). */
+function textEncoderTargetOf(base: string, role: 't5' | 'clip', modelKeys: ReadonlySet<string>, kohya: ReadonlyMap<string, string>): { key: string; qkvRows: boolean } | null {
+  const prefixes = TEXT_ENCODER_PREFIXES[role];
+  for (const prefix of prefixes.dotted) {
+    const key = `${base.slice(prefix.length)}.weight`;
+    if (base.startsWith(prefix) && modelKeys.has(key)) return { key, qkvRows: false };
+  }
+  for (const prefix of prefixes.kohya) {
+    const key = base.startsWith(prefix) ? kohya.get(base.slice(prefix.length)) : undefined;
+    if (key) return { key, qkvRows: false };
+  }
+  return null;
+}
+
+/** Whether a role's LoRA keys use the text-encoder formats. */
+function isTextEncoderRole(role: Role): role is 't5' | 'clip' {
+  return role === 't5' || role === 'clip';
+}
+
+/**
  * Maps one LoRA file onto a model whose canonical weight keys are `modelKeys`.
  *
  * @param header the LoRA file's header
@@ -103,6 +134,7 @@ function targetOf(base: string, modelKeys: ReadonlySet<string>, kohya: ReadonlyM
  * @param namePrefix unique prefix for the initializer names of this LoRA's tensors (e.g. 'lora0')
  * @param strengthSlot index of this LoRA's strength in the graph input `lora_strengths`; when given, `strength` is
  *   left out of the patches' scale (the caller feeds it at run time)
+ * @param role the model's role: 'dit' (the default) reads the DiT's key formats, 't5' and 'clip' the text encoders'
  * @throws Error naming the file when a pair is incomplete or its shapes do not fit the target
  */
 export function mapLora(
@@ -112,6 +144,7 @@ export function mapLora(
   strength: number,
   namePrefix: string,
   strengthSlot?: number,
+  role: Role = 'dit',
 ): LoraMapping {
   const keys = new Set(modelKeys);
   // kohya names flatten dots to underscores; map them back through the model's own names.
@@ -136,7 +169,7 @@ export function mapLora(
       if (pair.up || pair.down) throw new Error(`${header.path}: LoRA '${base}' has only its ${pair.up ? 'up' : 'down'} matrix`);
       continue;
     }
-    const target = targetOf(base, keys, kohya);
+    const target = isTextEncoderRole(role) ? textEncoderTargetOf(base, role, keys, kohya) : targetOf(base, keys, kohya);
     if (!target) {
       unmatched.push(base);
       continue;

@@ -309,6 +309,7 @@ export class ModelService {
         lora.strength,
         `lora${i}`,
         i,
+        request.role,
       );
       for (const [target, list] of mapping.patches) patches.set(target, [...(patches.get(target) ?? []), ...list]);
       return { name: lora.name, patched: mapping.patched, unmatched: mapping.unmatched };

@@ -6,11 +6,14 @@
 
 import { defineNode } from '@uso-studio/core';
 import { Tensor } from '@uso-studio/runtime';
-import { expectDescriptor, type ClipDescriptor } from '../models/descriptors.ts';
+import { expectDescriptor, textEncoderRequest, type ClipDescriptor } from '../models/descriptors.ts';
 import { getModelService, type ModelService } from '../models/model-service.ts';
 import { expectConditioning, setConditioningValues, type ConditioningEntry, type ReferenceLatentsMethod } from '../flux/conditioning.ts';
 import { expectLatent } from '../flux/sample.ts';
 import { loadTokenizer, t5SpecialIds, tokenizeClipFirstChunk, tokenizeT5 } from '../text/tokenizers.ts';
+
+/** CLIP-L's pooled width (FLUX's vector input). */
+const CLIP_L_POOLED_WIDTH = 768;
 
 function ids(values: readonly number[]): Tensor<'int64'> {
   return new Tensor('int64', [1, values.length], BigInt64Array.from(values, (v) => BigInt(v)));
@@ -22,6 +25,12 @@ function ids(values: readonly number[]): Tensor<'int64'> {
  * token), and the pooled CLIP-L vector of the first 77-token chunk.
  */
 export async function encodePrompt(service: ModelService, clip: ClipDescriptor, text: string): Promise<ConditioningEntry> {
+  if (!clip.t5) {
+    throw new Error(
+      `This CLIP is ${clip.clip?.name ?? 'empty'} alone (CLIPLoader type ${clip.type}): FLUX's conditioning needs T5-XXL; ` +
+        'load T5-XXL and CLIP-L with DualCLIPLoader (type flux)',
+    );
+  }
   const t5Tok = loadTokenizer(clip.t5.tokenizer);
   const tokens = tokenizeT5(t5Tok, text);
   const hasWeights = tokens.some((t) => t.weight !== 1);
@@ -33,7 +42,7 @@ export async function encodePrompt(service: ModelService, clip: ClipDescriptor, 
     const empty = [eos, ...new Array<number>(n - 1).fill(pad)];
     feed = new Tensor('int64', [2, n], BigInt64Array.from([...t5Ids, ...empty], (v) => BigInt(v))); // [2, N]
   }
-  const t5Out = (await service.run({ file: clip.t5.file, role: 't5' }, { input_ids: feed }, ['last_hidden_state'])).last_hidden_state!;
+  const t5Out = (await service.run(textEncoderRequest(clip.t5, 't5'), { input_ids: feed }, ['last_hidden_state'])).last_hidden_state!;
   const ctx = t5Out.shape[2]!;
   const z = new Float32Array((t5Out.data as Float32Array).subarray(0, n * ctx)); // [1, N, ctx]
   if (hasWeights) {
@@ -46,12 +55,12 @@ export async function encodePrompt(service: ModelService, clip: ClipDescriptor, 
       }
     });
   }
+  const cond = Tensor.float32([1, n, ctx], z);
+  // A T5-XXL alone (CLIPLoader) gives a zero pooled vector of CLIP-L's width, as ComfyUI's T5-only recipes give zeros.
+  if (!clip.clip) return { cond, pooled_output: Tensor.zeros([1, CLIP_L_POOLED_WIDTH]) };
   const clipTok = loadTokenizer(clip.clip.tokenizer);
-  const pooled = (await service.run({ file: clip.clip.file, role: 'clip' }, { input_ids: ids(tokenizeClipFirstChunk(clipTok, text)) }, ['pooled'])).pooled!;
-  return {
-    cond: Tensor.float32([1, n, ctx], z),
-    pooled_output: Tensor.float32([1, pooled.shape[1]!], new Float32Array(pooled.data as Float32Array)),
-  };
+  const pooled = (await service.run(textEncoderRequest(clip.clip, 'clip'), { input_ids: ids(tokenizeClipFirstChunk(clipTok, text)) }, ['pooled'])).pooled!;
+  return { cond, pooled_output: Tensor.float32([1, pooled.shape[1]!], new Float32Array(pooled.data as Float32Array)) };
 }
 
 export const clipTextEncode = defineNode({

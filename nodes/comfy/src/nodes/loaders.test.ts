@@ -31,7 +31,7 @@ describe('loader nodes', () => {
     expect(Object.isFrozen(model)).toBe(true);
     expect(clip.kind).toBe('CLIP');
     // A checkpoint's text encoders find their tokenizers through its metadata.
-    expect(path.basename(clip.t5.tokenizer)).toBe('test-t5xxl.tokenizer.json');
+    expect(path.basename(clip.t5!.tokenizer)).toBe('test-t5xxl.tokenizer.json');
     expect(vae.kind).toBe('VAE');
   });
 
@@ -39,8 +39,8 @@ describe('loader nodes', () => {
     const [model] = (await unetLoader.execute({ unet_name: 'test-dit.safetensors', weight_dtype: 'default' }, ctx())).outputs!;
     expect((model as ModelDescriptor).file).toBe(path.join(host.env.modelsDir, 'diffusion_models', 'test-dit.safetensors'));
     const [clip] = (await dualClipLoader.execute({ clip_name1: 'test-clip_l.safetensors', clip_name2: 'test-t5xxl.safetensors', type: 'flux' }, ctx())).outputs!;
-    expect((clip as ClipDescriptor).t5.name).toBe('test-t5xxl.safetensors');
-    expect((clip as ClipDescriptor).clip.name).toBe('test-clip_l.safetensors');
+    expect((clip as ClipDescriptor).t5!.name).toBe('test-t5xxl.safetensors');
+    expect((clip as ClipDescriptor).clip!.name).toBe('test-clip_l.safetensors');
     await expect(dualClipLoader.execute({ clip_name1: 'test-clip_l.safetensors', clip_name2: 'test-t5xxl.safetensors', type: 'sdxl' }, ctx())).rejects.toThrow(/use 'flux'/);
     await expect(vaeLoader.execute({ vae_name: 'test-ae.safetensors' }, ctx())).resolves.toBeTruthy();
     await expect(vaeLoader.execute({ vae_name: '../checkpoints/test-checkpoint.safetensors' }, ctx())).rejects.toThrow(/inside the folder/);

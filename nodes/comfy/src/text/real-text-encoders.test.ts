@@ -90,8 +90,8 @@ describe('real T5 + CLIP-L files without tokenizers, through DualCLIPLoader and 
   it('uses the shipped tokenizers and the real graphs', async () => {
     const ctx = recordingContext(env);
     const [clip] = (await dualClipLoader.execute({ clip_name1: 'clip_l.safetensors', clip_name2: 't5xxl_fp16.safetensors', type: 'flux' }, ctx)).outputs! as [ClipDescriptor];
-    expect(clip.t5.tokenizer).toBe(SHIPPED_TOKENIZERS.t5xxl);
-    expect(clip.clip.tokenizer).toBe(SHIPPED_TOKENIZERS.clip_l);
+    expect(clip.t5!.tokenizer).toBe(SHIPPED_TOKENIZERS.t5xxl);
+    expect(clip.clip!.tokenizer).toBe(SHIPPED_TOKENIZERS.clip_l);
     const prompt = 'A photo of a cat, café ☕';
     const [[entry]] = (await clipTextEncode.execute({ text: prompt, clip }, ctx)).outputs! as [[ConditioningEntry]];
     expect(entry.cond.shape).toEqual([1, 256, T5.width]);

@@ -35,6 +35,9 @@ export interface GraphContract {
 const f32 = (name: string, dims: Dim[], doc: string): TensorSpec => ({ name, dtype: 'float32', dims, doc });
 const i64 = (name: string, dims: Dim[], doc: string): TensorSpec => ({ name, dtype: 'int64', dims, doc });
 
+/** Graphs built with run-time LoRA branches (DiT and text encoders) read one strength per LoRA file here. */
+const LORA_STRENGTHS = f32('lora_strengths', ['K'], 'one strength per LoRA file the graph was built with (run-time LoRA branches), in LoRA order');
+
 /** Every role's contract. Widths that vary by architecture use symbolic names (ctx, hidden, vec). */
 export const CONTRACTS: Readonly<Record<Role, GraphContract>> = {
   dit: {
@@ -51,9 +54,7 @@ export const CONTRACTS: Readonly<Record<Role, GraphContract>> = {
       f32('guidance', ['B'], 'distilled guidance scale (e.g. 4.0)'),
       f32('y', ['B', 'vec'], 'pooled text vector (CLIP-L: vec 768)'),
     ],
-    optionalInputs: [
-      f32('lora_strengths', ['K'], 'one strength per LoRA file the graph was built with (run-time LoRA branches), in LoRA order'),
-    ],
+    optionalInputs: [LORA_STRENGTHS],
     outputs: [f32('velocity', ['B', 'N', 64], 'predicted velocity for the target tokens only')],
   },
   vae_encoder: {
@@ -85,11 +86,13 @@ export const CONTRACTS: Readonly<Record<Role, GraphContract>> = {
   t5: {
     role: 't5',
     inputs: [i64('input_ids', ['B', 'L'], 'token ids, padded (USO: L = 512)')],
+    optionalInputs: [LORA_STRENGTHS],
     outputs: [f32('last_hidden_state', ['B', 'L', 'ctx'], 'encoder output (t5-v1_1-xxl: ctx 4096)')],
   },
   clip: {
     role: 'clip',
     inputs: [i64('input_ids', ['B', 77], 'token ids with start/end tokens, padded to 77')],
+    optionalInputs: [LORA_STRENGTHS],
     outputs: [f32('pooled', ['B', 'vec'], 'final-layernormed state at the end-of-text token (CLIP-L: vec 768)')],
   },
 };

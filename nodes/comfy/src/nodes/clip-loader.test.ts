@@ -1,0 +1,90 @@
+/**
+ * CLIPLoader on the tiny real-architecture set, in workflows through the engine: a T5-XXL alone (type sd3) encodes
+ * prompts exactly as the T5 half of DualCLIPLoader's pair does, with a zero pooled vector; a CLIP-L alone (type
+ * stable_diffusion) loads and CLIPTextEncode says FLUX needs T5-XXL; types this project cannot run, and a file of the
+ * wrong kind, are refused with what they need.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineNode, Executor, NodeRegistry, type HostEnvironment } from '@uso-studio/core';
+import { defaultArchitectures, generateTinyModels, TINY_FILES } from '@uso-studio/runtime';
+import { pack } from '../index.ts';
+import { createModelService, MODEL_SERVICE_KEY, type ModelService } from '../models/model-service.ts';
+import type { ConditioningEntry } from '../flux/conditioning.ts';
+
+let root: string;
+let env: HostEnvironment;
+let service: ModelService;
+const captured = new Map<string, ConditioningEntry>();
+const capture = defineNode({
+  name: 'TestCaptureConditioning',
+  category: 'testing',
+  inputs: { required: { conditioning: { type: 'CONDITIONING' }, key: { type: 'STRING' } } },
+  outputs: [],
+  outputNode: true,
+  execute(inputs) {
+    captured.set(String(inputs['key']), (inputs['conditioning'] as ConditioningEntry[])[0]!);
+    return { ui: {} };
+  },
+});
+
+type Prompt = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+async function run(prompt: Prompt) {
+  const executor = new Executor({ registry: new NodeRegistry([...pack.nodes, capture]), env });
+  return executor.run(prompt, { promptId: 'clip-loader' });
+}
+const t5Name = path.basename(TINY_FILES.t5);
+const clipName = path.basename(TINY_FILES.clip);
+const encode = (clip: [string, number], key: string): Prompt => ({
+  [`enc_${key}`]: { class_type: 'CLIPTextEncode', inputs: { text: 'a red cat', clip } },
+  [`out_${key}`]: { class_type: 'TestCaptureConditioning', inputs: { conditioning: [`enc_${key}`, 0], key } },
+});
+
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-clip-loader-'));
+  const modelsDir = path.join(root, 'models');
+  generateTinyModels(modelsDir);
+  service = createModelService({ modelsDir, cacheDir: path.join(root, 'cache'), registry: defaultArchitectures(), threads: 1, log: () => {} });
+  env = { inputDir: root, outputDir: root, tempDir: root, modelsDir, services: { [MODEL_SERVICE_KEY]: service } };
+});
+afterAll(async () => {
+  await service?.close();
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('CLIPLoader', () => {
+  it('loads a T5-XXL alone (sd3): the same sequence as the flux pair, a zero pooled vector', async () => {
+    const outcome = await run({
+      single: { class_type: 'CLIPLoader', inputs: { clip_name: t5Name, type: 'sd3', device: 'default' } },
+      pair: { class_type: 'DualCLIPLoader', inputs: { clip_name1: t5Name, clip_name2: clipName, type: 'flux' } },
+      ...encode(['single', 0], 'single'),
+      ...encode(['pair', 0], 'pair'),
+    });
+    expect(outcome.status, JSON.stringify(outcome.error)).toBe('success');
+    const single = captured.get('single')!;
+    const pair = captured.get('pair')!;
+    expect([...single.cond.shape]).toEqual([...pair.cond.shape]);
+    expect([...single.cond.data]).toEqual([...pair.cond.data]);
+    expect([...single.pooled_output!.shape]).toEqual([1, 768]);
+    expect(single.pooled_output!.data.every((v) => v === 0)).toBe(true);
+  });
+
+  it('loads a CLIP-L alone (stable_diffusion); encoding it for FLUX is refused with what to do', async () => {
+    const outcome = await run({
+      single: { class_type: 'CLIPLoader', inputs: { clip_name: clipName, type: 'stable_diffusion' } },
+      ...encode(['single', 0], 'clipOnly'),
+    });
+    expect(outcome.status).toBe('error');
+    expect(outcome.error?.node_type).toBe('CLIPTextEncode');
+    expect(outcome.error?.exception_message).toContain("FLUX's conditioning needs T5-XXL; load T5-XXL and CLIP-L with DualCLIPLoader (type flux)");
+  });
+
+  it('refuses types it cannot run, and a file of the wrong kind, naming what they need', async () => {
+    const wan = await run({ c: { class_type: 'CLIPLoader', inputs: { clip_name: t5Name, type: 'wan' } }, ...encode(['c', 0], 'wan') });
+    expect(wan.error?.exception_message).toMatch(/type 'wan' needs UMT5-XXL, which this project does not run; supported here: stable_diffusion \(CLIP-L\), sd3 \(T5-XXL\)/);
+    const wrong = await run({ c: { class_type: 'CLIPLoader', inputs: { clip_name: clipName, type: 'sd3' } }, ...encode(['c', 0], 'wrong') });
+    expect(wrong.error?.exception_message).toBe(`CLIPLoader: type 'sd3' takes a T5-XXL text encoder, and ${clipName} is not one`);
+  });
+});
