@@ -208,8 +208,9 @@ describe('issue 13 defects, against a real server (test nodes)', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue-running"]').length === 0, null, { timeout: 15_000 });
   }, 60_000);
 
-  it('brings the graph back with Ctrl+Z after a template, New or a history item replaced it', async () => {
+  it('opens a template, New or a history item in a new tab: the changed graph stays in its tab, where Ctrl+Z still works', async () => {
     const graphOf = () => page.evaluate(() => window.usoEditor.editor.serialize().nodes.map((n: any) => `${n.id}:${n.type}`).sort()) as Promise<string[]>;
+    const tabCount = () => page.evaluate(() => window.usoEditor.app.tabs.length) as Promise<number>;
     await page.evaluate(() => {
       const { editor, controller } = window.usoEditor;
       editor.clear();
@@ -220,30 +221,38 @@ describe('issue 13 defects, against a real server (test nodes)', () => {
       editor.addNode('SrvAdd', [100, 400]);
     });
     const mine = await graphOf();
+    const myTab = await appState<string>(page, 'activeTab');
     expect(mine).toHaveLength(3);
+    const backToMine = async () => {
+      await page.locator('[data-testid="workflow-tab"] button[role="tab"]').nth(await page.evaluate((id) => window.usoEditor.app.tabs.findIndex((t: any) => t.id === id), myTab) as number).click();
+      await page.waitForFunction((id) => window.usoEditor.app.activeTab === id, myTab);
+      expect(await graphOf()).toEqual(mine);
+    };
     // A template from the menu.
+    let tabs = await tabCount();
     await page.click('[data-testid="menu-templates"]');
     await page.locator('.dropdown button').first().click();
-    await page.waitForFunction((n) => window.usoEditor.editor.serialize().nodes.length !== n, 3);
+    await page.waitForFunction((n) => window.usoEditor.app.tabs.length === n, tabs + 1);
     expect(await graphOf()).not.toEqual(mine);
     await shot(page, 'd07-template-opened');
-    await focusCanvas(page);
-    await page.keyboard.press('Control+z');
-    expect(await graphOf()).toEqual(mine);
+    await backToMine();
     // New from the Workflow menu.
+    tabs = await tabCount();
     await page.click('[data-testid="menu-workflow"]');
     await page.getByRole('button', { name: 'New', exact: true }).click();
+    expect(await tabCount()).toBe(tabs + 1);
     expect(await graphOf()).toEqual([]);
-    await focusCanvas(page);
-    await page.keyboard.press('Control+z');
-    expect(await graphOf()).toEqual(mine);
+    await backToMine();
     // A history item (the earlier runs' workflows).
+    tabs = await tabCount();
     await page.click('[data-testid="panel-history"]');
     await page.locator('[data-testid="history-item"]').first().click();
-    await page.waitForFunction((n) => window.usoEditor.editor.serialize().nodes.length !== n, 3);
+    await page.waitForFunction((n) => window.usoEditor.app.tabs.length === n, tabs + 1);
+    await backToMine();
+    // Its own undo history: Ctrl+Z takes back the last edit of this graph.
     await focusCanvas(page);
     await page.keyboard.press('Control+z');
-    expect(await graphOf()).toEqual(mine);
+    expect(await graphOf()).toHaveLength(2);
     await shot(page, 'd08-undo-replaced');
   }, 60_000);
 

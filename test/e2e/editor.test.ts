@@ -233,9 +233,10 @@ describe('editor against a real server (test nodes)', () => {
     await page.fill('[data-testid="batch-count"]', '1');
   }, 60_000);
 
-  it('saves with Ctrl+S and reopens the same graph with Ctrl+O', async () => {
+  it('exports the graph to a file (Workflow > Export) and reopens the same graph with Ctrl+O', async () => {
     const before = digest(await serializeIn(page));
-    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Control+s')]);
+    await page.click('[data-testid="menu-workflow"]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="menu-export"]')]);
     const file = join(downloads, download.suggestedFilename());
     await download.saveAs(file);
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { version: number; nodes: unknown[] };

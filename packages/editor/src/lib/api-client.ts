@@ -29,6 +29,17 @@ export class PromptRejectedError extends Error {
   }
 }
 
+/** A /userdata file exists and overwriting was not asked for (HTTP 409). */
+export class UserdataExistsError extends Error {
+  override readonly name = 'UserdataExistsError';
+  constructor(readonly file: string) {
+    super(`${file} already exists`);
+  }
+}
+
+/** One file of a /userdata listing with `full_info`: `path` relative to the listed folder, `modified` in seconds. */
+export interface UserdataEntry { path: string; size: number; modified: number }
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export class ApiClient {
@@ -123,6 +134,54 @@ export class ApiClient {
     const res = await this.#fetch(this.url('/upload/mask'), { method: 'POST', body: form });
     if (!res.ok) throw new Error(`saving the mask failed: ${res.status} ${await res.text().catch(() => '')}`);
     return (await res.json()) as { name: string; subfolder: string; type: string };
+  }
+
+  // ---- per-user files (ComfyUI's /userdata routes; `file` is relative to the user's folder, e.g. workflows/a.json) ----
+
+  /** Files under `dir` (recursively), with size and modified time; an absent folder lists as empty. */
+  async listUserdata(dir: string): Promise<UserdataEntry[]> {
+    const q = new URLSearchParams({ dir, recurse: 'true', split: 'false', full_info: 'true' });
+    const res = await this.#fetch(this.url(`/userdata?${q.toString()}`));
+    if (res.status === 404) return [];
+    if (!res.ok) throw new Error(`listing ${dir} failed: ${res.status} ${await res.text().catch(() => '')}`);
+    return (await res.json()) as UserdataEntry[];
+  }
+
+  async readUserdata(file: string): Promise<string> {
+    const res = await this.#fetch(this.url(`/userdata/${encodeURIComponent(file)}`));
+    if (!res.ok) throw new Error(`reading ${file} failed: ${res.status} ${await res.text().catch(() => '')}`);
+    return res.text();
+  }
+
+  /** Writes a file; without `overwrite` an existing file is a {@link UserdataExistsError}. */
+  async writeUserdata(file: string, body: string, overwrite: boolean): Promise<void> {
+    const res = await this.#fetch(this.url(`/userdata/${encodeURIComponent(file)}?overwrite=${overwrite}&full_info=true`), {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body,
+    });
+    if (res.status === 409) throw new UserdataExistsError(file);
+    if (!res.ok) throw new Error(`saving ${file} failed: ${res.status} ${await res.text().catch(() => '')}`);
+  }
+
+  async deleteUserdata(file: string): Promise<void> {
+    const res = await this.#fetch(this.url(`/userdata/${encodeURIComponent(file)}`), { method: 'DELETE' });
+    if (!res.ok) throw new Error(`deleting ${file} failed: ${res.status} ${await res.text().catch(() => '')}`);
+  }
+
+  /** Renames a file; without `overwrite` an existing destination is a {@link UserdataExistsError}. */
+  async moveUserdata(file: string, dest: string, overwrite: boolean): Promise<void> {
+    const res = await this.#fetch(this.url(`/userdata/${encodeURIComponent(file)}/move/${encodeURIComponent(dest)}?overwrite=${overwrite}`), { method: 'POST' });
+    if (res.status === 409) throw new UserdataExistsError(dest);
+    if (!res.ok) throw new Error(`renaming ${file} failed: ${res.status} ${await res.text().catch(() => '')}`);
+  }
+
+  // ---- settings (ComfyUI's /settings: one JSON object per user) ----
+
+  async getSettings(): Promise<Record<string, unknown>> {
+    return (await this.#json('/settings')) as Record<string, unknown>;
+  }
+
+  async setSetting(id: string, value: unknown): Promise<void> {
+    await this.#post(`/settings/${encodeURIComponent(id)}`, value);
   }
 
   /** The URL of a stored image; `preview` asks the server for a small webp. */

@@ -92,6 +92,7 @@ function sink(): EditorStateSink {
     connection: 'connecting', reconnectAttempt: 0, workflowName: 'workflow', batchCount: 1, runMode: 'once', selectedCount: 0, graphPath: ['Workflow'],
     execution: initialExecutionState(), queue: { running: [], pending: [] }, history: [], templates: [], missingNodeTypes: [],
     validation: null, previewUrl: null, search: null, toasts: [], nodeTypeCount: 0, ready: false,
+    tabs: [], activeTab: '', dialog: null, library: [],
   };
 }
 
@@ -206,37 +207,69 @@ describe('EditorController', () => {
     expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage', 'VAEDecode']);
   });
 
-  it('makes replacing the graph (a workflow opened, New) one undoable step, unsaved edits included', async () => {
+  it('opens workflows and New in new tabs, each with its own undo history, leaving the changed graph in its tab', async () => {
     const { controller, editor, state } = await setup();
     editor.addNode('SaveImage', [0, 0]);
-    // No checkpoint after the edit: replacing the graph must still keep it.
     const other = (() => {
       editor.addNode('VAEDecode', [0, 200]);
       const wf = editor.serialize();
       editor.graph.remove(editor.graph.nodes[1]!);
       return wf;
     })();
+    // No checkpoint after the edit: the first tab must still keep it.
     controller.loadWorkflow(other, 'other');
+    expect(state.tabs.map((t) => [t.name, t.modified])).toEqual([['Unsaved Workflow', true], ['other', false]]);
     expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage', 'VAEDecode']);
-    expect(state.toasts.at(-1)?.text).toContain('Ctrl+Z');
     controller.newWorkflow();
+    expect(state.tabs.map((t) => t.name)).toEqual(['Unsaved Workflow', 'other', 'Unsaved Workflow (2)']);
     expect(editor.serialize().nodes).toEqual([]);
+    // Nothing to undo in a new tab; the others keep their graphs.
     controller.undo();
-    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage', 'VAEDecode']);
-    controller.undo();
+    expect(editor.serialize().nodes).toEqual([]);
+    controller.switchTab(state.tabs[0]!.id);
     expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage']);
-    controller.redo();
-    controller.redo();
+    controller.undo();
     expect(editor.serialize().nodes).toEqual([]);
+    controller.redo();
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage']);
+    // An empty unsaved tab is reused rather than kept beside the opened workflow.
+    controller.switchTab(state.tabs[2]!.id);
+    controller.loadWorkflow(other, 'again');
+    expect(state.tabs.map((t) => t.name)).toEqual(['Unsaved Workflow', 'other', 'again']);
   });
 
-  it('autosaves the graph and restores it on the next start', async () => {
+  it('asks before closing a changed tab and closes only on the user\'s word', async () => {
+    const { controller, editor, state } = await setup();
+    editor.addNode('SaveImage', [0, 0]);
+    controller.newWorkflow();
+    const changed = state.tabs[0]!.id;
+    let closing = controller.closeTab(changed);
+    await Promise.resolve();
+    expect(state.dialog?.buttons.map((b) => b.value)).toEqual(['save', 'discard', 'cancel']);
+    controller.dialogs.answer('cancel');
+    expect(await closing).toBe(false);
+    expect(state.tabs.length).toBe(2);
+    closing = controller.closeTab(changed);
+    await Promise.resolve();
+    controller.dialogs.answer('discard');
+    expect(await closing).toBe(true);
+    expect(state.tabs.length).toBe(1);
+    // An unchanged tab closes without a question; the last one leaves an empty tab.
+    expect(await controller.closeTab(state.tabs[0]!.id)).toBe(true);
+    expect(state.dialog).toBeNull();
+    expect(state.tabs.length).toBe(1);
+  });
+
+  it('keeps the open tabs in local storage and reopens them on the next start', async () => {
     const first = await setup();
     first.editor.addNode('SaveImage', [0, 0]);
+    first.controller.newWorkflow();
+    first.editor.addNode('VAEDecode', [0, 0]);
     first.controller.flushAutosave();
-    expect(first.storage.size).toBe(1);
+    expect([...first.storage.keys()]).toEqual(['uso-studio.tabs']);
     // A fresh controller (a reload) reads the autosave before anything else.
-    const again = new EditorController(sink(), {
+    const againState = sink();
+    const again = new EditorController(againState, {
       api: new ApiClient(base), location: { protocol: 'http:', host: 'x' }, templates: [],
       storage: { getItem: (k) => first.storage.get(k) ?? null, setItem: () => undefined, removeItem: () => undefined },
       createSocket: () => ({ binaryType: '', onopen: null, onclose: null, onerror: null, onmessage: null, close() {} }),
@@ -245,6 +278,9 @@ describe('EditorController', () => {
     const editor = new GraphEditor(canvas, {});
     editors.push(editor);
     await again.attach(editor);
+    expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['VAEDecode']);
+    expect(againState.tabs.map((t) => [t.name, t.modified])).toEqual([['Unsaved Workflow', true], ['Unsaved Workflow (2)', true]]);
+    again.switchTab(againState.tabs[0]!.id);
     expect(editor.serialize().nodes.map((n) => n.type)).toEqual(['SaveImage']);
   });
 

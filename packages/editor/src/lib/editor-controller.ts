@@ -13,8 +13,11 @@ import type { ObjectInfo } from './object-info.ts';
 import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
 import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
 import { imageRefOfInputName } from './mask-painting.ts';
-import { UndoHistory } from './undo-history.ts';
-import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, WorkflowAutosave, type StorageLike } from './workflow-files.ts';
+import type { UndoHistory } from './undo-history.ts';
+import { Dialogs, type DialogRequest } from './dialogs.ts';
+import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, type StorageLike } from './workflow-files.ts';
+import { WorkflowLibrary, workflowNameOf, type LibraryEntry } from './workflow-library.ts';
+import { isEmptyGraph, isModified, TabsStorage, WorkflowTabs, type TabSummary, type View, type WorkflowTab } from './workflow-tabs.ts';
 import { WsClient, type ConnectionState, type ServerMessage, type SocketFactory } from './ws-client.ts';
 import type { PreviewFrame } from './binary-frames.ts';
 import type { QueueItem } from './api-client.ts';
@@ -39,6 +42,13 @@ export interface EditorStateSink {
   toasts: Toast[];
   nodeTypeCount: number;
   ready: boolean;
+  /** The open workflow tabs and the active one. */
+  tabs: TabSummary[];
+  activeTab: string;
+  /** The question on screen (closing a changed tab, a name to save as...), or null. */
+  dialog: DialogRequest | null;
+  /** Workflows saved on the server (the Workflows sidebar). */
+  library: LibraryEntry[];
 }
 
 export interface ControllerOptions {
@@ -71,9 +81,11 @@ export class EditorController {
       this.toast('info', `Run mode is back to Queue: ${reason}.`);
     },
   );
+  readonly dialogs: Dialogs;
+  readonly library: WorkflowLibrary;
   #editor: GraphEditor | null = null;
-  #autosave: WorkflowAutosave | null;
-  #undo = new UndoHistory();
+  #tabStorage: TabsStorage | null;
+  #tabs = new WorkflowTabs();
   #totals = new Map<string, number>();
   #autosaveTimer: ReturnType<typeof setTimeout> | null = null;
   #previewUrl: string | null = null;
@@ -87,7 +99,9 @@ export class EditorController {
     const clientId = options.clientId ?? randomId();
     const location = options.location ?? globalThis.location;
     this.ws = new WsClient({ url: this.api.wsUrl(location), clientId, ...(options.createSocket ? { createSocket: options.createSocket } : {}) });
-    this.#autosave = options.storage ? new WorkflowAutosave(options.storage) : null;
+    this.#tabStorage = options.storage ? new TabsStorage(options.storage) : null;
+    this.dialogs = new Dialogs((request) => (state.dialog = request));
+    this.library = new WorkflowLibrary(this.api, this.dialogs);
     state.templates = options.templates ?? bundledTemplates();
   }
 
@@ -132,33 +146,114 @@ export class EditorController {
     this.state.nodeTypeCount = Object.keys(info).length;
   }
 
-  // ---- workflows ----------------------------------------------------------------------------------------------
+  // ---- workflows and tabs ---------------------------------------------------------------------------------------
+
+  /** The active tab's undo history. */
+  get #undo(): UndoHistory {
+    return this.#tabs.active.undo;
+  }
 
   /**
-   * Loads a UI workflow in place of the graph and lists node types we lack. Replacing the graph is one undoable step
-   * (Ctrl+Z brings the previous graph back, edits included), so opening a template, a file, a dropped PNG or a history
-   * item never loses work; `freshHistory` starts the undo history over (the first workflow of a session). The view
-   * is fitted to the graph, except for `keepView` (the autosave, which keeps the view the user left).
+   * Opens a workflow in a new tab, as ComfyUI does for a template, a file, a dropped PNG or a history item: nothing is
+   * replaced, so nothing is lost (the previous graph stays in its tab, with its own undo history). An empty tab that was
+   * never saved is reused, having nothing to lose. The view is fitted to the graph. `path` is the server path of a
+   * workflow opened from the Workflows sidebar.
    */
-  loadWorkflow(workflow: unknown, name = 'workflow', options: { freshHistory?: boolean; keepView?: boolean } = {}): void {
+  loadWorkflow(workflow: unknown, name = 'workflow', options: { path?: string | null } = {}): void {
+    const reuse = this.#tabs.size > 0 && this.#isBlank(this.#tabs.active) ? this.#tabs.active : null;
+    if (this.#tabs.size) this.#stashActive();
     const missing = safeMissing(workflow, this.objectInfo);
-    const replaced = !options.freshHistory && this.#editor ? this.#settleBeforeReplacing() : false;
     this.editor.load(workflow as UiWorkflow, missing);
-    if (!options.keepView) this.editor.fitView();
+    this.editor.fitView();
+    const state = JSON.stringify(this.editor.serialize());
+    // Unsaved tabs are told apart by name (`uso-style (2)`), as ComfyUI does; a saved one is named by its file.
+    if (!options.path) name = this.#tabs.freeName(name, reuse);
+    if (reuse) {
+      Object.assign(reuse, { name, path: options.path ?? null, state, saved: state, view: null });
+      reuse.undo.reset(state);
+    } else this.#tabs.open({ name, path: options.path ?? null, state, saved: state });
     this.state.missingNodeTypes = missing;
     this.state.validation = null;
-    this.state.workflowName = name;
-    const loaded = JSON.stringify(this.editor.serialize());
-    if (options.freshHistory) this.#undo.reset(loaded);
-    else this.#undo.record(loaded);
-    if (replaced) this.toast('info', `Opened ${name}. Ctrl+Z brings back the previous graph.`);
+    this.#showTabs();
     this.#scheduleAutosave();
   }
 
-  /** Records the graph as it is now, before it is replaced; true when there was something to lose. */
-  #settleBeforeReplacing(): boolean {
+  /** A tab with nothing to lose: never saved, nothing on it. */
+  #isBlank(tab: WorkflowTab): boolean {
+    if (tab.path !== null) return false;
+    const state = tab === this.#tabs.active && this.#editor ? JSON.stringify(this.#editor.serialize()) : tab.state;
+    return isEmptyGraph(state);
+  }
+
+  /** Keeps the canvas's graph and view in the active tab before the canvas shows another one. */
+  #stashActive(): void {
+    if (!this.#editor || !this.#tabs.size) return;
     this.checkpoint();
-    return this.editor.stats().nodes > 0;
+    const tab = this.#tabs.active;
+    tab.state = JSON.stringify(this.#editor.serialize());
+    tab.view = this.#view();
+  }
+
+  #view(): View {
+    const ds = this.editor.canvas.ds;
+    return { scale: ds.scale, offset: [ds.offset[0], ds.offset[1]] };
+  }
+
+  /** Puts a tab's graph on the canvas, with the view it had (fitted when it has none). */
+  #showTab(tab: WorkflowTab): void {
+    const workflow = JSON.parse(tab.state) as UiWorkflow;
+    if (tab.view) ((workflow.extra ??= {}) as Record<string, unknown>).ds = tab.view;
+    const missing = safeMissing(workflow, this.objectInfo);
+    this.#restoring = true;
+    try {
+      this.editor.load(workflow, missing);
+    } finally {
+      this.#restoring = false;
+    }
+    if (!tab.view) this.editor.fitView();
+    this.state.missingNodeTypes = missing;
+    this.state.validation = null;
+    this.#showTabs();
+  }
+
+  #showTabs(): void {
+    this.state.tabs = this.#tabs.summaries();
+    this.state.activeTab = this.#tabs.active.id;
+    this.state.workflowName = this.#tabs.active.name;
+  }
+
+  /** Shows another open tab; the one left keeps its graph, view and undo history. */
+  switchTab(id: string): void {
+    if (!this.#tabs.get(id) || id === this.#tabs.active.id) return;
+    this.#stashActive();
+    this.#showTab(this.#tabs.activate(id));
+    this.#scheduleAutosave();
+  }
+
+  /**
+   * Closes a tab. One with unsaved changes asks first (save, close without saving, or cancel), as ComfyUI does.
+   * Closing the last tab leaves a new empty one. Resolves with whether it closed.
+   */
+  async closeTab(id: string): Promise<boolean> {
+    const tab = this.#tabs.get(id);
+    if (!tab) return false;
+    if (tab === this.#tabs.active) this.#stashActive();
+    if (isModified(tab)) {
+      const answer = await this.dialogs.ask({
+        title: 'Save changes?', message: `${tab.name} has unsaved changes. Save them before closing?`, items: [tab.path ?? tab.name],
+        buttons: [{ label: 'Save', value: 'save', kind: 'primary' }, { label: 'Close without saving', value: 'discard', kind: 'danger' }, { label: 'Cancel', value: 'cancel' }],
+      });
+      if (answer.choice === 'save') {
+        if (!(await this.saveTab(tab))) return false;
+      } else if (answer.choice !== 'discard') return false;
+    }
+    const wasActive = tab === this.#tabs.active;
+    const next = this.#tabs.remove(id);
+    if (!next) this.#openBlank();
+    else if (wasActive) this.#showTab(next);
+    else this.#showTabs();
+    this.#scheduleAutosave();
+    return true;
   }
 
   loadTemplate(template: Template): void {
@@ -202,8 +297,44 @@ export class EditorController {
     if (file) await this.openFile(file);
   }
 
-  /** Ctrl+S: downloads the workflow in ComfyUI's UI format. */
-  save(): void {
+  /**
+   * Ctrl+S, as in ComfyUI: saves the active workflow to the server (`workflows/<name>.json`); one never saved there
+   * asks for a name first. Resolves with whether it saved.
+   */
+  async save(): Promise<boolean> {
+    this.#stashActive();
+    return this.saveTab(this.#tabs.active);
+  }
+
+  /** Saves the active workflow under a new name (the tab then stands for the new file). */
+  async saveAs(): Promise<boolean> {
+    this.#stashActive();
+    return this.saveTab(this.#tabs.active, { as: true });
+  }
+
+  /** Saves a tab's graph to the server; asks for a name when it has no path (or for Save As). */
+  async saveTab(tab: WorkflowTab, options: { as?: boolean } = {}): Promise<boolean> {
+    const workflow = JSON.parse(tab.state) as UiWorkflow;
+    if (tab.view) ((workflow.extra ??= {}) as Record<string, unknown>).ds = tab.view;
+    try {
+      let path = options.as ? null : tab.path;
+      if (path) await this.library.write(path, workflow);
+      else path = await this.library.saveAs(workflow, tab.path ? workflowNameOf(tab.path) : tab.name);
+      if (!path) return false;
+      Object.assign(tab, { path, name: workflowNameOf(path), saved: tab.state });
+      this.toast('info', `Saved ${path}`);
+    } catch (e) {
+      this.toast('error', `Could not save ${tab.name}: ${(e as Error).message}`);
+      return false;
+    }
+    if (this.#tabs.get(tab.id)) this.#showTabs();
+    this.#scheduleAutosave();
+    void this.refreshLibrary();
+    return true;
+  }
+
+  /** Downloads the workflow in ComfyUI's UI format (Export; Ctrl+S saves to the server). */
+  exportWorkflow(): void {
     downloadJson(fileNameFor(this.state.workflowName), this.editor.serialize());
   }
 
@@ -213,15 +344,77 @@ export class EditorController {
     if (prompt) downloadJson(fileNameFor(this.state.workflowName, true), prompt);
   }
 
+  /** New opens an empty workflow in a new tab, as ComfyUI's New does. */
   newWorkflow(): void {
-    const replaced = this.#settleBeforeReplacing();
-    this.editor.clear();
-    this.state.workflowName = 'workflow';
-    this.state.missingNodeTypes = [];
-    this.#undo.record(JSON.stringify(this.editor.serialize()));
-    if (replaced) this.toast('info', 'New workflow. Ctrl+Z brings back the previous graph.');
+    this.#stashActive();
+    this.#openBlank();
     this.#scheduleAutosave();
   }
+
+  #openBlank(): void {
+    this.editor.clear();
+    const state = JSON.stringify(this.editor.serialize());
+    this.#tabs.open({ name: this.#tabs.freeName('Unsaved Workflow'), state, saved: state });
+    this.state.missingNodeTypes = [];
+    this.state.validation = null;
+    this.#showTabs();
+  }
+
+  // ---- the Workflows sidebar (saved on the server) ----------------------------------------------------------------
+
+  /** Lists the saved workflows (when the sidebar opens, and after changes: a new user has no folder yet, a 404). */
+  async refreshLibrary(): Promise<void> {
+    try {
+      this.state.library = await this.library.list();
+    } catch (e) {
+      this.toast('error', `Could not list saved workflows: ${(e as Error).message}`);
+    }
+  }
+
+  /** Opens a saved workflow: its tab when it is open already, else a new tab. */
+  async openSaved(path: string): Promise<void> {
+    const open = this.#tabs.byPath(path);
+    if (open) {
+      this.switchTab(open.id);
+      return;
+    }
+    try {
+      const workflow = await this.library.read(path);
+      this.loadWorkflow(workflow, workflowNameOf(path), { path });
+    } catch (e) {
+      this.toast('error', `Could not open ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  async renameSaved(path: string): Promise<void> {
+    try {
+      const dest = await this.library.rename(path);
+      if (!dest) return;
+      const open = this.#tabs.byPath(path);
+      if (open) Object.assign(open, { path: dest, name: workflowNameOf(dest) });
+      this.#showTabs();
+      this.#scheduleAutosave();
+    } catch (e) {
+      this.toast('error', `Could not rename ${path}: ${(e as Error).message}`);
+    }
+    await this.refreshLibrary();
+  }
+
+  /** Deletes a saved workflow; a tab that shows it stays open as an unsaved workflow, so its graph is not lost. */
+  async deleteSaved(path: string): Promise<void> {
+    try {
+      if (!(await this.library.remove(path))) return;
+      const open = this.#tabs.byPath(path);
+      if (open) Object.assign(open, { path: null, saved: null });
+      this.#showTabs();
+      this.#scheduleAutosave();
+    } catch (e) {
+      this.toast('error', `Could not delete ${path}: ${(e as Error).message}`);
+    }
+    await this.refreshLibrary();
+  }
+
+  // ---- edits and undo ---------------------------------------------------------------------------------------------
 
   /** Called by the adapter on every graph change. */
   graphChanged(): void {
@@ -231,8 +424,12 @@ export class EditorController {
 
   /** Takes an undo snapshot when an edit settles (pointer up, key up); a new one is an edit for On Change. */
   checkpoint(): void {
-    if (!this.#editor || this.#restoring) return;
-    if (this.#undo.record(JSON.stringify(this.#editor.serialize()))) this.autoQueue.edited();
+    if (!this.#editor || this.#restoring || !this.#tabs.size) return;
+    const state = JSON.stringify(this.#editor.serialize());
+    if (!this.#undo.record(state)) return;
+    this.#tabs.active.state = state;
+    this.#showTabs();
+    this.autoQueue.edited();
   }
 
   setRunMode(mode: RunMode): void {
@@ -254,39 +451,44 @@ export class EditorController {
   #restore(snapshot: string): void {
     this.#restoring = true;
     try {
-      const ds = this.editor.canvas.ds;
-      const view = { scale: ds.scale, offset: [ds.offset[0], ds.offset[1]] };
       const workflow = JSON.parse(snapshot) as UiWorkflow;
-      (workflow.extra as Record<string, unknown>).ds = view;
+      ((workflow.extra ??= {}) as Record<string, unknown>).ds = this.#view();
       this.editor.load(workflow, safeMissing(workflow, this.objectInfo));
     } finally {
       this.#restoring = false;
     }
+    this.#tabs.active.state = snapshot;
+    this.#showTabs();
     this.#scheduleAutosave();
   }
 
+  /** The tabs of the last visit (with their views), else the default template, else an empty graph. */
   async #loadInitialWorkflow(): Promise<void> {
-    const saved = this.#autosave?.load();
-    if (saved) {
-      this.loadWorkflow(saved.workflow, saved.name, { freshHistory: true, keepView: true });
+    const stored = this.#tabStorage?.load();
+    if (stored && this.#tabs.restore(stored)) {
+      this.#showTab(this.#tabs.active);
       return;
     }
     const template = pickDefaultTemplate(this.state.templates);
-    if (template) this.loadWorkflow(structuredClone(template.workflow), template.name, { freshHistory: true });
-    else this.#undo.reset(JSON.stringify(this.editor.serialize()));
+    if (template) this.loadWorkflow(structuredClone(template.workflow), template.name);
+    else this.#openBlank();
   }
 
   #scheduleAutosave(): void {
-    if (!this.#autosave) return;
+    if (!this.#tabStorage) return;
     if (this.#autosaveTimer) clearTimeout(this.#autosaveTimer);
     this.#autosaveTimer = setTimeout(() => this.flushAutosave(), 400);
   }
 
-  /** Writes the autosave now (the page calls it on unload). */
+  /** Writes the open tabs to local storage now (the page calls it on unload). */
   flushAutosave(): void {
     if (this.#autosaveTimer) clearTimeout(this.#autosaveTimer);
     this.#autosaveTimer = null;
-    if (this.#autosave && this.#editor) this.#autosave.save(this.state.workflowName, this.#editor.serialize());
+    if (!this.#tabStorage || !this.#editor || !this.#tabs.size) return;
+    const active = this.#tabs.active;
+    active.state = JSON.stringify(this.#editor.serialize());
+    active.view = this.#view();
+    if (!this.#tabStorage.save(this.#tabs.toStored())) this.toast('error', 'Local storage is full: open tabs will not survive a reload');
   }
 
   // ---- queue --------------------------------------------------------------------------------------------------

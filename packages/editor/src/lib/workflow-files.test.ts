@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pngWithText } from './test-support.ts';
-import { classify, dropKindOf, fileNameFor, imageFormatOf, NotAWorkflowError, readWorkflowFile, WorkflowAutosave } from './workflow-files.ts';
+import { classify, dropKindOf, fileNameFor, imageFormatOf, NotAWorkflowError, readWorkflowFile } from './workflow-files.ts';
 
 const ui = { last_node_id: 1, last_link_id: 0, nodes: [{ id: 1, type: 'SaveImage' }], links: [], version: 0.4 };
 const api = { '1': { class_type: 'SaveImage', inputs: { filename_prefix: 'x' } } };
@@ -60,35 +60,5 @@ describe('classify and names', () => {
     expect(fileNameFor('USO style')).toBe('USO style.json');
     expect(fileNameFor('a/b:c', true)).toBe('a_b_c_api.json');
     expect(fileNameFor('  ')).toBe('workflow.json');
-  });
-});
-
-describe('WorkflowAutosave', () => {
-  class MemoryStorage {
-    map = new Map<string, string>();
-    full = false;
-    getItem(k: string) { return this.map.get(k) ?? null; }
-    setItem(k: string, v: string) { if (this.full) throw new Error('QuotaExceededError'); this.map.set(k, v); }
-    removeItem(k: string) { this.map.delete(k); }
-  }
-
-  it('saves and restores the current workflow', () => {
-    const storage = new MemoryStorage();
-    const autosave = new WorkflowAutosave(storage);
-    expect(autosave.load()).toBeNull();
-    expect(autosave.save('flow', ui, 123)).toBe(true);
-    expect(new WorkflowAutosave(storage).load()).toEqual({ name: 'flow', workflow: ui, savedAt: 123 });
-    autosave.clear();
-    expect(autosave.load()).toBeNull();
-  });
-
-  it('ignores corrupt entries and reports a full quota', () => {
-    const storage = new MemoryStorage();
-    storage.map.set('uso-studio.workflow', '{broken');
-    expect(new WorkflowAutosave(storage).load()).toBeNull();
-    storage.map.set('uso-studio.workflow', JSON.stringify({ name: 'x', workflow: api }));
-    expect(new WorkflowAutosave(storage).load()).toBeNull();
-    storage.full = true;
-    expect(new WorkflowAutosave(storage).save('x', ui)).toBe(false);
   });
 });

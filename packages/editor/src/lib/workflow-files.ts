@@ -1,6 +1,6 @@
 /**
  * Workflow files in and out of the browser: reading an opened or dropped file (ComfyUI JSON, API JSON, or a PNG with
- * its metadata), downloading JSON, and the local autosave that makes a reload lose nothing.
+ * its metadata) and downloading JSON.
  */
 import { detectWorkflowKind, readPngWorkflow } from './formats.ts';
 
@@ -86,7 +86,11 @@ export function fileNameFor(name: string, api = false): string {
   return `${base}${api ? '_api' : ''}.json`;
 }
 
-/** Starts a browser download of `data` as pretty JSON. */
+/**
+ * Starts a browser download of `data` as pretty JSON. The object URL stays valid until the next download or until the
+ * page is left: revoking it on a timer raced the browser's download on a loaded machine in other browsers, and nothing
+ * tells the page when a download has read its blob.
+ */
 export function downloadJson(fileName: string, data: unknown, doc: Document = document): void {
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
   const url = URL.createObjectURL(blob);
@@ -97,7 +101,15 @@ export function downloadJson(fileName: string, data: unknown, doc: Document = do
   doc.body.appendChild(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  keepUntilNext(url, doc);
+}
+
+let lastDownloadUrl: string | null = null;
+
+function keepUntilNext(url: string, doc: Document): void {
+  if (lastDownloadUrl) URL.revokeObjectURL(lastDownloadUrl);
+  else doc.defaultView?.addEventListener('pagehide', () => lastDownloadUrl && URL.revokeObjectURL(lastDownloadUrl));
+  lastDownloadUrl = url;
 }
 
 /** Opens the browser's file picker for workflow files; resolves with the chosen file, or null. */
@@ -120,49 +132,10 @@ export function pickFile(accept = '.json,.png,application/json,image/png', doc: 
   });
 }
 
-/** The parts of Storage the autosave uses (localStorage in the app, a Map in tests). */
+/** The parts of Storage the open tabs are kept in (localStorage in the app, a Map in tests). */
 export interface StorageLike {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
   removeItem(key: string): void;
 }
 
-export interface SavedWorkflow { name: string; workflow: Record<string, unknown>; savedAt: number }
-
-/** The current graph kept in local storage, written on change and read on start. */
-export class WorkflowAutosave {
-  readonly key: string;
-  #storage: StorageLike;
-
-  constructor(storage: StorageLike, key = 'uso-studio.workflow') {
-    this.#storage = storage;
-    this.key = key;
-  }
-
-  /** Saves; a full storage quota is reported as false rather than thrown. */
-  save(name: string, workflow: unknown, now = Date.now()): boolean {
-    try {
-      this.#storage.setItem(this.key, JSON.stringify({ name, workflow, savedAt: now }));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** The saved workflow, or null when there is none or it is unreadable. */
-  load(): SavedWorkflow | null {
-    const text = this.#storage.getItem(this.key);
-    if (!text) return null;
-    try {
-      const saved = JSON.parse(text) as SavedWorkflow;
-      if (!saved || typeof saved !== 'object' || detectWorkflowKind(saved.workflow) !== 'ui') return null;
-      return { name: String(saved.name ?? 'workflow'), workflow: saved.workflow, savedAt: Number(saved.savedAt) || 0 };
-    } catch {
-      return null;
-    }
-  }
-
-  clear(): void {
-    this.#storage.removeItem(this.key);
-  }
-}

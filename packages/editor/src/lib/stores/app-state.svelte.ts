@@ -6,7 +6,10 @@ import type { HistoryEntry, QueueItem } from '../api-client.ts';
 import type { RunMode } from '../auto-queue.ts';
 import { initialExecutionState, type ExecutionState } from '../execution-state.ts';
 import type { MaskEditRequest, RenameRequest, SearchRequest } from '../litegraph-adapter.ts';
+import type { DialogRequest } from '../dialogs.ts';
 import type { Template } from '../templates.ts';
+import type { LibraryEntry } from '../workflow-library.ts';
+import type { TabSummary } from '../workflow-tabs.ts';
 import type { ConnectionState } from '../ws-client.ts';
 
 export interface Toast { id: number; kind: 'info' | 'error'; text: string }
@@ -37,4 +40,8 @@ export class AppState {
   /** The open left sidebar tab (components/Sidebar/tabs.ts ids), or null when only its icon bar shows. */
   sidebarTab = $state<string | null>(null);
   ready = $state(false);
+  tabs = $state.raw<TabSummary[]>([]);
+  activeTab = $state('');
+  dialog = $state.raw<DialogRequest | null>(null);
+  library = $state.raw<LibraryEntry[]>([]);
 }

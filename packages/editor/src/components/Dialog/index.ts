@@ -1,0 +1,2 @@
+export { default as Dialog } from './Dialog.svelte';
+export type { DialogProps } from './types.ts';

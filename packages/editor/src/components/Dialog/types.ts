@@ -1,0 +1,2 @@
+/** Dialog reads the editor context; no props. */
+export type DialogProps = Record<string, never>;

@@ -1,0 +1,2 @@
+export { default as WorkflowsPanel } from './WorkflowsPanel.svelte';
+export type { WorkflowsPanelProps } from './types.ts';
