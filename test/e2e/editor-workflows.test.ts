@@ -178,7 +178,7 @@ describe('workflow tabs and the Workflows sidebar, against a real server with th
     try {
       await other.goto(server.url);
       await waitForEditor(other);
-      await other.click('[data-testid="panel-workflows"]');
+      await other.click('[data-testid="sidebar-tab-workflows"]');
       const entry = other.locator(`[data-testid="saved-workflow"][data-path="${path}"]`);
       await entry.waitFor();
       await entry.locator('[data-testid="saved-open"]').click();
@@ -218,7 +218,7 @@ describe('workflow tabs and the Workflows sidebar, against a real server with th
       await other.context().close();
     }
     // The first browser sees the other's changes on refresh.
-    await page.click('[data-testid="panel-workflows"]');
+    await page.click('[data-testid="sidebar-tab-workflows"]');
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.locator('[data-testid="saved-workflow"][data-path="workflows/copy.json"]').waitFor();
     expect(await page.locator('[data-testid="saved-workflow"]').evaluateAll((els: any[]) => els.map((e) => e.dataset.path))).toEqual(['workflows/copy.json']);

@@ -3,8 +3,10 @@
  * and a panel component (which takes no props and reads the editor through `getEditorContext()`).
  */
 import { NodeLibrary } from '../NodeLibrary/index.ts';
+import { WorkflowsPanel } from '../WorkflowsPanel/index.ts';
 import type { SidebarTab } from './types.ts';
 
 export const SIDEBAR_TABS: SidebarTab[] = [
   { id: 'nodes', title: 'Node Library', icon: 'nodes', panel: NodeLibrary },
+  { id: 'workflows', title: 'Workflows', icon: 'workflows', panel: WorkflowsPanel },
 ];

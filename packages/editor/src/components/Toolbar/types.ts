@@ -1,5 +1,5 @@
 /** Which side panel the toolbar toggles. */
-export type PanelName = 'queue' | 'history' | 'gallery' | 'workflows' | null;
+export type PanelName = 'queue' | 'history' | 'gallery' | null;
 
 export interface ToolbarProps {
   panel: PanelName;
