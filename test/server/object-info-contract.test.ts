@@ -44,13 +44,9 @@ const CHECKED_CLASSES = [
 /**
  * Deliberate differences, by `Class.input`: the value this server declares instead of ComfyUI's, and why.
  * A COMBO's `extraOptions` are appended to ComfyUI's list; `missingOptions` are fixed entries of a folder-backed list
- * this server does not offer; `subsetInOrder` lets the server offer part of ComfyUI's list, in ComfyUI's order.
+ * this server does not offer.
  */
-const KEPT_DIFFERENCES: Record<string, { extraOptions?: string[]; missingOptions?: string[]; subsetInOrder?: true; why: string }> = {
-  'KSampler.sampler_name': {
-    subsetInOrder: true,
-    why: 'the samplers runtime implements so far, in ComfyUI\'s order; the rest of the 40 are being added (issue 11)',
-  },
+const KEPT_DIFFERENCES: Record<string, { extraOptions?: string[]; missingOptions?: string[]; why: string }> = {
   'VAELoader.vae_name': {
     missingOptions: ['pixel_space'],
     why: 'no pixel-space diffusion model runs here, so there is nothing for a "no VAE" choice to feed',
@@ -106,10 +102,6 @@ function entryContract(name: string, entry: Entry, reference: Entry, served?: En
       const folderBacked = snapshot.folder_backed[name]?.includes(input) && referenceSpec;
       const contract = inputContract(entry.input[group]![input]!, folderBacked ? comboOptions(referenceSpec) : undefined);
       const kept = served ? KEPT_DIFFERENCES[`${name}.${input}`] : undefined;
-      if (kept?.subsetInOrder) {
-        const offered = comboOptions(served!.input[group]?.[input] ?? []) ?? [];
-        contract.options = contract.options!.filter((option) => offered.includes(option));
-      }
       if (kept?.extraOptions) contract.options = [...contract.options!, ...kept.extraOptions];
       if (kept?.missingOptions) contract.options = contract.options!.filter((option) => !kept.missingOptions!.includes(option));
       groups[group][input] = contract;
