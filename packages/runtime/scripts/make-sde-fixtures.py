@@ -500,7 +500,7 @@ def sampler_fixtures():
     out = {'seed': seed, 'shape': shape, 'shift': SHIFT, 'latent': 'linspace(-1, 1, 256) as f32',
            'model': 'v = x * (0.5 + sigma) / (1 + x * x) - 0.3 * x; D = x - v * sigma', 'runs': []}
     for name, fn in SAMPLERS.items():
-        for sched, steps, denoise in [('simple', 6, 1.0), ('karras', 5, 0.6), ('beta', 9, 1.0)]:
+        for sched, steps, denoise in [('simple', 6, 1.0), ('karras', 5, 0.6), ('beta', 9, 1.0), ('simple', 28, 1.0)]:
             sigmas = torch.FloatTensor(ref.ksampler_sigmas(sched, name, steps, denoise))
             x = sigmas[0] * noise + (1 - sigmas[0]) * latent
             y = fn(ref.denoise_fn, x, sigmas, seed)
