@@ -4,19 +4,15 @@
  * stable_diffusion) loads and CLIPTextEncode says FLUX needs T5-XXL; types this project cannot run, and a file of the
  * wrong kind, are refused with what they need.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineNode, Executor, NodeRegistry, type HostEnvironment } from '@uso-studio/core';
-import { defaultArchitectures, generateTinyModels, TINY_FILES } from '@uso-studio/runtime';
+import { describe, expect, it } from 'vitest';
+import { defineNode, Executor, NodeRegistry } from '@uso-studio/core';
+import { TINY_FILES } from '@uso-studio/runtime';
 import { pack } from '../index.ts';
-import { createModelService, MODEL_SERVICE_KEY, type ModelService } from '../models/model-service.ts';
 import type { ConditioningEntry } from '../flux/conditioning.ts';
+import { tinyEncodersHost } from './tiny-encoders-host.ts';
 
-let root: string;
-let env: HostEnvironment;
-let service: ModelService;
+const host = tinyEncodersHost('uso-clip-loader-');
 const captured = new Map<string, ConditioningEntry>();
 const capture = defineNode({
   name: 'TestCaptureConditioning',
@@ -32,7 +28,7 @@ const capture = defineNode({
 
 type Prompt = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 async function run(prompt: Prompt) {
-  const executor = new Executor({ registry: new NodeRegistry([...pack.nodes, capture]), env });
+  const executor = new Executor({ registry: new NodeRegistry([...pack.nodes, capture]), env: host.env() });
   return executor.run(prompt, { promptId: 'clip-loader' });
 }
 const t5Name = path.basename(TINY_FILES.t5);
@@ -42,17 +38,6 @@ const encode = (clip: [string, number], key: string): Prompt => ({
   [`out_${key}`]: { class_type: 'TestCaptureConditioning', inputs: { conditioning: [`enc_${key}`, 0], key } },
 });
 
-beforeAll(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-clip-loader-'));
-  const modelsDir = path.join(root, 'models');
-  generateTinyModels(modelsDir);
-  service = createModelService({ modelsDir, cacheDir: path.join(root, 'cache'), registry: defaultArchitectures(), threads: 1, log: () => {} });
-  env = { inputDir: root, outputDir: root, tempDir: root, modelsDir, services: { [MODEL_SERVICE_KEY]: service } };
-});
-afterAll(async () => {
-  await service?.close();
-  if (root) fs.rmSync(root, { recursive: true, force: true });
-});
 
 describe('CLIPLoader', () => {
   it('loads a T5-XXL alone (sd3): the same sequence as the flux pair, a zero pooled vector', async () => {

@@ -6,13 +6,10 @@
  * so; strength 0 and a LoRA matching nothing behave as ComfyUI's.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineNode, Executor, NodeRegistry, type HostEnvironment } from '@uso-studio/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defineNode, Executor, NodeRegistry } from '@uso-studio/core';
 import {
-  defaultArchitectures,
-  generateTinyModels,
   readSafetensorsHeader,
   readTensorFloat32,
   writeSafetensors,
@@ -21,15 +18,13 @@ import {
   type Tensor,
 } from '@uso-studio/runtime';
 import { pack } from '../index.ts';
-import { createModelService, MODEL_SERVICE_KEY, type ModelService } from '../models/model-service.ts';
 import type { ConditioningEntry } from '../flux/conditioning.ts';
 import type { ClipDescriptor, ModelDescriptor } from '../models/descriptors.ts';
 import { recordingContext } from '../test-support.ts';
 import { loraLoader } from './lora-loader.ts';
+import { tinyEncodersHost } from './tiny-encoders-host.ts';
 
-let root: string;
-let env: HostEnvironment;
-let service: ModelService;
+const host = tinyEncodersHost('uso-lora-loader-');
 const RANK = 2;
 const ALPHA = 3;
 
@@ -104,7 +99,7 @@ const captureConditioning = defineNode({
 });
 
 async function run(prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>): Promise<void> {
-  const executor = new Executor({ registry: new NodeRegistry([...pack.nodes, captureConditioning]), env });
+  const executor = new Executor({ registry: new NodeRegistry([...pack.nodes, captureConditioning]), env: host.env() });
   const outcome = await executor.run(prompt, { promptId: 'lora' });
   expect(outcome.status, JSON.stringify(outcome.error)).toBe('success');
 }
@@ -125,11 +120,8 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
 }
 
 beforeAll(async () => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-lora-loader-'));
-  const modelsDir = path.join(root, 'models');
-  generateTinyModels(modelsDir);
-  service = createModelService({ modelsDir, cacheDir: path.join(root, 'cache'), registry: defaultArchitectures(), threads: 1, log: () => {} });
-  env = { inputDir: root, outputDir: root, tempDir: root, modelsDir, services: { [MODEL_SERVICE_KEY]: service } };
+  const modelsDir = host.modelsDir();
+  fs.mkdirSync(path.join(modelsDir, 'loras'), { recursive: true });
 
   const t5File = path.join(modelsDir, TINY_FILES.t5);
   const clipFile = path.join(modelsDir, TINY_FILES.clip);
@@ -179,11 +171,6 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-afterAll(async () => {
-  await service?.close();
-  if (root) fs.rmSync(root, { recursive: true, force: true });
-});
-
 describe('LoraLoader: text-encoder LoRAs as run-time branches', () => {
   // The branch adds x down^T up^T beside the F16 weight; the merged file holds W + delta in F32. Float32 sums in
   // another order: the two agree to float32 rounding of the activations.
@@ -212,13 +199,13 @@ describe('LoraLoader: text-encoder LoRAs as run-time branches', () => {
 
 describe('LoraLoader: what it applies where', () => {
   const inputs = async () => {
-    const context = recordingContext(env);
+    const context = recordingContext(host.env());
     const unet = await pack.nodes.find((n) => n.name === 'UNETLoader')!.execute({ unet_name: path.basename(TINY_FILES.dit), weight_dtype: 'default' } as never, context);
     const dual = await pack.nodes.find((n) => n.name === 'DualCLIPLoader')!.execute({ clip_name1: t5Name, clip_name2: clipName, type: 'flux' } as never, context);
     return { model: (unet as { outputs: [ModelDescriptor] }).outputs[0], clip: (dual as { outputs: [ClipDescriptor] }).outputs[0] };
   };
   const load = async (values: Record<string, unknown>) => {
-    const context = recordingContext(env);
+    const context = recordingContext(host.env());
     const result = (await loraLoader.execute(values as never, context)) as { outputs: [ModelDescriptor, ClipDescriptor] };
     return { model: result.outputs[0], clip: result.outputs[1], lines: context.lines };
   };
