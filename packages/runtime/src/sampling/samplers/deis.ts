@@ -44,16 +44,23 @@ export function deisCoefficients(sigmas: readonly number[], maxOrder = 3, points
     const taus = linspaceF32(ts[i]!, ts[i + 1]!, points);
     const dtau = f(f(ts[i + 1]! - ts[i]!) / points);
     const prev = Array.from({ length: order }, (_, k) => ts[i - k]!);
-    const sums = new Array<number>(order).fill(0);
-    for (const tau of taus) {
+    const integrand = new Float64Array(points);
+    for (let p = 0; p < points; p++) {
+      const tau = taus[p]!;
       const alpha = Math.exp(-0.5 * tau * tau * slope - tau * b0);
-      const integrand = (-0.5 * (-tau * slope - b0)) / Math.sqrt(alpha * (1 - alpha));
-      for (let j = 0; j < order; j++) {
-        let poly = 1;
-        for (let k = 0; k < order; k++) if (k !== j) poly *= (tau - prev[k]!) / f(prev[j]! - prev[k]!);
-        sums[j]! += integrand * poly;
-      }
+      integrand[p] = (-0.5 * (-tau * slope - b0)) / Math.sqrt(alpha * (1 - alpha));
     }
+    const sums = prev.map((pj, j) => {
+      const others = prev.filter((_, k) => k !== j);
+      const denominator = others.reduce((acc, pk) => acc * f(pj - pk), 1);
+      let sum = 0;
+      for (let p = 0; p < points; p++) {
+        let poly = integrand[p]!;
+        for (const pk of others) poly *= taus[p]! - pk;
+        sum += poly;
+      }
+      return sum / denominator;
+    });
     out.push(sums.map((v) => f(f(v) * dtau)));
   }
   return out;

@@ -47,17 +47,6 @@ function solve(a: number[][], b: number[]): number[] {
   return y.map((v) => f(v));
 }
 
-/** Σ_k rho_k D1_k elementwise (ComfyUI: tensordot over the history axis). */
-function contract(d1s: readonly Float32Array[], rhos: readonly number[], n: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    let acc = 0;
-    for (let j = 0; j < d1s.length; j++) acc = f(acc + f(d1s[j]![k]! * rhos[j]!));
-    out[k] = acc;
-  }
-  return out;
-}
-
 class UniPc {
   constructor(
     private readonly denoise: Denoiser,
@@ -68,13 +57,17 @@ class UniPc {
   /** Data prediction x0 at VP time t (= sigma). */
   async x0(x: Float32Array, t: number): Promise<Float32Array> {
     this.signal?.throwIfAborted();
+    const n = x.length;
     const scale = f(Math.sqrt(f(f(t * t) + 1)));
-    const input = x.map((v) => f(v * scale));
+    const input = new Float32Array(n);
+    for (let k = 0; k < n; k++) input[k] = x[k]! * scale;
     const den = await this.denoise(input, t);
-    if (den.length !== x.length) throw new RangeError(`denoiser returned ${den.length} values for a latent of ${x.length}`);
+    if (den.length !== n) throw new RangeError(`denoiser returned ${den.length} values for a latent of ${n}`);
     const std = stdOf(t);
     const alpha = alphaOf(t);
-    return x.map((v, k) => f(f(v - f(std * f(f(input[k]! - den[k]!) / t))) / alpha));
+    const out = new Float32Array(n);
+    for (let k = 0; k < n; k++) out[k] = f(x[k]! - f(std * f(f(input[k]! - den[k]!) / t))) / alpha;
+    return out;
   }
 
   /** One multistep B(h) update to time t; returns the new x and, with the corrector, the model value there. */
@@ -98,7 +91,9 @@ class UniPc {
       const rk = f(f(lambdaOf(times[times.length - 1 - i]!) - lambda0) / h);
       rks.push(rk);
       const mi = models[models.length - 1 - i]!;
-      d1s.push(mi.map((v, k) => f(f(v - m0[k]!) / rk)));
+      const d1 = new Float32Array(n);
+      for (let k = 0; k < n; k++) d1[k] = f(mi[k]! - m0[k]!) / rk;
+      d1s.push(d1);
     }
     rks.push(1);
     const hh = -h;
@@ -118,21 +113,31 @@ class UniPc {
     const rhosC = order === 1 ? [0.5] : useCorrector ? solve(R, b) : [];
     const ratio = f(stdOf(t) / stdOf(t0));
     const lead = f(alphaT * hPhi1);
-    const base = x.map((v, k) => f(f(ratio * v) - f(lead * m0[k]!)));
+    // x_ = (std_t/std_0) x - alpha_t h phi_1(h) m0; predictor x_t = x_ - alpha_t B(h) Σ rho_p D1 (a float32 running
+    // sum stands in for torch's tensordot).
+    // At most two history terms (order <= 3); a missing one contributes an exact 0.
     const aB = f(alphaT * bH);
-    let xt = base;
-    if (d1s.length > 0) {
-      const pred = contract(d1s, rhosP, n);
-      xt = base.map((v, k) => f(v - f(aB * pred[k]!)));
+    const zeros = new Float32Array(n);
+    const [d1a, d1b] = [d1s[0] ?? zeros, d1s[1] ?? zeros];
+    const [pa, pb] = [rhosP[0] ?? 0, rhosP[1] ?? 0];
+    const base = new Float32Array(n);
+    const xt = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      const b0 = f(f(ratio * x[k]!) - f(lead * m0[k]!));
+      base[k] = b0;
+      xt[k] = d1s.length === 0 ? b0 : b0 - f(aB * f(f(d1a[k]! * pa) + f(d1b[k]! * pb)));
     }
     if (!useCorrector) return { x: xt, model: null };
+    // Corrector: x_t = x_ - alpha_t B(h) (Σ rho_c D1 + rho_c[-1] (m_t - m0)).
     const model = await this.x0(xt, t);
-    const corr = d1s.length > 0 ? contract(d1s, rhosC.slice(0, -1), n) : null;
     const last = rhosC[rhosC.length - 1]!;
-    const corrected = base.map((v, k) => {
+    const [ca, cb] = [rhosC[0] ?? 0, d1s.length > 1 ? rhosC[1]! : 0];
+    const corrected = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
       const term = f(last * f(model[k]! - m0[k]!));
-      return f(v - f(aB * (corr ? f(corr[k]! + term) : term)));
-    });
+      const corr = d1s.length > 0 ? f(f(f(d1a[k]! * ca) + f(d1b[k]! * cb)) + term) : term;
+      corrected[k] = base[k]! - f(aB * corr);
+    }
     return { x: corrected, model };
   }
 }
@@ -156,7 +161,8 @@ async function sampleUniPcVariant(
   const steps = ts.length - 1;
   const order = Math.min(3, ts.length - 2);
   const toVp = f(Math.sqrt(f(1 + f(ts[0]! * ts[0]!))));
-  let x: Float32Array = x0.map((v) => f(v / toVp));
+  let x = new Float32Array(x0.length);
+  for (let k = 0; k < x.length; k++) x[k] = x0[k]! / toVp;
   let models: Float32Array[] = [];
   let times: number[] = [];
   for (let stepIndex = 0; stepIndex < steps; stepIndex++) {
@@ -191,7 +197,9 @@ async function sampleUniPcVariant(
     }
   }
   const alphaLast = alphaOf(ts[ts.length - 1]!);
-  return x.map((v) => f(v / alphaLast));
+  const out = new Float32Array(x.length);
+  for (let k = 0; k < x.length; k++) out[k] = x[k]! / alphaLast;
+  return out;
 }
 
 /** uni_pc (B(h) = h). */
