@@ -1,7 +1,8 @@
 /**
  * The /object_info contract: for every class in ComfyUI's own snapshot (test/server/fixtures/comfyui-object-info.json,
  * written by scripts/comfyui/make-object-info-snapshot.py from ComfyUI's source at the commit it records), a real
- * server's entry has the same inputs in the same order with the same types, defaults and ranges, and the same outputs.
+ * server's entry has the same inputs in the same order with the same types, defaults, ranges and widget options
+ * (multiline, dynamicPrompts, image_upload, control_after_generate, advanced, tooltip), and the same outputs.
  * COMBO lists read from model or input folders are machine-dependent: they are compared by type, plus the fixed
  * entries ComfyUI lists with empty folders (VAELoader's `pixel_space`) must be offered too. Every kept
  * difference is listed in KEPT_DIFFERENCES with why (and in packages/server/README.md).
@@ -57,8 +58,8 @@ const KEPT_DIFFERENCES: Record<string, { extraOptions?: string[]; missingOptions
   },
 };
 
-/** Widget options that make up an input's contract: its default and its range. */
-const CONTRACT_OPTIONS = ['default', 'min', 'max', 'step', 'round'] as const;
+/** Widget options that make up an input's contract: its default, its range and how the front end shows it. */
+const CONTRACT_OPTIONS = ['default', 'min', 'max', 'step', 'round', 'multiline', 'dynamicPrompts', 'image_upload', 'control_after_generate', 'advanced', 'tooltip'] as const;
 
 interface InputContract {
   type: string;

@@ -25,7 +25,7 @@ describe('primitives pack', () => {
     ]);
     expect(info['PrimitiveFloat']?.input.required['value']).toEqual(['FLOAT', { min: -9223372036854775807, max: 9223372036854775807 }]);
     expect(info['PrimitiveStringMultiline']?.input.required['value']).toEqual(['STRING', { multiline: true }]);
-    expect(info['PrimitiveString']?.input.required['value']).toEqual(['STRING']);
+    expect(info['PrimitiveString']?.input.required['value']).toEqual(['STRING', { multiline: false }]);
     expect(info['PrimitiveBoolean']?.output).toEqual(['BOOLEAN']);
   });
 

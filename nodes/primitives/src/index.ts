@@ -22,7 +22,7 @@ function passThrough(name: string, displayName: string, type: string, required: 
   });
 }
 
-export const primitiveString = passThrough('PrimitiveString', 'String', 'STRING', { value: { type: 'STRING' } });
+export const primitiveString = passThrough('PrimitiveString', 'String', 'STRING', { value: { type: 'STRING', multiline: false } });
 
 export const primitiveStringMultiline = passThrough('PrimitiveStringMultiline', 'String (Multiline)', 'STRING', {
   value: { type: 'STRING', multiline: true },

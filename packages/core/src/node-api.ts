@@ -64,6 +64,8 @@ export interface InputDef {
   tooltip?: string;
   /** A STRING whose `{a|b}` choices and comments ComfyUI's front end resolves before queueing (CLIPTextEncode's text). */
   dynamicPrompts?: boolean;
+  /** ComfyUI's front end hides the widget under the node's advanced toggle (the loaders' `device`). */
+  advanced?: boolean;
   /** For combos listing model files: the ComfyUI models/ folder they come from (lets hosts name missing files). */
   modelFolder?: string;
 }

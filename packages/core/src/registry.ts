@@ -24,7 +24,7 @@ export interface ObjectInfoEntry {
 
 const OPTION_KEYS = [
   'default', 'min', 'max', 'step', 'round', 'multiline', 'placeholder', 'label_on', 'label_off',
-  'image_upload', 'control_after_generate', 'forceInput', 'lazy', 'tooltip', 'dynamicPrompts',
+  'image_upload', 'control_after_generate', 'forceInput', 'lazy', 'tooltip', 'dynamicPrompts', 'advanced',
 ] as const;
 
 export class NodeRegistry {

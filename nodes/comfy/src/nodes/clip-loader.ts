@@ -53,7 +53,7 @@ export const clipLoader = defineNode({
       clip_name: modelCombo('text_encoders'),
       type: { type: 'COMBO', options: CLIP_LOADER_TYPES },
     },
-    optional: { device: { type: 'COMBO', options: ['default', 'cpu'] } },
+    optional: { device: { type: 'COMBO', options: ['default', 'cpu'], advanced: true } },
   },
   outputs: [{ type: 'CLIP' }],
   async execute(inputs, context) {

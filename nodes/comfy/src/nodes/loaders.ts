@@ -113,7 +113,7 @@ export const dualClipLoader = defineNode({
       clip_name2: modelCombo('text_encoders'),
       type: { type: 'COMBO', options: DUAL_CLIP_TYPES },
     },
-    optional: { device: { type: 'COMBO', options: ['default', 'cpu'] } },
+    optional: { device: { type: 'COMBO', options: ['default', 'cpu'], advanced: true } },
   },
   outputs: [{ type: 'CLIP' }],
   async execute(inputs, context) {
