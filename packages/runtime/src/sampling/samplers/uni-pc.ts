@@ -161,7 +161,7 @@ async function sampleUniPcVariant(
   const steps = ts.length - 1;
   const order = Math.min(3, ts.length - 2);
   const toVp = f(Math.sqrt(f(1 + f(ts[0]! * ts[0]!))));
-  let x = new Float32Array(x0.length);
+  let x: Float32Array = new Float32Array(x0.length);
   for (let k = 0; k < x.length; k++) x[k] = x0[k]! / toVp;
   let models: Float32Array[] = [];
   let times: number[] = [];
