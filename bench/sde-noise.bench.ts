@@ -22,7 +22,7 @@ export default async function (): Promise<BenchResult[]> {
       { rounds: 2, warmup: 0 },
     )) / steps;
   const defaultNoise = await perStep(() => defaultNoiseSampler(7));
-  const tree = await perStep(() => brownianTreeNoiseSampler(N, sigmas, { seed: 7 }, 'cpu'));
+  const tree = await perStep(() => brownianTreeNoiseSampler(N, sigmas, { seed: 7 }));
   return [
     {
       name: 'Brownian-tree noise per step, 28-step simple schedule, 1024x1024 latent',

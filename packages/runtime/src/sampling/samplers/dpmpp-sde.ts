@@ -27,12 +27,6 @@ export interface Dpmpp2mSdeOptions extends SdeSamplerOptions {
   solverType?: 'midpoint' | 'heun';
 }
 
-type Placement = 'cpu' | 'device';
-
-function noiseFor(x: Float32Array, sigmas: readonly number[], options: SdeSamplerOptions, placement: Placement): NoiseSampler {
-  return brownianTreeNoiseSampler(x.length, sigmas, options, placement);
-}
-
 function draw(noise: NoiseSampler, sigma: number, sigmaNext: number, n: number): Float32Array {
   const eps = noise(sigma, sigmaNext, n);
   checkLength('noise sampler', eps, n);
@@ -59,7 +53,6 @@ async function dpmppSde(
   x0: Float32Array,
   sigmasIn: readonly number[],
   options: DpmppSdeOptions,
-  placement: Placement,
 ): Promise<Float32Array> {
   checkSigmas('sampleDpmppSde', x0, sigmasIn);
   if (sigmasIn.length <= 1) return x0;
@@ -67,7 +60,7 @@ async function dpmppSde(
   const sNoise = options.sNoise ?? 1;
   const r = options.r ?? 0.5;
   checkEta('sampleDpmppSde', eta, sNoise);
-  const noise = noiseFor(x0, sigmasIn, options, placement);
+  const noise = brownianTreeNoiseSampler(x0.length, sigmasIn, options);
   const sigmas = offsetFirstSigma(sigmasIn, percentToSigmaOf(options));
   const stochastic = eta > 0 && sNoise > 0;
   const sN = f(sNoise);
@@ -134,7 +127,6 @@ async function dpmppMultistepSde(
   x0: Float32Array,
   sigmasIn: readonly number[],
   options: Dpmpp2mSdeOptions,
-  placement: Placement,
   order: 2 | 3,
 ): Promise<Float32Array> {
   checkSigmas(fn, x0, sigmasIn);
@@ -144,7 +136,7 @@ async function dpmppMultistepSde(
   const eta = options.eta ?? 1;
   const sNoise = options.sNoise ?? 1;
   checkEta(fn, eta, sNoise);
-  const noise = noiseFor(x0, sigmasIn, options, placement);
+  const noise = brownianTreeNoiseSampler(x0.length, sigmasIn, options);
   const sigmas = offsetFirstSigma(sigmasIn, percentToSigmaOf(options));
   const sN = f(sNoise);
   const etaF = f(eta);
@@ -225,12 +217,15 @@ async function dpmppMultistepSde(
  * per step (one on the last). Noise from the Brownian tree built on the CPU.
  */
 export function sampleDpmppSde(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: DpmppSdeOptions = {}): Promise<Float32Array> {
-  return dpmppSde(denoise, x, sigmas, options, 'cpu');
+  return dpmppSde(denoise, x, sigmas, options);
 }
 
-/** dpmpp_sde_gpu: dpmpp_sde with ComfyUI's tree on the sampling device (see brownianTreeNoiseSampler). */
+/**
+ * dpmpp_sde_gpu: ComfyUI builds the tree on the sampling device; here it is the CPU stream, equal to ComfyUI on a CPU
+ * device (on CUDA ComfyUI's normals are Philox draws, see brownianTreeNoiseSampler).
+ */
 export function sampleDpmppSdeGpu(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: DpmppSdeOptions = {}): Promise<Float32Array> {
-  return dpmppSde(denoise, x, sigmas, options, 'device');
+  return dpmppSde(denoise, x, sigmas, options);
 }
 
 /**
@@ -238,22 +233,22 @@ export function sampleDpmppSdeGpu(denoise: Denoiser, x: Float32Array, sigmas: re
  * the previous prediction (midpoint by default, or Heun's), then sn sqrt(1 - e^(-2 h eta)) of Brownian noise.
  */
 export function sampleDpmpp2mSde(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: Dpmpp2mSdeOptions = {}): Promise<Float32Array> {
-  return dpmppMultistepSde('sampleDpmpp2mSde', denoise, x, sigmas, options, 'cpu', 2);
+  return dpmppMultistepSde('sampleDpmpp2mSde', denoise, x, sigmas, options, 2);
 }
 
-/** dpmpp_2m_sde_gpu (tree on the sampling device). */
+/** dpmpp_2m_sde_gpu (see sampleDpmppSdeGpu for what _gpu means here). */
 export function sampleDpmpp2mSdeGpu(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: Dpmpp2mSdeOptions = {}): Promise<Float32Array> {
-  return dpmppMultistepSde('sampleDpmpp2mSdeGpu', denoise, x, sigmas, options, 'device', 2);
+  return dpmppMultistepSde('sampleDpmpp2mSdeGpu', denoise, x, sigmas, options, 2);
 }
 
 /** dpmpp_2m_sde_heun: dpmpp_2m_sde with solver_type 'heun'. */
 export function sampleDpmpp2mSdeHeun(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: Dpmpp2mSdeOptions = {}): Promise<Float32Array> {
-  return dpmppMultistepSde('sampleDpmpp2mSdeHeun', denoise, x, sigmas, { solverType: 'heun', ...options }, 'cpu', 2);
+  return dpmppMultistepSde('sampleDpmpp2mSdeHeun', denoise, x, sigmas, { solverType: 'heun', ...options }, 2);
 }
 
-/** dpmpp_2m_sde_heun_gpu (tree on the sampling device). */
+/** dpmpp_2m_sde_heun_gpu (see sampleDpmppSdeGpu). */
 export function sampleDpmpp2mSdeHeunGpu(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: Dpmpp2mSdeOptions = {}): Promise<Float32Array> {
-  return dpmppMultistepSde('sampleDpmpp2mSdeHeunGpu', denoise, x, sigmas, { solverType: 'heun', ...options }, 'device', 2);
+  return dpmppMultistepSde('sampleDpmpp2mSdeHeunGpu', denoise, x, sigmas, { solverType: 'heun', ...options }, 2);
 }
 
 /**
@@ -261,12 +256,12 @@ export function sampleDpmpp2mSdeHeunGpu(denoise: Denoiser, x: Float32Array, sigm
  * there are two.
  */
 export function sampleDpmpp3mSde(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: SdeSamplerOptions = {}): Promise<Float32Array> {
-  return dpmppMultistepSde('sampleDpmpp3mSde', denoise, x, sigmas, options, 'cpu', 3);
+  return dpmppMultistepSde('sampleDpmpp3mSde', denoise, x, sigmas, options, 3);
 }
 
-/** dpmpp_3m_sde_gpu (tree on the sampling device). */
+/** dpmpp_3m_sde_gpu (see sampleDpmppSdeGpu). */
 export function sampleDpmpp3mSdeGpu(denoise: Denoiser, x: Float32Array, sigmas: readonly number[], options: SdeSamplerOptions = {}): Promise<Float32Array> {
-  return dpmppMultistepSde('sampleDpmpp3mSdeGpu', denoise, x, sigmas, options, 'device', 3);
+  return dpmppMultistepSde('sampleDpmpp3mSdeGpu', denoise, x, sigmas, options, 3);
 }
 
 export const DPMPP_SDE_SAMPLERS: SamplerFamily = {

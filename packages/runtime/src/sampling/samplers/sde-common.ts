@@ -56,17 +56,16 @@ export function percentToSigmaOf(options: SdeSamplerOptions): (percent: number) 
  * sampler's schedule: the tree spans [smallest positive sigma, largest sigma] and a call (sigma, sigma_next) returns
  * (W(sigma_next) - W(sigma)) / sqrt|sigma_next - sigma|, a standard normal per element.
  *
- * `placement` says where ComfyUI would build the tree: 'cpu' for dpmpp_sde / 2m_sde / 3m_sde, 'device' for their
- * _gpu variants. Both draw torch's CPU stream here: on a CPU device ComfyUI's _gpu variants do exactly that, while on
- * CUDA they draw the tree's normals from CUDA's Philox generator, which this runtime does not reproduce (the tree,
- * seeds and arithmetic are the same; the normals are other samples of the same distribution).
+ * The normals are torch's CPU stream, which is where ComfyUI builds the tree for dpmpp_sde / 2m_sde / 3m_sde. Their
+ * _gpu variants build it on the sampling device: on a CPU device that is the same stream, while on CUDA the tree's
+ * normals come from CUDA's Philox generator, which this runtime does not reproduce (the tree, seeds and arithmetic
+ * are the same; the normals are other samples of the same distribution).
+ *
+ * @example
+ * const noise = brownianTreeNoiseSampler(x.length, sigmas, { seed: 42n });
+ * const eps = noise(sigmas[0], sigmas[1], x.length); // ~ N(0, 1) per element, fixed by the seed
  */
-export function brownianTreeNoiseSampler(
-  length: number,
-  sigmas: readonly number[],
-  options: SdeSamplerOptions,
-  _placement: 'cpu' | 'device',
-): NoiseSampler {
+export function brownianTreeNoiseSampler(length: number, sigmas: readonly number[], options: SdeSamplerOptions): NoiseSampler {
   const positive = sigmas.filter((s) => s > 0).map((s) => f(s));
   const sigmaMin = positive.length > 0 ? Math.min(...positive) : 0;
   const sigmaMax = Math.max(...sigmas.map((s) => f(s)));
