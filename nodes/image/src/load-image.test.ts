@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import type { Tensor } from '@uso-studio/runtime';
 import { NodeRegistry, validatePrompt } from '@uso-studio/core';
 import type { ComboOptionsProvider } from '@uso-studio/core';
-import { loadImage, ImageDecodeError } from './load-image.ts';
+import { loadImage, ImageDecodeError, decodeImage, DECODE_BLOCK_PIXELS } from './load-image.ts';
 import { fakeContext, makeTempEnv } from './test-context.ts';
 
 let env: ReturnType<typeof makeTempEnv>;
@@ -25,6 +25,41 @@ const pixel = (t: Tensor<'float32'>, y: number, x: number) => {
   const [, , w, c] = t.shape as [number, number, number, number];
   return Array.from(t.data.subarray((y * w + x) * c, (y * w + x) * c + c), (v) => Math.round(v * 255));
 };
+
+describe('decodeImage under an interrupt', () => {
+  // 2048x2048: four blocks of pixel conversion, so checkpoints fall between them.
+  const bigPng = () => sharp({ create: { width: 2048, height: 2048, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer();
+
+  it('stops waiting for libvips once the signal aborts, with the signal reason', async () => {
+    const bytes = await bigPng();
+    const controller = new AbortController();
+    const reason = new Error('interrupted');
+    const decoding = decodeImage(bytes, 'big.png', { signal: controller.signal });
+    controller.abort(reason); // while libvips is still reading the header
+    await expect(decoding).rejects.toBe(reason);
+    // Aborted before it starts: nothing is decoded at all.
+    await expect(decodeImage(bytes, 'big.png', { signal: controller.signal })).rejects.toBe(reason);
+  });
+
+  it('calls the checkpoint between blocks of the pixel conversion, and a throwing checkpoint stops it', async () => {
+    const bytes = await bigPng();
+    const seen: Array<[number, number]> = [];
+    const decoded = await decodeImage(bytes, 'big.png', { checkpoint: (done, total) => void seen.push([done, total]) });
+    const pixels = 2048 * 2048;
+    expect(seen).toEqual([1, 2, 3].map((k) => [k * DECODE_BLOCK_PIXELS, pixels]));
+    expect(pixel(decoded.image, 2047, 2047)).toEqual([10, 20, 30]); // the last block was converted too
+    let calls = 0;
+    const stop = new Error('stop');
+    await expect(
+      decodeImage(bytes, 'big.png', {
+        checkpoint: () => {
+          if (++calls === 2) throw stop;
+        },
+      }),
+    ).rejects.toBe(stop);
+    expect(calls).toBe(2);
+  });
+});
 
 describe('LoadImage', () => {
   it('refuses a picture over the pixel limit, in validation and in execution, before decoding it', async () => {

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { Tensor } from '@uso-studio/runtime';
 import { defineNode, type HostEnvironment, type NodeInputs } from '@uso-studio/core';
-import { catBatch, imageTensorFromRaw } from './tensor-io.ts';
+import { catBatch } from './tensor-io.ts';
 import { listImageFiles, resolveAnnotatedPath } from './paths.ts';
 
 /** A decoded image: IMAGE [B, H, W, 3] and MASK [B, H, W] (or [B, 64, 64] zeros without alpha). */
@@ -34,35 +34,87 @@ export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
 }
 
+export interface DecodeOptions {
+  /** Decoded pixels allowed (default DEFAULT_MAX_IMAGE_PIXELS), checked from the header before decoding. */
+  maxPixels?: number;
+  /** Once aborted, stop waiting for libvips (its work is discarded) and throw the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Called between blocks of DECODE_BLOCK_PIXELS pixels while they are converted to float (a blocking loop: about a
+   * second for the largest picture allowed), never for a picture of one block; throws to stop. A node passes its progress, which throws once the
+   * prompt is interrupted.
+   */
+  checkpoint?: (done: number, total: number) => void;
+}
+
+/** Pixels converted between two checkpoints. */
+export const DECODE_BLOCK_PIXELS = 1 << 20;
+
 /**
  * Decodes image bytes the way ComfyUI's LoadImage does. `label` names the file in error messages.
  * Differences from PIL: colours are read without ICC conversion (as PIL does) but 16-bit images are scaled to 8 bits
  * properly (ComfyUI's mode 'I' path divides by 255 and clips).
- * @throws ImageDecodeError
+ * @throws ImageDecodeError, or the signal's reason once aborted
  */
-export async function decodeImage(bytes: Uint8Array, label: string, options: { maxPixels?: number } = {}): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, label: string, options: DecodeOptions = {}): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   // The header says how big the picture is; refuse before decoding anything.
-  const header = await sharp(bytes, { limitInputPixels: false })
-    .metadata()
-    .catch(() => undefined);
+  const header = await unlessAborted(
+    sharp(bytes, { limitInputPixels: false })
+      .metadata()
+      .catch(() => undefined),
+    options.signal,
+  );
   if (header?.width && header.height && header.width * header.height > maxPixels) {
     throw new ImageDecodeError(tooManyPixels(label, header.width, header.height, maxPixels));
   }
+  // A stop (the signal, or a checkpoint that threw) ends the decode; only the decoder's own failures are retried.
+  let stop: { error: unknown } | undefined;
+  const checkpoint = options.checkpoint;
+  const guarded: DecodeOptions = {
+    ...options,
+    ...(checkpoint
+      ? {
+          checkpoint: (done: number, total: number) => {
+            try {
+              checkpoint(done, total);
+            } catch (error) {
+              stop = { error };
+              throw error;
+            }
+          },
+        }
+      : {}),
+  };
+  const stopped = () => stop ?? (options.signal?.aborted ? { error: options.signal.reason } : undefined);
   try {
-    return await decodeWith(bytes, 'warning', maxPixels);
+    return await decodeWith(bytes, 'warning', maxPixels, guarded);
   } catch (first) {
+    if (stopped()) throw stopped()!.error;
     // Like node_helpers.pillow, which retries with LOAD_TRUNCATED_IMAGES: a truncated file still gives its pixels.
     try {
-      return await decodeWith(bytes, 'none', maxPixels);
+      return await decodeWith(bytes, 'none', maxPixels, guarded);
     } catch {
+      if (stopped()) throw stopped()!.error;
       throw new ImageDecodeError(`Cannot load image '${label}': ${first instanceof Error ? first.message : String(first)}`);
     }
   }
 }
 
-async function decodeWith(bytes: Uint8Array, failOn: 'warning' | 'none', maxPixels: number): Promise<DecodedImage> {
-  const meta = await sharp(bytes, { failOn, limitInputPixels: maxPixels }).metadata();
+/** `work`, unless the signal aborts first: then its reason (the work goes on in libvips' threads and is dropped). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const stop = () => reject(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
+async function decodeWith(bytes: Uint8Array, failOn: 'warning' | 'none', maxPixels: number, options: DecodeOptions): Promise<DecodedImage> {
+  const { signal, checkpoint } = options;
+  const meta = await unlessAborted(sharp(bytes, { failOn, limitInputPixels: maxPixels }).metadata(), signal);
   // MPO files (stereo JPEG pairs) load as one frame in ComfyUI; sharp already reads only the first picture.
   const pages = Math.max(1, meta.pages ?? 1);
   const images: Tensor<'float32'>[] = [];
@@ -70,11 +122,14 @@ async function decodeWith(bytes: Uint8Array, failOn: 'warning' | 'none', maxPixe
   let width = 0;
   let height = 0;
   for (let page = 0; page < pages; page++) {
-    const { data, info } = await sharp(bytes, { page, failOn, ignoreIcc: true, limitInputPixels: maxPixels })
-      .autoOrient()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    const { data, info } = await unlessAborted(
+      sharp(bytes, { page, failOn, ignoreIcc: true, limitInputPixels: maxPixels })
+        .autoOrient()
+        .toColourspace('srgb')
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true }),
+      signal,
+    );
     if (images.length === 0) {
       width = info.width;
       height = info.height;
@@ -83,21 +138,25 @@ async function decodeWith(bytes: Uint8Array, failOn: 'warning' | 'none', maxPixe
     }
     const channels = info.channels;
     const pixels = width * height;
-    const rgb = new Uint8Array(pixels * 3);
+    const rgb = new Float32Array(pixels * 3); // [1, H, W, 3], as imageTensorFromRaw computes it: byte / 255
     let alpha: Uint8Array | undefined = channels === 4 || channels === 2 ? new Uint8Array(pixels) : undefined;
-    for (let p = 0; p < pixels; p++) {
-      if (channels >= 3) {
-        rgb[p * 3] = data[p * channels]!;
-        rgb[p * 3 + 1] = data[p * channels + 1]!;
-        rgb[p * 3 + 2] = data[p * channels + 2]!;
-      } else {
-        rgb[p * 3] = rgb[p * 3 + 1] = rgb[p * 3 + 2] = data[p * channels]!;
+    for (let block = 0; block < pixels; block += DECODE_BLOCK_PIXELS) {
+      if (block > 0) checkpoint?.(block, pixels); // a picture of one block (1 MP) reports nothing, as ComfyUI's
+      const end = Math.min(pixels, block + DECODE_BLOCK_PIXELS);
+      for (let p = block; p < end; p++) {
+        if (channels >= 3) {
+          rgb[p * 3] = data[p * channels]! / 255;
+          rgb[p * 3 + 1] = data[p * channels + 1]! / 255;
+          rgb[p * 3 + 2] = data[p * channels + 2]! / 255;
+        } else {
+          rgb[p * 3] = rgb[p * 3 + 1] = rgb[p * 3 + 2] = data[p * channels]! / 255;
+        }
+        if (alpha) alpha[p] = data[p * channels + channels - 1]!;
       }
-      if (alpha) alpha[p] = data[p * channels + channels - 1]!;
     }
     // GIF frames always decode with alpha here; PIL gives palette mode without transparency for opaque GIFs.
     if (alpha && meta.format === 'gif' && alpha.every((a) => a === 255)) alpha = undefined;
-    images.push(imageTensorFromRaw({ data: rgb, width, height, channels: 3 })); // [1, H, W, 3]
+    images.push(Tensor.float32([1, height, width, 3], rgb)); // [1, H, W, 3]
     alphas.push(alpha ? maskFromAlpha(alpha, width, height) : undefined);
   }
   // ComfyUI would fail to batch a mix of full-size and 64x64 masks; use full-size zeros for opaque frames instead.
@@ -178,7 +237,12 @@ export const loadImage = defineNode({
       throw new ImageDecodeError(code === 'ENOENT' ? `Invalid image file: ${name} (not found)` : `Cannot read image '${name}': ${(error as Error).message}`);
     }
     context.signal.throwIfAborted();
-    const { image, mask } = await decodeImage(bytes, name, context.env.maxImagePixels !== undefined ? { maxPixels: context.env.maxImagePixels } : {});
+    const { image, mask } = await decodeImage(bytes, name, {
+      ...(context.env.maxImagePixels !== undefined ? { maxPixels: context.env.maxImagePixels } : {}),
+      signal: context.signal,
+      // The pixel conversion blocks this thread; progress is where a blocked engine thread reads the interrupt flag.
+      checkpoint: (done, total) => context.progress(done, total),
+    });
     return { outputs: [image, mask] };
   },
 });

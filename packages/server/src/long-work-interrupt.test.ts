@@ -3,7 +3,7 @@
  * (engine-worker.ts), so the sampler stops before the next chunk. Here: it stops inside the first step, records the
  * prompt as interrupted, and the next prompt runs. A single long onnxruntime run in an isolated session (its own
  * process, as the model service runs real full-size models) is stopped inside the run, and the same graph runs again
- * afterwards. How fast each lands is a benchmark figure (bench/hardening.bench.ts, target <= 1 s), not asserted
+ * afterwards. Tokenizing a long text stops between its pieces. How fast each lands is a benchmark figure (bench/hardening.bench.ts, target <= 1 s), not asserted
  * here. Real server, real packs, demo models, real onnxruntime.
  */
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,8 @@ let ws: TestClient;
 beforeAll(async () => {
   const dataDir = tempDataDir();
   await withDemoModels(dataDir);
-  server = await startTestServer({ dataDir, packs: DEFAULT_PACKS, extraPacks: [ORT_PACK] });
+  // Text limits raised for the long tokenization below (a 6 MB prompt; the defaults are 100,000 characters and 4 MB).
+  server = await startTestServer({ dataDir, packs: DEFAULT_PACKS, extraPacks: [ORT_PACK], limits: { maxTextChars: 10_000_000, maxPromptBytes: 16 * 2 ** 20 } });
   ws = await TestClient.connect(server, 'long');
 }, 60_000);
 afterAll(async () => {
@@ -80,5 +81,26 @@ describe('interrupt inside one long onnxruntime run', () => {
     await ws.waitForEnd(again.body.prompt_id, 60_000);
     expect(ws.ofPrompt(again.body.prompt_id).some((m) => m.type === 'execution_success')).toBe(true);
     expect((await getJson(`${server.url}/history/${again.body.prompt_id}`)).body[again.body.prompt_id].outputs.m.total).toEqual([2048]);
+  }, 120_000);
+});
+
+describe('interrupt inside tokenization', () => {
+  it('stops CLIPTextEncode between pieces of a long text, before the text is tokenized and encoded', async () => {
+    // 6,000,000 characters: about 1,500 pieces, several seconds of tokenization (longer than the server's default
+    // limit allows, so that the interrupt surely lands while it runs, however loaded the machine).
+    const text = 'a photo of a cat sitting on the red sofa watercolour highly detailed '.repeat(90_000).slice(0, 6_000_000);
+    const r = await postJson(`${server.url}/prompt`, { prompt: usoPrompt({ width: 64, height: 64, text, seed: 11 }), client_id: 'long' });
+    expect(r.status).toBe(200);
+    const id = r.body.prompt_id as string;
+    const first = await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === id && m.data.node === 'text', 60_000);
+    await postJson(`${server.url}/interrupt`, {});
+    await ws.waitForEnd(id, 60_000);
+    const events = ws.ofPrompt(id);
+    expect(events.some((m) => m.type === 'execution_interrupted')).toBe(true);
+    const textProgress = events.filter((m) => m.type === 'progress' && m.data.node === 'text');
+    const max = first.data.max as number;
+    expect(max).toBeGreaterThan(1000);
+    expect(textProgress.at(-1)!.data.value as number).toBeLessThan(max); // tokenization had not finished
+    expect(events.some((m) => m.type === 'executing' && ['guidance', 'negative', 'sampler'].includes(m.data.node as string))).toBe(false);
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { expectDescriptor, textEncoderRequest, type ClipDescriptor } from '../mo
 import { getModelService, type ModelService } from '../models/model-service.ts';
 import { expectConditioning, setConditioningValues, type ConditioningEntry, type ReferenceLatentsMethod } from '../flux/conditioning.ts';
 import { expectLatent } from '../flux/sample.ts';
-import { loadTokenizer, t5SpecialIds, tokenizeClipFirstChunk, tokenizeT5 } from '../text/tokenizers.ts';
+import { loadTokenizer, t5SpecialIds, textPieces, tokenizeClipFirstChunk, tokenizeT5 } from '../text/tokenizers.ts';
 
 /** CLIP-L's pooled width (FLUX's vector input). */
 const CLIP_L_POOLED_WIDTH = 768;
@@ -23,16 +23,27 @@ function ids(values: readonly number[]): Tensor<'int64'> {
  * Encodes a prompt for FLUX as ComfyUI does: T5 over the whole weighted token list (plus, when any weight differs
  * from 1, an "empty" sequence [EOS, pad...] of the same length, with z = (z - z_empty) * w + z_empty per weighted
  * token), and the pooled CLIP-L vector of the first 77-token chunk.
+ *
+ * A long text is tokenized in pieces with `progress` (the node's, which throws once the prompt is interrupted) called
+ * between them, so an interrupt lands during tokenization; a text of one piece reports nothing.
  */
-export async function encodePrompt(service: ModelService, clip: ClipDescriptor, text: string): Promise<ConditioningEntry> {
+export async function encodePrompt(
+  service: ModelService,
+  clip: ClipDescriptor,
+  text: string,
+  progress?: (value: number, max: number) => void,
+): Promise<ConditioningEntry> {
   if (!clip.t5) {
     throw new Error(
       `This CLIP is ${clip.clip?.name ?? 'empty'} alone (CLIPLoader type ${clip.type}): FLUX's conditioning needs T5-XXL; ` +
         'load T5-XXL and CLIP-L with DualCLIPLoader (type flux)',
     );
   }
+  const pieces = progress ? textPieces(text).length : 1;
+  let done = 0;
+  const checkpoint = pieces > 1 ? () => progress!(Math.min(done++, pieces), pieces) : undefined;
   const t5Tok = loadTokenizer(clip.t5.tokenizer);
-  const tokens = tokenizeT5(t5Tok, text);
+  const tokens = tokenizeT5(t5Tok, text, 256, checkpoint);
   const hasWeights = tokens.some((t) => t.weight !== 1);
   const n = tokens.length;
   const t5Ids = tokens.map((t) => t.id);
@@ -59,7 +70,7 @@ export async function encodePrompt(service: ModelService, clip: ClipDescriptor, 
   // A T5-XXL alone (CLIPLoader) gives a zero pooled vector of CLIP-L's width, as ComfyUI's T5-only recipes give zeros.
   if (!clip.clip) return { cond, pooled_output: Tensor.zeros([1, CLIP_L_POOLED_WIDTH]) };
   const clipTok = loadTokenizer(clip.clip.tokenizer);
-  const pooled = (await service.run(textEncoderRequest(clip.clip, 'clip'), { input_ids: ids(tokenizeClipFirstChunk(clipTok, text)) }, ['pooled'])).pooled!;
+  const pooled = (await service.run(textEncoderRequest(clip.clip, 'clip'), { input_ids: ids(tokenizeClipFirstChunk(clipTok, text, checkpoint)) }, ['pooled'])).pooled!;
   return { cond, pooled_output: Tensor.float32([1, pooled.shape[1]!], new Float32Array(pooled.data as Float32Array)) };
 }
 
@@ -81,7 +92,7 @@ export const clipTextEncode = defineNode({
       throw new Error('ERROR: clip input is invalid: None\n\nIf the clip is from a checkpoint loader node your checkpoint does not contain a valid clip or text encoder model.');
     }
     const clip = expectDescriptor<'CLIP', ClipDescriptor>(inputs.clip, 'CLIP', 'clip');
-    const entry = await encodePrompt(getModelService(context.env), clip, String(inputs.text ?? ''));
+    const entry = await encodePrompt(getModelService(context.env), clip, String(inputs.text ?? ''), (value, max) => context.progress(value, max));
     return { outputs: [[entry]] };
   },
 });

@@ -1,10 +1,11 @@
 import { describe, it, expect, afterAll } from 'vitest';
+import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeSafetensors } from '@uso-studio/runtime';
 import { testTokenizerJson } from '../test-support.ts';
-import { findTokenizer, loadTokenizer, SHIPPED_TOKENIZERS, tokenizeClipFirstChunk, tokenizeT5 } from './tokenizers.ts';
+import { findTokenizer, loadTokenizer, SHIPPED_TOKENIZERS, TEXT_PIECE_CHARS, textPieces, tokenizeClipFirstChunk, tokenizeT5 } from './tokenizers.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'uso-tok-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -68,5 +69,50 @@ describe('findTokenizer', () => {
     fs.writeFileSync(path.join(te, 'my-clip.tokenizer.json'), '{}');
     expect(findTokenizer(other, 'clip_l', models)).toBe(SHIPPED_TOKENIZERS.clip_l);
     expect(findTokenizer(other, 't5xxl', models)).toBe(SHIPPED_TOKENIZERS.t5xxl);
+  });
+});
+
+describe('long texts in pieces', () => {
+  // Words, punctuation, runs of spaces, newlines, accents, CJK, emoji and symbols that NFKC rewrites (the shipped
+  // tokenizers' normalisers): the cuts must never change an id.
+  const fragment = fc.constantFrom('cat', 'Sofa', 'x9', '42', ' ', '  ', '\n', ',', '.', '(', ')', ':', 'é', 'ﬁ', '¨', '２', '猫', '🙂', '\u00a0', "don't", 'a-b');
+  const text = fc.array(fragment, { minLength: 1, maxLength: 400 }).map((parts) => parts.join(''));
+
+  it('cut only where both shipped tokenizers give the same ids as for the whole text', () => {
+    for (const kind of ['t5xxl', 'clip_l'] as const) {
+      const { tokenizer: tok } = loadTokenizer(SHIPPED_TOKENIZERS[kind]);
+      const ids = (t: string) => tok.encode(t, { add_special_tokens: false }).ids.map(Number);
+      fc.assert(
+        fc.property(text, (t) => {
+          const pieces = textPieces(t, 16);
+          expect(pieces.join(' ').length).toBe(t.length); // only single spaces are dropped
+          expect(pieces.flatMap(ids)).toEqual(ids(t));
+        }),
+        { numRuns: 150, seed: 12 },
+      );
+    }
+  });
+
+  it('call the checkpoint between pieces, and a throwing checkpoint stops tokenizing', () => {
+    const t5 = loadTokenizer(SHIPPED_TOKENIZERS.t5xxl);
+    const long = 'a watercolour cat on a red sofa '.repeat(Math.ceil((3.5 * TEXT_PIECE_CHARS) / 32));
+    let calls = 0;
+    const whole = tokenizeT5(t5, long, 256, () => void calls++);
+    expect(calls).toBe(textPieces(long).length);
+    expect(calls).toBeGreaterThanOrEqual(4);
+    expect(whole.map((t) => t.id)).toEqual(tokenizeT5(t5, long).map((t) => t.id)); // pieces or not
+    calls = 0;
+    const stop = new Error('interrupted');
+    expect(() =>
+      tokenizeT5(t5, long, 256, () => {
+        if (++calls === 2) throw stop;
+      }),
+    ).toThrow(stop);
+    expect(calls).toBe(2);
+    // The CLIP chunk needs 77 ids: it reads the first piece only.
+    calls = 0;
+    const clip = loadTokenizer(SHIPPED_TOKENIZERS.clip_l);
+    expect(tokenizeClipFirstChunk(clip, long, () => void calls++)).toHaveLength(77);
+    expect(calls).toBe(1);
   });
 });

@@ -71,14 +71,55 @@ export function loadTokenizer(file: string): LoadedTokenizer {
   return loaded;
 }
 
-/** The ids of a prompt segment without special tokens. */
-function encodeText(t: LoadedTokenizer, text: string): number[] {
-  return t.tokenizer.encode(text, { add_special_tokens: false }).ids.map(Number);
+/**
+ * Called between pieces of a long text (see TEXT_PIECE_CHARS); a node passes its interrupt check, which throws to
+ * stop. Tokenizing the longest text the server accepts (100,000 characters) takes about a second for T5, one
+ * blocking call without pieces.
+ */
+export type TokenizeCheckpoint = () => void;
+
+/** Characters tokenized in one call at most (when a safe cut exists); interrupts are checked between calls. */
+export const TEXT_PIECE_CHARS = 4000;
+
+/**
+ * Cuts a long text into pieces that tokenize to the same ids as the whole: only at a single space between two ASCII
+ * letters or digits, where both tokenizers' pre-tokenizers split words anyway (T5's Metaspace puts the '▁' back on the
+ * next word; CLIP splits on whitespace) and no normaliser joins across the space. The space itself is dropped. A text
+ * without such a space goes in one piece.
+ */
+export function textPieces(text: string, pieceChars = TEXT_PIECE_CHARS): string[] {
+  const pieces: string[] = [];
+  const safe = (i: number) => text[i] === ' ' && /[A-Za-z0-9]/.test(text[i - 1] ?? '') && /[A-Za-z0-9]/.test(text[i + 1] ?? '');
+  let start = 0;
+  while (text.length - start > pieceChars) {
+    let cut = -1;
+    for (let i = start + pieceChars; i > start && cut < 0; i--) if (safe(i)) cut = i;
+    for (let i = start + pieceChars + 1; i < text.length - 1 && cut < 0; i++) if (safe(i)) cut = i;
+    if (cut < 0) break;
+    pieces.push(text.slice(start, cut));
+    start = cut + 1;
+  }
+  pieces.push(text.slice(start));
+  return pieces;
 }
 
-function weighted(t: LoadedTokenizer, prompt: string): WeightedToken[] {
+/**
+ * The ids of a prompt segment without special tokens, tokenized piece by piece with `checkpoint` between pieces.
+ * `enough`: stop once this many ids are known (the CLIP chunk needs only its first 77).
+ */
+function encodeText(t: LoadedTokenizer, text: string, checkpoint?: TokenizeCheckpoint, enough = Number.POSITIVE_INFINITY): number[] {
+  const ids: number[] = [];
+  for (const piece of textPieces(text)) {
+    if (ids.length >= enough) break;
+    checkpoint?.();
+    for (const id of t.tokenizer.encode(piece, { add_special_tokens: false }).ids) ids.push(Number(id));
+  }
+  return ids;
+}
+
+function weighted(t: LoadedTokenizer, prompt: string, checkpoint?: TokenizeCheckpoint): WeightedToken[] {
   const out: WeightedToken[] = [];
-  for (const [text, weight] of parsePromptWeights(prompt)) for (const id of encodeText(t, text)) out.push({ id, weight });
+  for (const [text, weight] of parsePromptWeights(prompt)) for (const id of encodeText(t, text, checkpoint)) out.push({ id, weight });
   return out;
 }
 
@@ -93,9 +134,9 @@ export function clipSpecialIds(t: LoadedTokenizer): { bos: number; eos: number }
 }
 
 /** T5 tokens as ComfyUI lays them out for FLUX: prompt tokens, EOS, pad to >= 256. */
-export function tokenizeT5(t: LoadedTokenizer, prompt: string, minLength = 256): WeightedToken[] {
+export function tokenizeT5(t: LoadedTokenizer, prompt: string, minLength = 256, checkpoint?: TokenizeCheckpoint): WeightedToken[] {
   const { eos, pad } = t5SpecialIds(t);
-  const tokens = weighted(t, prompt);
+  const tokens = weighted(t, prompt, checkpoint);
   tokens.push({ id: eos, weight: 1 });
   while (tokens.length < minLength) tokens.push({ id: pad, weight: 1 });
   return tokens;
@@ -106,11 +147,12 @@ export function tokenizeT5(t: LoadedTokenizer, prompt: string, minLength = 256):
  * start token, then each prompt segment's tokens; a segment that no longer fits is split when it has 8 or more
  * tokens and moved to the next chunk otherwise; then the end token and end-token padding.
  */
-export function tokenizeClipFirstChunk(t: LoadedTokenizer, prompt: string): number[] {
+export function tokenizeClipFirstChunk(t: LoadedTokenizer, prompt: string, checkpoint?: TokenizeCheckpoint): number[] {
   const { bos, eos } = clipSpecialIds(t);
   const chunk = [bos];
   for (const [text] of parsePromptWeights(prompt)) {
-    const group = encodeText(t, text);
+    // 77 ids tell everything the chunk needs: whether the segment fits, and its first tokens when it does not.
+    const group = encodeText(t, text, checkpoint, 77);
     if (group.length === 0) continue;
     if (chunk.length + group.length > 76) {
       if (group.length >= 8) chunk.push(...group.slice(0, 76 - chunk.length));
