@@ -223,4 +223,76 @@ describe('workflow tabs and the Workflows sidebar, against a real server with th
     await page.locator('[data-testid="saved-workflow"][data-path="workflows/copy.json"]').waitFor();
     expect(await page.locator('[data-testid="saved-workflow"]').evaluateAll((els: any[]) => els.map((e) => e.dataset.path))).toEqual(['workflows/copy.json']);
   }, 90_000);
+
+  it('keeps settings on the server (Ctrl+, opens them): link render mode, snap to grid, preview method and a rebound shortcut, after a reload too', async () => {
+    await focusCanvas(page);
+    await page.keyboard.press('Control+,');
+    await page.waitForSelector('[data-testid="settings-dialog"]');
+    const canvasState = () => page.evaluate(() => {
+      const { editor } = window.usoEditor;
+      return { links: editor.canvas.links_render_mode, offset: [...editor.canvas.ds.offset] };
+    }) as Promise<{ links: number; offset: number[] }>;
+    expect((await canvasState()).links).toBe(2);
+    await page.selectOption('[data-testid="setting-Comfy.LinkRenderMode"] select', '0');
+    await page.waitForFunction(() => window.usoEditor.editor.canvas.links_render_mode === 0);
+    await page.check('[data-testid="setting-pysssss.SnapToGrid"] input');
+    await page.fill('[data-testid="setting-Comfy.SnapToGrid.GridSize"] input', '25');
+    await page.press('[data-testid="setting-Comfy.SnapToGrid.GridSize"] input', 'Tab');
+    await page.selectOption('[data-testid="setting-Comfy.Execution.PreviewMethod"] select', 'none');
+    // Fit view from '.' to Alt+F.
+    const fitRow = page.locator('[data-testid="keybinding-Comfy.Canvas.FitView"]');
+    expect(await fitRow.locator('[data-testid="keybinding-combos"]').textContent()).toContain('.');
+    await fitRow.locator('[data-testid="keybinding-change"]').click();
+    await page.keyboard.press('Alt+f');
+    await page.waitForFunction(() => document.querySelector('[data-testid="keybinding-Comfy.Canvas.FitView"] [data-testid="keybinding-combos"]')?.textContent.trim() === 'Alt+F');
+    await page.waitForFunction(() => window.usoEditor.app.settings['Comfy.Execution.PreviewMethod'] === 'none' && window.usoEditor.app.settings['Comfy.SnapToGrid.GridSize'] === 25);
+    await shot(page, 'w08-settings');
+    const stored = (await (await fetch(`${server.url}/api/settings`)).json()) as Record<string, unknown>;
+    expect(stored).toMatchObject({
+      'Comfy.LinkRenderMode': 0, 'pysssss.SnapToGrid': true, 'Comfy.SnapToGrid.GridSize': 25, 'Comfy.Execution.PreviewMethod': 'none',
+      'Comfy.Keybinding.NewBindings': [{ commandId: 'Comfy.Canvas.FitView', combo: { key: 'f', alt: true } }],
+      'Comfy.Keybinding.UnsetBindings': [{ commandId: 'Comfy.Canvas.FitView', combo: { key: '.' } }],
+    });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="settings-dialog"]', { state: 'detached' });
+
+    // After a reload everything is still in force.
+    await page.reload();
+    await waitForEditor(page);
+    await page.waitForFunction(() => window.usoEditor.editor.canvas.links_render_mode === 0);
+    // Snapping: a node dragged by its title lands on the 25 grid.
+    await page.click('[data-testid="tab-new"]');
+    const start = await page.evaluate(() => {
+      const { editor } = window.usoEditor;
+      editor.canvas.ds.scale = 1;
+      editor.canvas.ds.offset[0] = 0;
+      editor.canvas.ds.offset[1] = 0;
+      const node = editor.addNode('Note', [133, 147]);
+      const rect = editor.canvas.canvas.getBoundingClientRect();
+      editor.drawFrame();
+      return [rect.left + 133 + 60, rect.top + 147 - 15];
+    }) as [number, number];
+    await page.mouse.move(start[0], start[1]);
+    await page.mouse.down();
+    await page.mouse.move(start[0] + 20, start[1] + 20, { steps: 4 });
+    await page.mouse.move(start[0] + 41, start[1] + 38, { steps: 4 });
+    await page.mouse.up();
+    const pos = (await page.evaluate(() => [...window.usoEditor.editor.serialize().nodes[0].pos])) as number[];
+    expect(pos.map((v) => v % 25)).toEqual([0, 0]);
+    expect(pos).not.toEqual([133, 147]);
+    // The rebound shortcut: '.' no longer fits the view, Alt+F does.
+    await page.evaluate(() => { window.usoEditor.editor.canvas.ds.offset[0] = 5000; });
+    await focusCanvas(page);
+    await page.keyboard.press('.');
+    expect((await canvasState()).offset[0]).toBe(5000);
+    await page.keyboard.press('Alt+f');
+    expect((await canvasState()).offset[0]).not.toBe(5000);
+    // The prompt asks for the preview method chosen ('none').
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/prompt'),
+      page.keyboard.press('Control+Enter'),
+    ]);
+    expect((request.postDataJSON() as { extra_data: { preview_method?: string } }).extra_data.preview_method).toBe('none');
+    await shot(page, 'w09-settings-after-reload');
+  }, 90_000);
 });

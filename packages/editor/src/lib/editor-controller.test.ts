@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './api-client.ts';
 import { EditorController, type EditorStateSink } from './editor-controller.ts';
 import { initialExecutionState } from './execution-state.ts';
+import { Keymap } from './shortcuts.ts';
 import { GraphEditor } from './litegraph-adapter.ts';
 import { pngWithText, stubCanvasContext, testObjectInfo } from './test-support.ts';
 import type { SocketLike } from './ws-client.ts';
@@ -48,6 +49,7 @@ beforeAll(async () => {
     }
     if (url.pathname === '/api/queue') return json(200, { queue_running: [], queue_pending: [] });
     if (url.pathname === '/api/history') return json(200, {});
+    if (url.pathname === '/api/settings') return json(200, {});
     return json(404, {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -92,7 +94,7 @@ function sink(): EditorStateSink {
     connection: 'connecting', reconnectAttempt: 0, workflowName: 'workflow', batchCount: 1, runMode: 'once', selectedCount: 0, graphPath: ['Workflow'],
     execution: initialExecutionState(), queue: { running: [], pending: [] }, history: [], templates: [], missingNodeTypes: [],
     validation: null, previewUrl: null, search: null, toasts: [], nodeTypeCount: 0, ready: false,
-    tabs: [], activeTab: '', dialog: null, library: [],
+    tabs: [], activeTab: '', dialog: null, library: [], settings: {}, keymap: new Keymap(),
   };
 }
 

@@ -15,6 +15,7 @@ import { bundledTemplates, pickDefaultTemplate, type Template } from './template
 import { imageRefOfInputName } from './mask-painting.ts';
 import type { UndoHistory } from './undo-history.ts';
 import { Dialogs, type DialogRequest } from './dialogs.ts';
+import { EditorSettings, type SettingsSink } from './editor-settings.ts';
 import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, type StorageLike } from './workflow-files.ts';
 import { WorkflowLibrary, workflowNameOf, type LibraryEntry } from './workflow-library.ts';
 import { isEmptyGraph, isModified, TabsStorage, WorkflowTabs, type TabSummary, type View, type WorkflowTab } from './workflow-tabs.ts';
@@ -23,7 +24,7 @@ import type { PreviewFrame } from './binary-frames.ts';
 import type { QueueItem } from './api-client.ts';
 
 /** What the controller writes; the runes store implements it, tests pass a plain object. */
-export interface EditorStateSink {
+export interface EditorStateSink extends SettingsSink {
   connection: ConnectionState;
   reconnectAttempt: number;
   workflowName: string;
@@ -82,6 +83,8 @@ export class EditorController {
     },
   );
   readonly dialogs: Dialogs;
+  /** Settings from the server's /settings, applied to the canvas; the keymap. */
+  readonly settings: EditorSettings;
   readonly library: WorkflowLibrary;
   #editor: GraphEditor | null = null;
   #tabStorage: TabsStorage | null;
@@ -102,6 +105,7 @@ export class EditorController {
     this.#tabStorage = options.storage ? new TabsStorage(options.storage) : null;
     this.dialogs = new Dialogs((request) => (state.dialog = request));
     this.library = new WorkflowLibrary(this.api, this.dialogs);
+    this.settings = new EditorSettings(this.api, state);
     state.templates = options.templates ?? bundledTemplates();
   }
 
@@ -116,11 +120,13 @@ export class EditorController {
     this.ws.onState((s, attempt) => this.#onConnection(s, attempt));
     this.ws.onMessage((m) => this.#onMessage(m));
     this.ws.connect();
+    const settings = this.settings.load(editor).catch((e: Error) => this.toast('error', `Could not load settings: ${e.message}`));
     try {
       await this.refreshNodeTypes();
     } catch (e) {
       this.toast('error', `Could not load node types: ${(e as Error).message}`);
     }
+    await settings;
     await this.#loadInitialWorkflow();
     this.state.ready = true;
     // The benchmark reads this: navigation start to an interactive canvas with the first workflow.
@@ -499,6 +505,7 @@ export class EditorController {
     const ids: string[] = [];
     this.editor.setNodeErrors(new Map());
     this.state.validation = null;
+    const previewMethod = this.settings.previewMethod;
     for (let i = 0; i < count; i++) {
       const workflow = this.editor.serialize();
       const prompt = this.#toApi(workflow);
@@ -510,9 +517,9 @@ export class EditorController {
       this.#totals.set(promptId, total);
       try {
         const res = await this.api.queuePrompt({
-          // preview_method: the editor shows step previews, asked per prompt as ComfyUI's front end does (the server's
-          // default, like ComfyUI's, is none).
-          prompt, prompt_id: promptId, client_id: this.ws.clientId, extra_data: { extra_pnginfo: { workflow }, preview_method: 'auto' }, ...(options.front ? { front: true } : {}),
+          // preview_method: step previews are asked per prompt as ComfyUI's front end does, from its setting
+          // Comfy.Execution.PreviewMethod ('default' sends none, leaving it to the server, whose default is none).
+          prompt, prompt_id: promptId, client_id: this.ws.clientId, extra_data: { extra_pnginfo: { workflow }, ...(previewMethod ? { preview_method: previewMethod } : {}) }, ...(options.front ? { front: true } : {}),
         });
         if (res.prompt_id !== promptId) this.#recordTotal(res.prompt_id, total);
         ids.push(res.prompt_id);

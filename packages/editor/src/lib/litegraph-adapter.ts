@@ -311,6 +311,18 @@ export class GraphEditor {
     return nodes.length;
   }
 
+  /** How links are drawn: litegraph's link render types (2 spline, 1 linear, 0 straight, -1 hidden), as ComfyUI's setting. */
+  setLinkRenderMode(mode: number): void {
+    this.canvas.links_render_mode = mode;
+    this.canvas.setDirty(true, true);
+  }
+
+  /** Snapping of moved nodes: always (else only with Shift held) to a grid of `size`, as ComfyUI's settings set it. */
+  setSnapToGrid(always: boolean, size: number): void {
+    LiteGraph.alwaysSnapToGrid = always;
+    LiteGraph.CANVAS_GRID_SIZE = size;
+  }
+
   /** Zooms by `factor` around the canvas's centre (Alt+= / Alt+-), within litegraph's scale limits. */
   zoomBy(factor: number): void {
     const el = this.canvas.canvas;

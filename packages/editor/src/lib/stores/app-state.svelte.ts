@@ -7,6 +7,7 @@ import type { RunMode } from '../auto-queue.ts';
 import { initialExecutionState, type ExecutionState } from '../execution-state.ts';
 import type { MaskEditRequest, RenameRequest, SearchRequest } from '../litegraph-adapter.ts';
 import type { DialogRequest } from '../dialogs.ts';
+import { Keymap } from '../shortcuts.ts';
 import type { Template } from '../templates.ts';
 import type { LibraryEntry } from '../workflow-library.ts';
 import type { TabSummary } from '../workflow-tabs.ts';
@@ -44,4 +45,7 @@ export class AppState {
   activeTab = $state('');
   dialog = $state.raw<DialogRequest | null>(null);
   library = $state.raw<LibraryEntry[]>([]);
+  settings = $state.raw<Record<string, unknown>>({});
+  keymap = $state.raw<Keymap>(new Keymap());
+  settingsOpen = $state(false);
 }

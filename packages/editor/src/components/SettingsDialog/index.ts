@@ -1,0 +1,2 @@
+export { default as SettingsDialog } from './SettingsDialog.svelte';
+export type { SettingsDialogProps } from './types.ts';

@@ -1,0 +1,2 @@
+/** SettingsDialog reads the editor context; no props. */
+export type SettingsDialogProps = Record<string, never>;
