@@ -25,12 +25,13 @@ export default async function (): Promise<BenchResult[]> {
   const mathRandom = await bestMs(() => Float32Array.from({ length: N }, Math.random));
 
   const x = torchRandn(1, SHAPE);
-  // A model that costs nothing (samplers never write into D), so a run's time is the samplers' own arithmetic.
+  // A model that costs nothing (samplers never write into D), so a run's time is the samplers' own arithmetic;
+  // several warm-up runs so the JIT has compiled the longer samplers' loops (steady state, as in a long sampling run).
   const prediction = x.map((t) => t * 0.5);
   const constant: Denoiser = async () => prediction;
   const sigmas = [1, 0.9, 0.8, 0.7, 0.6, 0];
   const perStep = async (sample: (d: Denoiser, x: Float32Array, s: readonly number[]) => Promise<Float32Array>) =>
-    (await bestMs(() => sample(constant, x, sigmas), { warmup: 2 })) / (sigmas.length - 1);
+    (await bestMs(() => sample(constant, x, sigmas), { warmup: 5, rounds: 7 })) / (sigmas.length - 1);
   const euler = await perStep(sampleEuler);
   const dpm = await perStep(sampleDpmpp2m);
   // Multistep samplers with the most per-step arithmetic: history combinations (ipndm_v, res_multistep), DEIS's

@@ -85,16 +85,11 @@ class UniPc {
     const lambda0 = lambdaOf(t0);
     const h = f(lambdaOf(t) - lambda0);
     const alphaT = f(Math.exp(logMeanCoeff(t)));
+    // History: D1_i = (m_{-i} - m0) / r_i with r_i = (lambda_{-i} - lambda_0) / h, i < order (at most two; computed
+    // in the first pass below).
     const rks: number[] = [];
-    const d1s: Float32Array[] = [];
-    for (let i = 1; i < order; i++) {
-      const rk = f(f(lambdaOf(times[times.length - 1 - i]!) - lambda0) / h);
-      rks.push(rk);
-      const mi = models[models.length - 1 - i]!;
-      const d1 = new Float32Array(n);
-      for (let k = 0; k < n; k++) d1[k] = f(mi[k]! - m0[k]!) / rk;
-      d1s.push(d1);
-    }
+    for (let i = 1; i < order; i++) rks.push(f(f(lambdaOf(times[times.length - 1 - i]!) - lambda0) / h));
+    const history = rks.length;
     rks.push(1);
     const hh = -h;
     const hPhi1 = f(Math.expm1(hh));
@@ -109,33 +104,45 @@ class UniPc {
       factorial *= i + 1;
       hPhiK = f(f(hPhiK / hh) - f(1 / factorial));
     }
-    const rhosP = d1s.length === 0 ? [] : order === 2 ? [0.5] : solve(R.slice(0, -1).map((row) => row.slice(0, -1)), b.slice(0, -1));
+    const rhosP = history === 0 ? [] : order === 2 ? [0.5] : solve(R.slice(0, -1).map((row) => row.slice(0, -1)), b.slice(0, -1));
     const rhosC = order === 1 ? [0.5] : useCorrector ? solve(R, b) : [];
     const ratio = f(stdOf(t) / stdOf(t0));
     const lead = f(alphaT * hPhi1);
     // x_ = (std_t/std_0) x - alpha_t h phi_1(h) m0; predictor x_t = x_ - alpha_t B(h) Σ rho_p D1 (a float32 running
     // sum stands in for torch's tensordot).
-    // At most two history terms (order <= 3); a missing one contributes an exact 0.
+    // A missing second history term contributes an exact 0.
     const aB = f(alphaT * bH);
-    const zeros = new Float32Array(n);
-    const [d1a, d1b] = [d1s[0] ?? zeros, d1s[1] ?? zeros];
+    const ma = history > 0 ? models[models.length - 2]! : m0;
+    const mb = history > 1 ? models[models.length - 3]! : m0;
+    const [ra, rb] = [rks[0]!, history > 1 ? rks[1]! : 1];
     const [pa, pb] = [rhosP[0] ?? 0, rhosP[1] ?? 0];
+    const d1a = new Float32Array(history > 0 ? n : 0);
+    const d1b = new Float32Array(history > 1 ? n : 0);
     const base = new Float32Array(n);
     const xt = new Float32Array(n);
     for (let k = 0; k < n; k++) {
       const b0 = f(f(ratio * x[k]!) - f(lead * m0[k]!));
       base[k] = b0;
-      xt[k] = d1s.length === 0 ? b0 : b0 - f(aB * f(f(d1a[k]! * pa) + f(d1b[k]! * pb)));
+      if (history === 0) {
+        xt[k] = b0;
+        continue;
+      }
+      const da = f(f(ma[k]! - m0[k]!) / ra);
+      const db = history > 1 ? f(f(mb[k]! - m0[k]!) / rb) : 0;
+      d1a[k] = da;
+      if (history > 1) d1b[k] = db;
+      xt[k] = b0 - f(aB * f(f(da * pa) + f(db * pb)));
     }
     if (!useCorrector) return { x: xt, model: null };
     // Corrector: x_t = x_ - alpha_t B(h) (Σ rho_c D1 + rho_c[-1] (m_t - m0)).
     const model = await this.x0(xt, t);
     const last = rhosC[rhosC.length - 1]!;
-    const [ca, cb] = [rhosC[0] ?? 0, d1s.length > 1 ? rhosC[1]! : 0];
+    const [ca, cb] = [rhosC[0] ?? 0, history > 1 ? rhosC[1]! : 0];
     const corrected = new Float32Array(n);
     for (let k = 0; k < n; k++) {
       const term = f(last * f(model[k]! - m0[k]!));
-      const corr = d1s.length > 0 ? f(f(f(d1a[k]! * ca) + f(d1b[k]! * cb)) + term) : term;
+      const db = history > 1 ? d1b[k]! : 0;
+      const corr = history > 0 ? f(f(f(d1a[k]! * ca) + f(db * cb)) + term) : term;
       corrected[k] = base[k]! - f(aB * corr);
     }
     return { x: corrected, model };
