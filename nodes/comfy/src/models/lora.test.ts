@@ -72,4 +72,33 @@ describe('mapLora', () => {
     writeSafetensors(half, { 'diffusion_model.double_blocks.0.img_attn.proj.lora_A.weight': t([4, 8]) });
     expect(() => map(half)).toThrow(/has only its down matrix/);
   });
+
+  it("maps text-encoder names per role (ComfyUI's FLUX CLIP key map), diffusers' lora_linear_layer spelling included", () => {
+    const file = path.join(root, 'te.safetensors');
+    writeSafetensors(file, {
+      'lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight': t([2, 8]),
+      'lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight': t([8, 2]),
+      'text_encoder.text_model.encoder.layers.0.mlp.fc1.lora_linear_layer.down.weight': t([2, 8]),
+      'text_encoder.text_model.encoder.layers.0.mlp.fc1.lora_linear_layer.up.weight': t([16, 2]),
+      'lora_te2_encoder_block_0_layer_0_SelfAttention_q.lora_down.weight': t([2, 8]),
+      'lora_te2_encoder_block_0_layer_0_SelfAttention_q.lora_up.weight': t([8, 2]),
+      'text_encoders.t5xxl.transformer.encoder.block.0.layer.1.DenseReluDense.wo.lora_A.weight': t([2, 16]),
+      'text_encoders.t5xxl.transformer.encoder.block.0.layer.1.DenseReluDense.wo.lora_B.weight': t([8, 2]),
+    });
+    const clipL = new Map<string, number[]>([
+      ['text_model.encoder.layers.0.self_attn.q_proj.weight', [8, 8]],
+      ['text_model.encoder.layers.0.mlp.fc1.weight', [16, 8]],
+    ]);
+    const t5 = new Map<string, number[]>([
+      ['encoder.block.0.layer.0.SelfAttention.q.weight', [8, 8]],
+      ['encoder.block.0.layer.1.DenseReluDense.wo.weight', [8, 16]],
+    ]);
+    const onClip = mapLora(readSafetensorsHeader(file), clipL.keys(), (k) => clipL.get(k), 1, 'l0', 0, 'clip');
+    expect([...onClip.patches.keys()].sort()).toEqual([...clipL.keys()].sort());
+    expect(onClip.unmatched).toHaveLength(2);
+    const onT5 = mapLora(readSafetensorsHeader(file), t5.keys(), (k) => t5.get(k), 1, 'l0', 0, 't5');
+    expect([...onT5.patches.keys()].sort()).toEqual([...t5.keys()].sort());
+    // The DiT reads none of them.
+    expect(map(file).patched).toBe(0);
+  });
 });

@@ -120,6 +120,22 @@ function textEncoderTargetOf(base: string, role: 't5' | 'clip', modelKeys: Reado
   return null;
 }
 
+/**
+ * The target of a base name as written, else with a diffusers layer suffix removed (`x.lora_linear_layer`,
+ * `x.lora`, `x_lora`: ComfyUI's other up/down spellings). The name as written goes first, so USO's
+ * `processor.qkv_lora` keeps its meaning.
+ */
+function targetOfAny(base: string, role: Role, keys: ReadonlySet<string>, kohya: ReadonlyMap<string, string>): { key: string; qkvRows: boolean } | null {
+  const bases = [base, ...DIFFUSERS_LAYER_SUFFIXES.filter((suffix) => base.endsWith(suffix)).map((suffix) => base.slice(0, -suffix.length))];
+  for (const candidate of bases) {
+    const target = isTextEncoderRole(role) ? textEncoderTargetOf(candidate, role, keys, kohya) : targetOf(candidate, keys, kohya);
+    if (target) return target;
+  }
+  return null;
+}
+
+const DIFFUSERS_LAYER_SUFFIXES = ['.lora_linear_layer', '.lora', '_lora'] as const;
+
 /** Whether a role's LoRA keys use the text-encoder formats. */
 function isTextEncoderRole(role: Role): role is 't5' | 'clip' {
   return role === 't5' || role === 'clip';
@@ -169,7 +185,7 @@ export function mapLora(
       if (pair.up || pair.down) throw new Error(`${header.path}: LoRA '${base}' has only its ${pair.up ? 'up' : 'down'} matrix`);
       continue;
     }
-    const target = isTextEncoderRole(role) ? textEncoderTargetOf(base, role, keys, kohya) : targetOf(base, keys, kohya);
+    const target = targetOfAny(base, role, keys, kohya);
     if (!target) {
       unmatched.push(base);
       continue;
