@@ -13,7 +13,9 @@ describe('comfy pack', () => {
         'CheckpointLoaderSimple', 'UNETLoader', 'DualCLIPLoader', 'VAELoader', 'CLIPVisionLoader', 'LoraLoaderModelOnly', 'LoraLoader', 'CLIPLoader',
         'CLIPTextEncode', 'ConditioningZeroOut', 'FluxGuidance', 'ReferenceLatent', 'FluxKontextMultiReferenceLatentMethod',
         'CLIPVisionEncode', 'EmptyLatentImage', 'EmptySD3LatentImage', 'LatentUpscale', 'LatentUpscaleBy', 'VAEEncode', 'VAEDecode', 'VAEEncodeTiled', 'VAEDecodeTiled',
-        'KSampler', 'EasyCache',
+        'KSampler', 'EasyCache', 'KSamplerAdvanced', 'SamplerCustomAdvanced', 'RandomNoise', 'DisableNoise', 'KSamplerSelect',
+        'BasicScheduler', 'BasicGuider', 'CFGGuider', 'ModelSamplingFlux', 'ConditioningCombine', 'ConditioningSetTimestepRange',
+        'CLIPTextEncodeFlux',
       ].sort(),
     );
     // Every schema renders without a models folder (combos are just empty).

@@ -12,6 +12,7 @@ import {
 } from './nodes/loaders.ts';
 import {
   clipTextEncode,
+  clipTextEncodeFlux,
   conditioningZeroOut,
   fluxGuidance,
   fluxKontextMultiReferenceLatentMethod,
@@ -23,7 +24,18 @@ import { loraLoader } from './nodes/lora-loader.ts';
 import { clipLoader } from './nodes/clip-loader.ts';
 import { vaeDecodeTiled, vaeEncodeTiled } from './nodes/vae-tiled.ts';
 import { clipVisionEncode } from './nodes/clip-vision.ts';
-import { easyCache, kSampler } from './nodes/sampling.ts';
+import { easyCache, kSampler, kSamplerAdvanced } from './nodes/sampling.ts';
+import { conditioningCombine, conditioningSetTimestepRange } from './nodes/conditioning-combine.ts';
+import { modelSamplingFluxNode } from './nodes/model-sampling.ts';
+import {
+  basicGuider,
+  basicScheduler,
+  cfgGuider,
+  disableNoise,
+  kSamplerSelect,
+  randomNoiseNode,
+  samplerCustomAdvanced,
+} from './nodes/custom-sampling.ts';
 
 /** ComfyUI's generic nodes for FLUX-family models (loaders, text and conditioning, latents, sampling). */
 export const pack: NodePack = {
@@ -38,7 +50,10 @@ export const pack: NodePack = {
     loraLoader,
     clipLoader,
     clipTextEncode,
+    clipTextEncodeFlux,
     conditioningZeroOut,
+    conditioningCombine,
+    conditioningSetTimestepRange,
     fluxGuidance,
     referenceLatent,
     fluxKontextMultiReferenceLatentMethod,
@@ -52,6 +67,15 @@ export const pack: NodePack = {
     vaeEncodeTiled,
     vaeDecodeTiled,
     kSampler,
+    kSamplerAdvanced,
+    samplerCustomAdvanced,
+    randomNoiseNode,
+    disableNoise,
+    kSamplerSelect,
+    basicScheduler,
+    basicGuider,
+    cfgGuider,
+    modelSamplingFluxNode,
     easyCache,
   ],
   createServices(env) {
@@ -74,6 +98,9 @@ export * from './nodes/vae-tiled.ts';
 export * from './flux/vae-runner.ts';
 export * from './nodes/clip-vision.ts';
 export * from './nodes/sampling.ts';
+export * from './nodes/custom-sampling.ts';
+export * from './nodes/conditioning-combine.ts';
+export * from './nodes/model-sampling.ts';
 export {
   createModelService,
   getModelService,
@@ -93,7 +120,21 @@ export * from './models/descriptors.ts';
 export * from './flux/conditioning.ts';
 export { LatentPacking, packLatent, unpackLatent, gridIds, tokenLength, comfyReferenceIds, usoReferenceIds, type UsoPlacement, type RefSize } from './flux/packing.ts';
 export { ditVelocityModel, ditRequest, DIT_TOKENS_PER_RUN, type DitVelocityOptions, type ReferencePlacer } from './flux/dit-runner.ts';
-export { runKSampler, easyCacheOptions, expectLatent, seedOf, type Latent, type KSamplerInputs } from './flux/sample.ts';
+export {
+  runKSampler,
+  runKSamplerAdvanced,
+  stepWindow,
+  expectLatent,
+  fixedLatent,
+  seedOf,
+  type Latent,
+  type KSamplerInputs,
+  type KSamplerAdvancedInputs,
+  type KSamplerResult,
+} from './flux/sample.ts';
+export { guidedSample, easyCacheOptions, cfgIsOne, type GuidedSampleInputs, type GuidedSampleResult } from './flux/guided-sample.ts';
+export { streamDenoiser, streamVelocity, entryTimestepRange, isEntryActive, type EntryModel } from './flux/cond-batch.ts';
+export * from './flux/sampling-values.ts';
 export { latentPreview, latentPreviewImage, offerLatentPreview } from './flux/preview.ts';
 export { parsePromptWeights } from './text/prompt-weights.ts';
 export { loadTokenizer, tokenizeT5, tokenizeClipFirstChunk, findTokenizer } from './text/tokenizers.ts';

@@ -15,8 +15,11 @@ import {
   type Architecture,
   type SafetensorsTensorInput,
 } from '@uso-studio/runtime';
-import type { ExecutionContext, HostEnvironment, PreviewImage } from '@uso-studio/core';
+import { Executor, NodeRegistry, validatePrompt, type ApiPrompt, type ExecutionContext, type HostEnvironment, type NodeDefinition, type PreviewImage } from '@uso-studio/core';
+import { processLatentIn, type Tensor, type VelocityModel } from '@uso-studio/runtime';
 import { createModelService, MODEL_SERVICE_KEY, type ModelService } from './models/model-service.ts';
+import type { ConditioningEntry } from './flux/conditioning.ts';
+import { comfyReferenceIds, packLatent, unpackLatent } from './flux/packing.ts';
 
 /** Widths of the test models. */
 export const TEST = { hidden: 8, ctx: 8, vec: 6, vocab: 64, visionWidth: 4, styleTokens: 3 } as const;
@@ -164,6 +167,38 @@ export function testProjection(): Float32Array {
   return Float32Array.from({ length: 64 * 64 }, (_, i) => (Math.floor(i / 64) === i % 64 ? 0.3 : 0) + 0.001 * (((i * 7) % 13) - 6));
 }
 
+const sumOf = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
+
+/**
+ * The test DiT's velocity computed in JavaScript (see testDit) for one conditioning entry: x [B, 16, h, w] in model
+ * space, so samplers can be checked against runtime's ksample driven by this instead of the ONNX graph.
+ */
+export function referenceVelocity(shape: readonly number[], e: ConditioningEntry, styles: readonly Tensor<'float32'>[] = []): VelocityModel {
+  const [b, c, h, w] = shape as [number, number, number, number];
+  const P = testProjection();
+  const g = e.guidance ?? 3.5;
+  const txtMean = sumOf(e.cond.data) / e.cond.size;
+  const refs = e.reference_latents ?? [];
+  const refSum = refs.reduce((s, r) => s + sumOf(processLatentIn(r.data)), 0);
+  const ids = comfyReferenceIds({ h, w }, refs.map((r) => ({ h: r.shape[2]!, w: r.shape[3]! })), e.reference_latents_method ?? 'offset');
+  const idSum = ids.reduce((s, a) => s + sumOf(a), 0);
+  const styleSum = styles.reduce((s, t) => s + sumOf(t.data), 0);
+  return async (x: Float32Array, sigma: number) => {
+    const tokens = packLatent(x, b, c, h, w);
+    const n = tokens.length / 64;
+    const out = new Float32Array(tokens.length);
+    const extra = 0.5 * sigma + 0.01 * g * txtMean + 0.001 * (styleSum + refSum + sumOf(e.pooled_output!.data)) + 0.0001 * idSum;
+    for (let t = 0; t < n; t++) {
+      for (let f = 0; f < 64; f++) {
+        let v = extra;
+        for (let k = 0; k < 64; k++) v += tokens[t * 64 + k]! * P[f * 64 + k]!;
+        out[t * 64 + f] = v;
+      }
+    }
+    return unpackLatent(out, b, c, h, w);
+  };
+}
+
 /** Weights of each test model, keyed as in a standalone file. */
 export function testWeights(): Record<'dit' | 'vae' | 't5' | 'clip' | 'vision' | 'projector', Record<string, SafetensorsTensorInput>> {
   const proj = testProjection();
@@ -283,5 +318,46 @@ export function recordingContext(env: HostEnvironment): ExecutionContext & { pro
     progressCalls,
     previews,
     lines,
+  };
+}
+
+/** What a {@link capturingEngine} run gives back: the values that reached each TestCapture node, and what ran. */
+export interface CapturedRun {
+  values: Map<string, unknown>;
+  executed: readonly string[];
+  cached: readonly string[];
+}
+
+/**
+ * The real engine over `nodes` plus a `TestCapture` output node whose `value` input takes anything: `run(prompt)`
+ * validates the API prompt (validatePrompt), executes it with one Executor kept across runs (so its cache works as
+ * the server's), and returns what reached each TestCapture node, keyed by its id. Failures throw with the payload.
+ */
+export function capturingEngine(env: HostEnvironment, nodes: readonly NodeDefinition[]): { run(prompt: ApiPrompt): Promise<CapturedRun> } {
+  let values = new Map<string, unknown>();
+  const capture: NodeDefinition = {
+    name: 'TestCapture',
+    category: 'testing',
+    outputNode: true,
+    // Runs on every prompt, so it reports values that came from the cache too.
+    notIdempotent: true,
+    inputs: { required: { value: { type: '*' } } },
+    outputs: [],
+    execute(inputs, context) {
+      values.set(context.nodeId, inputs.value);
+      return { ui: {} };
+    },
+  };
+  const registry = new NodeRegistry([...nodes, capture]);
+  const executor = new Executor({ registry, env });
+  return {
+    async run(prompt) {
+      values = new Map();
+      const validation = await validatePrompt(prompt, registry, env);
+      if (!validation.ok || Object.keys(validation.nodeErrors).length > 0) throw new Error(`invalid prompt: ${JSON.stringify(validation)}`);
+      const outcome = await executor.run(validation.prompt, { promptId: 'test' });
+      if (outcome.status !== 'success') throw new Error(`run failed: ${JSON.stringify(outcome.error)}`);
+      return { values, executed: outcome.executed, cached: outcome.cached };
+    },
   };
 }

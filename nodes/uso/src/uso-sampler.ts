@@ -19,6 +19,7 @@ import {
 import {
   ditVelocityModel,
   easyCacheOptions,
+  entryTimestepRange,
   expectConditioning,
   expectDescriptor,
   expectLatent,
@@ -26,8 +27,10 @@ import {
   LatentPacking,
   offerLatentPreview,
   seedOf,
+  streamVelocity,
   usoReferenceIds,
   type Conditioning,
+  type EntryModel,
   type Latent,
   type ModelDescriptor,
   type UsoPlacement,
@@ -66,9 +69,11 @@ export async function runUsoSampler(inputs: UsoSamplerInputs, context: Execution
   // Sampling runs on packed tokens: USO's loop is elementwise, so the latent is packed once and unpacked once.
   const packing = new LatentPacking(shape[0]!, shape[1]!, shape[2]!, shape[3]!);
   let ditRuns = 0;
-  const models = await Promise.all(
-    inputs.positive.map((entry) =>
-      ditVelocityModel({
+  // Entries are weighted by strength and take part only inside their timestep range, as in KSampler (ComfyUI's
+  // calc_cond_batch), but on velocities, which USO's loop steps on.
+  const entries = await Promise.all(
+    inputs.positive.map(async (entry): Promise<EntryModel> => ({
+      velocity: await ditVelocityModel({
         service,
         model,
         shape,
@@ -79,19 +84,11 @@ export async function runUsoSampler(inputs: UsoSamplerInputs, context: Execution
         tokenSpace: true,
         signal: context.signal,
       }),
-    ),
+      strength: entry.strength ?? 1,
+      ...entryTimestepRange(entry, model.shift),
+    })),
   );
-  let velocity: VelocityModel =
-    models.length === 1
-      ? models[0]!
-      : async (x, t) => {
-          const out = new Float32Array(x.length);
-          for (const m of models) {
-            const v = await m(x, t);
-            for (let k = 0; k < out.length; k++) out[k]! += v[k]! / models.length;
-          }
-          return out;
-        };
+  let velocity: VelocityModel = streamVelocity(entries);
   const cache = model.easyCache ? withEasyCache(velocity, easyCacheOptions(model.easyCache, model.shift, shape, packing)) : null;
   if (cache) velocity = cache.model;
 

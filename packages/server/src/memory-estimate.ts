@@ -197,7 +197,8 @@ export async function estimatePromptMemory(prompt: Prompt, registry: NodeRegistr
     }
 
     const types = def?.outputs.map((o) => o.type) ?? [];
-    const isSampler = def !== undefined && types.includes('LATENT') && Object.values(def.inputs.required ?? {}).some((d) => d.type === 'MODEL');
+    // A sampler takes the MODEL directly (KSampler) or through a GUIDER (SamplerCustomAdvanced).
+    const isSampler = def !== undefined && types.includes('LATENT') && Object.values(def.inputs.required ?? {}).some((d) => d.type === 'MODEL' || d.type === 'GUIDER');
     if (isSampler) {
       const latent = largest('LATENT');
       if (latent) {

@@ -21,6 +21,13 @@ export interface ConditioningEntry {
   readonly reference_latents_method?: ReferenceLatentsMethod;
   /** Weight of this entry when several are averaged (ComfyUI's "strength"); default 1. */
   readonly strength?: number;
+  /**
+   * Sampling progress (0 = first step, 1 = the end) from which this entry takes part (ConditioningSetTimestepRange's
+   * start); the sampler turns it into a sigma through the MODEL's sampling (percent_to_sigma).
+   */
+  readonly start_percent?: number;
+  /** Sampling progress after which this entry no longer takes part (ConditioningSetTimestepRange's end). */
+  readonly end_percent?: number;
 }
 
 export type Conditioning = readonly ConditioningEntry[];

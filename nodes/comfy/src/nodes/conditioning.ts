@@ -1,6 +1,6 @@
 /**
  * Text and conditioning nodes: CLIPTextEncode (FLUX: T5-XXL sequence + CLIP-L pooled vector, ComfyUI's token
- * layout and "(text:w)" weighting), ConditioningZeroOut, FluxGuidance, ReferenceLatent and
+ * layout and "(text:w)" weighting), CLIPTextEncodeFlux (a text per encoder, plus guidance), ConditioningZeroOut, FluxGuidance, ReferenceLatent and
  * FluxKontextMultiReferenceLatentMethod.
  */
 
@@ -22,7 +22,8 @@ function ids(values: readonly number[]): Tensor<'int64'> {
 /**
  * Encodes a prompt for FLUX as ComfyUI does: T5 over the whole weighted token list (plus, when any weight differs
  * from 1, an "empty" sequence [EOS, pad...] of the same length, with z = (z - z_empty) * w + z_empty per weighted
- * token), and the pooled CLIP-L vector of the first 77-token chunk.
+ * token), and the pooled CLIP-L vector of the first 77-token chunk. CLIP-L reads `clipText` when given
+ * (CLIPTextEncodeFlux's clip_l), else the same text.
  *
  * A long text is tokenized in pieces with `progress` (the node's, which throws once the prompt is interrupted) called
  * between them, so an interrupt lands during tokenization; a text of one piece reports nothing.
@@ -32,6 +33,7 @@ export async function encodePrompt(
   clip: ClipDescriptor,
   text: string,
   progress?: (value: number, max: number) => void,
+  clipText: string = text,
 ): Promise<ConditioningEntry> {
   if (!clip.t5) {
     throw new Error(
@@ -70,8 +72,15 @@ export async function encodePrompt(
   // A T5-XXL alone (CLIPLoader) gives a zero pooled vector of CLIP-L's width, as ComfyUI's T5-only recipes give zeros.
   if (!clip.clip) return { cond, pooled_output: Tensor.zeros([1, CLIP_L_POOLED_WIDTH]) };
   const clipTok = loadTokenizer(clip.clip.tokenizer);
-  const pooled = (await service.run(textEncoderRequest(clip.clip, 'clip'), { input_ids: ids(tokenizeClipFirstChunk(clipTok, text, checkpoint)) }, ['pooled'])).pooled!;
+  const pooled = (await service.run(textEncoderRequest(clip.clip, 'clip'), { input_ids: ids(tokenizeClipFirstChunk(clipTok, clipText, checkpoint)) }, ['pooled'])).pooled!;
   return { cond, pooled_output: Tensor.float32([1, pooled.shape[1]!], new Float32Array(pooled.data as Float32Array)) };
+}
+
+function expectClip(value: unknown): ClipDescriptor {
+  if (value === null || value === undefined) {
+    throw new Error('ERROR: clip input is invalid: None\n\nIf the clip is from a checkpoint loader node your checkpoint does not contain a valid clip or text encoder model.');
+  }
+  return expectDescriptor<'CLIP', ClipDescriptor>(value, 'CLIP', 'clip');
 }
 
 export const clipTextEncode = defineNode({
@@ -88,12 +97,37 @@ export const clipTextEncode = defineNode({
   },
   outputs: [{ type: 'CONDITIONING', tooltip: 'A conditioning containing the embedded text used to guide the diffusion model.' }],
   async execute(inputs, context) {
-    if (inputs.clip === null || inputs.clip === undefined) {
-      throw new Error('ERROR: clip input is invalid: None\n\nIf the clip is from a checkpoint loader node your checkpoint does not contain a valid clip or text encoder model.');
-    }
-    const clip = expectDescriptor<'CLIP', ClipDescriptor>(inputs.clip, 'CLIP', 'clip');
+    const clip = expectClip(inputs.clip);
     const entry = await encodePrompt(getModelService(context.env), clip, String(inputs.text ?? ''), (value, max) => context.progress(value, max));
     return { outputs: [[entry]] };
+  },
+});
+
+export const clipTextEncodeFlux = defineNode({
+  name: 'CLIPTextEncodeFlux',
+  category: 'advanced/conditioning/flux',
+  pack: 'comfy_extras.nodes_flux',
+  comfyApi: 'v3',
+  inputs: {
+    required: {
+      clip: { type: 'CLIP' },
+      clip_l: { type: 'STRING', multiline: true, dynamicPrompts: true },
+      t5xxl: { type: 'STRING', multiline: true, dynamicPrompts: true },
+      guidance: { type: 'FLOAT', default: 3.5, min: 0.0, max: 100.0, step: 0.1 },
+    },
+  },
+  outputs: [{ type: 'CONDITIONING' }],
+  async execute(inputs, context) {
+    const clip = expectClip(inputs.clip);
+    // ComfyUI tokenizes clip_l for both encoders and then swaps in the T5 tokens of t5xxl.
+    const entry = await encodePrompt(
+      getModelService(context.env),
+      clip,
+      String(inputs.t5xxl ?? ''),
+      (value, max) => context.progress(value, max),
+      String(inputs.clip_l ?? ''),
+    );
+    return { outputs: [[{ ...entry, guidance: Number(inputs.guidance) }]] };
   },
 });
 

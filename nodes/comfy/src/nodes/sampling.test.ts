@@ -5,17 +5,15 @@ import {
   ksample,
   ksamplerSigmas,
   prepareNoise,
-  processLatentIn,
   SAMPLER_NAMES,
   SCHEDULER_NAMES,
   type Denoiser,
   type SchedulerName,
 } from '@uso-studio/runtime';
-import { makeTestHost, recordingContext, testProjection } from '../test-support.ts';
+import { makeTestHost, recordingContext, referenceVelocity } from '../test-support.ts';
 import { unetLoader } from './loaders.ts';
 import { easyCache, kSampler, KSAMPLER_NAMES } from './sampling.ts';
 import { runKSampler, type Latent } from '../flux/sample.ts';
-import { comfyReferenceIds, packLatent, unpackLatent } from '../flux/packing.ts';
 import { withModel, type ModelDescriptor } from '../models/descriptors.ts';
 import type { ConditioningEntry } from '../flux/conditioning.ts';
 
@@ -23,40 +21,12 @@ const host = makeTestHost();
 afterAll(() => host.cleanup());
 const ctx = () => recordingContext(host.env);
 
-const P = testProjection();
-const sum = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0);
 
 function entry(seed: number, extra: Partial<ConditioningEntry> = {}): ConditioningEntry {
   return {
     cond: Tensor.float32([1, 3, 8], Float32Array.from({ length: 24 }, (_, i) => Math.sin(i + seed))),
     pooled_output: Tensor.float32([1, 6], Float32Array.from({ length: 6 }, (_, i) => Math.cos(i * seed))),
     ...extra,
-  };
-}
-
-/** The test DiT's velocity in JavaScript (see test-support): x [B, 16, h, w] in model space. */
-function referenceVelocity(shape: number[], e: ConditioningEntry, styles: readonly Tensor<'float32'>[]) {
-  const [b, c, h, w] = shape as [number, number, number, number];
-  const g = e.guidance ?? 3.5;
-  const txtMean = sum(e.cond.data) / e.cond.size;
-  const refs = e.reference_latents ?? [];
-  const refSum = refs.reduce((s, r) => s + sum(processLatentIn(r.data)), 0);
-  const ids = comfyReferenceIds({ h, w }, refs.map((r) => ({ h: r.shape[2]!, w: r.shape[3]! })), e.reference_latents_method ?? 'offset');
-  const idSum = ids.reduce((s, a) => s + sum(a), 0);
-  const styleSum = styles.reduce((s, t) => s + sum(t.data), 0);
-  return async (x: Float32Array, sigma: number) => {
-    const tokens = packLatent(x, b, c, h, w);
-    const n = tokens.length / 64;
-    const out = new Float32Array(tokens.length);
-    const extra = 0.5 * sigma + 0.01 * g * txtMean + 0.001 * (styleSum + refSum + sum(e.pooled_output!.data)) + 0.0001 * idSum;
-    for (let t = 0; t < n; t++) {
-      for (let f = 0; f < 64; f++) {
-        let v = extra;
-        for (let k = 0; k < 64; k++) v += tokens[t * 64 + k]! * P[f * 64 + k]!;
-        out[t * 64 + f] = v;
-      }
-    }
-    return unpackLatent(out, b, c, h, w);
   };
 }
 

@@ -1,10 +1,10 @@
-/** KSampler and EasyCache. */
+/** KSampler, KSamplerAdvanced and EasyCache. */
 
 import { defineNode } from '@uso-studio/core';
 import { implementedSamplerNames, SCHEDULER_NAMES, type SchedulerName } from '@uso-studio/runtime';
 import { expectDescriptor, withModel, type ModelDescriptor } from '../models/descriptors.ts';
 import { expectConditioning } from '../flux/conditioning.ts';
-import { expectLatent, runKSampler, seedOf } from '../flux/sample.ts';
+import { expectLatent, runKSampler, runKSamplerAdvanced, seedOf } from '../flux/sample.ts';
 
 /** The sampler names offered: the ones runtime implements, in ComfyUI's list order. */
 export const KSAMPLER_NAMES: readonly string[] = implementedSamplerNames();
@@ -64,6 +64,52 @@ export const kSampler = defineNode({
         negative: expectConditioning(inputs.negative, 'negative'),
         latent: expectLatent(inputs.latent_image, 'latent_image'),
         denoise: Number(inputs.denoise),
+      },
+      context,
+    );
+    return { outputs: [latent] };
+  },
+});
+
+export const kSamplerAdvanced = defineNode({
+  name: 'KSamplerAdvanced',
+  displayName: 'KSampler (Advanced)',
+  category: 'sampling',
+  pack: 'nodes',
+  inputs: {
+    required: {
+      model: { type: 'MODEL' },
+      add_noise: { type: 'COMBO', options: ['enable', 'disable'] },
+      noise_seed: { type: 'INT', default: 0, min: 0, max: 0xffffffffffffffff, control_after_generate: true },
+      steps: { type: 'INT', default: 20, min: 1, max: 10000 },
+      cfg: { type: 'FLOAT', default: 8.0, min: 0.0, max: 100.0, step: 0.1, round: 0.01 },
+      sampler_name: { type: 'COMBO', options: KSAMPLER_NAMES },
+      scheduler: { type: 'COMBO', options: SCHEDULER_NAMES },
+      positive: { type: 'CONDITIONING' },
+      negative: { type: 'CONDITIONING' },
+      latent_image: { type: 'LATENT' },
+      start_at_step: { type: 'INT', default: 0, min: 0, max: 10000 },
+      end_at_step: { type: 'INT', default: 10000, min: 0, max: 10000 },
+      return_with_leftover_noise: { type: 'COMBO', options: ['disable', 'enable'] },
+    },
+  },
+  outputs: [{ type: 'LATENT' }],
+  async execute(inputs, context) {
+    const { latent } = await runKSamplerAdvanced(
+      {
+        model: expectDescriptor<'MODEL', ModelDescriptor>(inputs.model, 'MODEL', 'model'),
+        addNoise: inputs.add_noise !== 'disable',
+        seed: seedOf(inputs.noise_seed),
+        steps: Number(inputs.steps),
+        cfg: Number(inputs.cfg),
+        samplerName: String(inputs.sampler_name),
+        scheduler: String(inputs.scheduler) as SchedulerName,
+        positive: expectConditioning(inputs.positive, 'positive'),
+        negative: expectConditioning(inputs.negative, 'negative'),
+        latent: expectLatent(inputs.latent_image, 'latent_image'),
+        startAtStep: Number(inputs.start_at_step),
+        endAtStep: Number(inputs.end_at_step),
+        returnWithLeftoverNoise: inputs.return_with_leftover_noise === 'enable',
       },
       context,
     );

@@ -320,3 +320,34 @@ export function ksamplerSigmas(options: KSamplerSigmasOptions): number[] {
   const sigmas = calc(Math.trunc(steps / denoise));
   return sigmas.slice(-(steps + 1));
 }
+
+/** Options of {@link basicSchedulerSigmas}. */
+export interface BasicSchedulerSigmasOptions {
+  scheduler: SchedulerName;
+  steps: number;
+  /** 1 (default) denoises fully; below 1 keeps the last steps + 1 sigmas of a longer schedule; <= 0 gives []. */
+  denoise?: number;
+  /** Model sampling; FLUX.1-dev's (shift 1.15) by default. */
+  modelSampling?: ModelSamplingFlux;
+}
+
+/**
+ * ComfyUI's BasicScheduler node (custom sampling): like KSampler.set_steps, except that every denoise below 1 takes
+ * the tail of an int(steps / denoise) schedule (KSampler treats anything above 0.9999 as 1) and no sampler drops
+ * the penultimate sigma (the SAMPLER is not known yet).
+ *
+ * 1. denoise <= 0: no sigmas.
+ * 2. denoise < 1: schedule int(steps / denoise) steps; else steps.
+ * 3. Keep the last steps + 1 sigmas.
+ */
+export function basicSchedulerSigmas(options: BasicSchedulerSigmasOptions): number[] {
+  const { scheduler, steps, denoise = 1, modelSampling = modelSamplingFlux() } = options;
+  checkSteps('basicSchedulerSigmas', steps);
+  if (Number.isNaN(denoise)) throw new RangeError('basicSchedulerSigmas: denoise is NaN; pass a number in [0, 1]');
+  // 1.
+  if (denoise <= 0) return [];
+  // 2.
+  const total = denoise < 1 ? Math.trunc(steps / denoise) : steps;
+  // 3.
+  return calculateSigmas(modelSampling, scheduler, total).slice(-(steps + 1));
+}
