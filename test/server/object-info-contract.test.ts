@@ -40,6 +40,8 @@ const CHECKED_CLASSES = [
   'CLIPTextEncode', 'ConditioningZeroOut', 'FluxGuidance', 'ReferenceLatent', 'FluxKontextMultiReferenceLatentMethod',
   'CLIPVisionEncode', 'EmptyLatentImage', 'EmptySD3LatentImage', 'VAEEncode', 'VAEDecode', 'VAEEncodeTiled',
   'VAEDecodeTiled', 'KSampler', 'EasyCache', 'ModelPatchLoader', 'USOStyleReference',
+  'SamplerCustomAdvanced', 'RandomNoise', 'DisableNoise', 'KSamplerSelect', 'BasicScheduler', 'BasicGuider', 'CFGGuider',
+  'ModelSamplingFlux', 'CLIPTextEncodeFlux', 'KSamplerAdvanced', 'ConditioningCombine', 'ConditioningSetTimestepRange',
 ];
 
 /**
