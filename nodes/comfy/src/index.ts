@@ -132,7 +132,7 @@ export {
   type KSamplerAdvancedInputs,
   type KSamplerResult,
 } from './flux/sample.ts';
-export { guidedSample, easyCacheOptions, cfgIsOne, type GuidedSampleInputs, type GuidedSampleResult } from './flux/guided-sample.ts';
+export { guidedSample, easyCacheOptions, type GuidedSampleInputs, type GuidedSampleResult } from './flux/guided-sample.ts';
 export { streamDenoiser, streamVelocity, entryTimestepRange, isEntryActive, type EntryModel } from './flux/cond-batch.ts';
 export * from './flux/sampling-values.ts';
 export { latentPreview, latentPreviewImage, offerLatentPreview } from './flux/preview.ts';

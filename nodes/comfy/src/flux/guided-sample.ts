@@ -2,7 +2,7 @@
  * ComfyUI's CFGGuider.sample for FLUX models, which KSampler, KSamplerAdvanced and SamplerCustomAdvanced all end in:
  * given sigmas, noise and a latent whose channels are already fixed, build one denoiser per conditioning stream
  * (calc_cond_batch over the entries active at each sigma, EasyCache per entry when the MODEL asks for it), combine
- * them with CFG (the negative is not evaluated when cfg is 1 or there is none), and run runtime's ksample (process_in,
+ * them with runtime's CFG (plain samplers skip the negative at cfg 1; CFG++ samplers read it), and run ksample (process_in,
  * noise scaling, the sampler, inverse noise scaling, process_out) with progress and previews per step.
  */
 
@@ -13,6 +13,7 @@ import {
   percentToSigma,
   processLatentOut,
   withEasyCache,
+  cfgGuidance,
   type Denoiser,
   type EasyCachedModel,
   type EasyCacheOptions,
@@ -55,11 +56,6 @@ export interface GuidedSampleResult {
   skipped: number;
 }
 
-/** ComfyUI's math.isclose(cfg, 1.0): the negative is skipped entirely. */
-export function cfgIsOne(cfg: number): boolean {
-  return Math.abs(cfg - 1) <= 1e-9 * Math.max(1, Math.abs(cfg));
-}
-
 /** Runs the guided sampling; see the file comment. */
 export async function guidedSample(inputs: GuidedSampleInputs, context: ExecutionContext): Promise<GuidedSampleResult> {
   const { model, latent, sigmas } = inputs;
@@ -97,18 +93,17 @@ export async function guidedSample(inputs: GuidedSampleInputs, context: Executio
     return streamDenoiser(entries);
   };
   const positive = await stream(inputs.positive, 'positive');
-  const negative = inputs.negative && !cfgIsOne(inputs.cfg) ? await stream(inputs.negative, 'negative') : null;
-
-  // 2. CFG: uncond + (cond - uncond) * cfg (ComfyUI's cfg_function without model hooks).
-  const cfg = Math.fround(inputs.cfg);
-  const denoiser: Denoiser = async (x, sigma) => {
-    const cond = await positive(x, sigma);
-    if (!negative) return cond;
-    const uncond = await negative(x, sigma);
-    const out = new Float32Array(x.length);
-    for (let k = 0; k < x.length; k++) out[k] = uncond[k]! + Math.fround((cond[k]! - uncond[k]!) * cfg);
-    return out;
+  // The negative is built on first use: plain samplers skip it at cfg 1, CFG++ samplers always evaluate it. A guider
+  // without a negative (BasicGuider) predicts zeros for it, as calc_cond_batch does for a None stream.
+  let negative: Promise<Denoiser> | null = null;
+  const negativeDenoiser: Denoiser = async (x, sigma) => {
+    if (!inputs.negative) return new Float32Array(x.length);
+    negative ??= stream(inputs.negative, 'negative');
+    return (await negative)(x, sigma);
   };
+
+  // 2. CFG (ComfyUI's sampling_function / cfg_function without model hooks).
+  const guided = cfgGuidance({ positive, negative: negativeDenoiser, cfg: inputs.cfg });
 
   // 3. Sample with progress and previews, on packed tokens: every step of the math is elementwise, except the
   // ancestral samplers' fresh noise, which is drawn in the latent layout and packed like the rest.
@@ -116,7 +111,7 @@ export async function guidedSample(inputs: GuidedSampleInputs, context: Executio
   const latentNoise = defaultNoiseSampler(inputs.seed);
   let lastDenoised: Float32Array | null = null;
   const samples = packing.unpack(
-    await ksample(denoiser, {
+    await ksample(guided, {
       sampler: inputs.samplerName,
       sigmas,
       latent: packing.pack(latent.data),

@@ -103,6 +103,20 @@ describe('SamplerCustomAdvanced with RandomNoise, a guider, KSamplerSelect and B
     expect((basic.values.get('33') as GuiderValue).negative).toBeNull();
   });
 
+  it.each(['euler_cfg_pp', 'dpmpp_2m_cfg_pp'])('CFGGuider with the CFG++ sampler %s equals KSampler, even at cfg 1 (both streams read)', async (sampler) => {
+    if (!implementedSamplerNames().includes(sampler as never)) throw new Error(`${sampler} is not in the registry`);
+    for (const cfg of [1, 1.5]) {
+      const o = { seed: 21, steps: 3, sampler, scheduler: 'simple', cfg } as const;
+      const custom = await engine.run({ ...BASE, ...customPrompt({ ...o, guider: 'cfg' }) });
+      const reference = await engine.run({ ...BASE, ...kSamplerPrompt(o) });
+      expect(samplesOf(custom.values.get('30'))).toEqual(samplesOf(reference.values.get('29')));
+    }
+    // BasicGuider has no negative stream: CFG++ then reads zeros for it, so it differs from CFGGuider at cfg 1.
+    const basic = await engine.run({ ...BASE, ...customPrompt({ seed: 21, steps: 3, sampler, scheduler: 'simple', guider: 'basic' }) });
+    const cfg1 = await engine.run({ ...BASE, ...customPrompt({ seed: 21, steps: 3, sampler, scheduler: 'simple', guider: 'cfg', cfg: 1 }) });
+    expect(samplesOf(basic.values.get('30'))).not.toEqual(samplesOf(cfg1.values.get('30')));
+  });
+
   it("gives denoised_output: process_latent_out of the last step's x0, computed independently", async () => {
     const o = { seed: 5, steps: 3, sampler: 'euler', scheduler: 'simple', guider: 'basic' } as const;
     const run = await engine.run({ ...BASE, ...customPrompt(o) });
