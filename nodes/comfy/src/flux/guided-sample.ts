@@ -124,7 +124,8 @@ export async function guidedSample(inputs: GuidedSampleInputs, context: Executio
       signal: context.signal,
       callback: async (step) => {
         lastDenoised = Float32Array.from(step.denoised);
-        context.progress(step.i + 1, total);
+        // dpm_adaptive counts its own attempts, which can outnumber the schedule's steps.
+        context.progress(Math.min(step.i + 1, total), total);
         await offerLatentPreview(context, () => packing.unpack(step.denoised), shape);
       },
     }),
