@@ -9,7 +9,6 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type SharpModule from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor,
@@ -21,8 +20,17 @@ declare const window: any;
 declare const document: any;
 declare const navigator: any;
 
-// sharp belongs to the image nodes' package; the repository root does not depend on it.
-const sharp = createRequire(join(REPO_ROOT, 'nodes/image/package.json'))('sharp') as typeof SharpModule;
+// sharp belongs to the image nodes' package; the repository root depends on neither it nor its types, so the few
+// calls used here are typed by hand.
+interface SharpImage {
+  png(): SharpImage;
+  raw(): SharpImage;
+  toBuffer(options: { resolveWithObject: true }): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }>;
+  toBuffer(): Promise<Buffer>;
+  metadata(): Promise<{ width?: number; height?: number }>;
+}
+type Sharp = (input: Buffer, options?: { raw: { width: number; height: number; channels: 3 | 4 } }) => SharpImage;
+const sharp = createRequire(join(REPO_ROOT, 'nodes/image/package.json'))('sharp') as Sharp;
 const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
 const TEST_PACK = join(REPO_ROOT, 'packages/server/src/test-support/test-pack.ts');
 const WIDTH = 96;

@@ -267,7 +267,7 @@ describe('workflow tabs and the Workflows sidebar, against a real server with th
       editor.canvas.ds.scale = 1;
       editor.canvas.ds.offset[0] = 0;
       editor.canvas.ds.offset[1] = 0;
-      const node = editor.addNode('Note', [133, 147]);
+      editor.addNode('Note', [133, 147]);
       const rect = editor.canvas.canvas.getBoundingClientRect();
       editor.drawFrame();
       return [rect.left + 133 + 60, rect.top + 147 - 15];
