@@ -15,6 +15,9 @@ import {
 // Functions handed to page.evaluate run in the browser; the repository's type check has no DOM library.
 declare const window: any;
 declare const document: any;
+declare const DataTransfer: any;
+declare const DragEvent: any;
+declare const File: any;
 
 const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
 const TEST_PACK = join(REPO_ROOT, 'packages/server/src/test-support/test-pack.ts');
@@ -208,7 +211,7 @@ describe('issue 13 defects, against a real server (test nodes)', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue-running"]').length === 0, null, { timeout: 15_000 });
   }, 60_000);
 
-  it('opens a template, New or a history item in a new tab: the changed graph stays in its tab, where Ctrl+Z still works', async () => {
+  it('opens a template, New, a history item or a dropped workflow file in a new tab: the changed graph stays in its tab, where Ctrl+Z still works', async () => {
     const graphOf = () => page.evaluate(() => window.usoEditor.editor.serialize().nodes.map((n: any) => `${n.id}:${n.type}`).sort()) as Promise<string[]>;
     const tabCount = () => page.evaluate(() => window.usoEditor.app.tabs.length) as Promise<number>;
     await page.evaluate(() => {
@@ -248,6 +251,25 @@ describe('issue 13 defects, against a real server (test nodes)', () => {
     await page.click('[data-testid="panel-history"]');
     await page.locator('[data-testid="history-item"]').first().click();
     await page.waitForFunction((n) => window.usoEditor.app.tabs.length === n, tabs + 1);
+    await backToMine();
+    // A workflow file dropped on the canvas.
+    tabs = await tabCount();
+    const dropped = await page.evaluate(() => {
+      const wf = window.usoEditor.editor.serialize();
+      wf.nodes = wf.nodes.slice(0, 1);
+      wf.links = [];
+      return JSON.stringify(wf);
+    }) as string;
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'dropped.json', { type: 'application/json' }));
+      const target = document.querySelector('[data-testid="graph-canvas"]').parentElement;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, dropped);
+    await page.waitForFunction((n) => window.usoEditor.app.tabs.length === n, tabs + 1);
+    expect(await appState<string>(page, 'workflowName')).toBe('dropped');
+    expect(await graphOf()).toHaveLength(1);
     await backToMine();
     // Its own undo history: Ctrl+Z takes back the last edit of this graph.
     await focusCanvas(page);
