@@ -5,13 +5,16 @@
  * each node's working set: samplers hold a few latent copies plus the DiT's activations for one run (runs are at
  * most DIT_TOKENS_PER_RUN tokens; see nodes/comfy's dit-runner), VAEs a few image copies, image decoding the raw
  * pixels. Every value a prompt produces is counted as kept (the result cache keeps the last prompt's), plus the
- * largest working set of one node. The figures are measured on the demo models (bench/hardening.bench.ts) and, for
- * real FLUX files, taken from the architecture's sizes; they are estimates, rounded up.
+ * largest working set of one node. For real model files the working sets are their architectures' own estimates at
+ * the prompt's sizes (model-working-memory.ts: the DiT at its image, reference, text and style tokens, the VAE at its
+ * picture size, split as the VAE runner splits work that does not fit, T5 at the text's token count); the demo
+ * models' figures are measured (bench/hardening.bench.ts). They are estimates, rounded up.
  */
 import sharp from 'sharp';
 import type { ApiPrompt, HostEnvironment, NodeRegistry } from '@uso-studio/core';
 import { DIT_TOKENS_PER_RUN } from '@uso-studio/nodes-comfy';
 import { imageScaleSize, maxDimensionSize, resolveAnnotatedPath } from '@uso-studio/nodes-image';
+import { ModelWorkingMemory } from './model-working-memory.ts';
 
 const F32 = 4;
 const LATENT_CHANNELS = 16;
@@ -26,6 +29,23 @@ const SAMPLER_LATENT_COPIES = 8;
 /** VAE working set: the demo decoder holds about 2.4 image copies inside onnxruntime (measured) plus the node's [B, H, W, 3] copy; the real decoder 128-channel maps at full size. */
 const DEMO_VAE_COPIES = 4;
 const FLUX_VAE_BYTES_PER_PIXEL = 2 * 1024;
+/** FLUX's T5-XXL and DiT widths, for the shapes handed to the architectures' estimates. */
+const T5_WIDTH = 4096;
+const DIT_WIDTH = 3072;
+/** Style tokens one USOStyleReference adds (USO's projector output per style image). */
+const STYLE_TOKENS = 192;
+/**
+ * T5 tokens per character of prompt text: English prose averages about 3.8 characters per token with T5's vocabulary
+ * (measured on the shipped tokenizer), so a quarter errs on the small side; ComfyUI pads to at least 256.
+ */
+const T5_CHARS_PER_TOKEN = 4;
+const T5_MIN_TOKENS = 256;
+/** The VAE runner's fallback tiles (nodes/comfy vae-runner): 64x64 latents to decode, 512x512 pixels to encode. */
+const VAE_DECODE_TILE = 64;
+const VAE_ENCODE_TILE = 512;
+
+/** Header reads and architecture detection, cached per file for the server's lifetime. */
+const realModels = new ModelWorkingMemory();
 
 /** A picture-sized value: LATENT in latent pixels (16 channels), IMAGE/MASK in pixels. */
 interface Picture {
@@ -47,10 +67,11 @@ export interface MemoryEstimate {
   peakNode?: { id: string; classType: string; what: string; bytes: number };
 }
 
-/** Knobs the estimate reads from the prompt: multiply every batch_size, scale every requested width/height. */
+/** Knobs the estimate reads from the prompt: multiply every batch_size, scale every requested width/height and text length. */
 export interface EstimateScale {
   batch?: number;
   size?: number;
+  text?: number;
 }
 
 type Prompt = ApiPrompt;
@@ -107,17 +128,46 @@ function usesDemoFile(prompt: Prompt, id: string, seen = new Set<string>()): boo
   return false;
 }
 
+/** T5 tokens of a prompt text (at least ComfyUI's padding). */
+function t5Tokens(chars: number): number {
+  return Math.max(T5_MIN_TOKENS, Math.ceil(chars / T5_CHARS_PER_TOKEN) + 1);
+}
+
+/** What the VAE runner will hold: the whole batch if it fits the budget, else one item at a time, else one tile. */
+function vaeWorkingSet(estimate: (dims: readonly number[]) => number, dims: readonly number[], tile: number, budget: number): number {
+  const whole = estimate(dims);
+  if (whole <= budget) return whole;
+  const one = estimate([1, ...dims.slice(1)]);
+  if (one <= budget) return one;
+  return estimate([1, dims[1]!, Math.min(tile, dims[2]!), Math.min(tile, dims[3]!)]);
+}
+
 /**
- * Estimates the memory a validated prompt needs. Image inputs are measured from their files' headers (async).
- * `scale` re-runs the estimate with batches multiplied or sizes scaled (to say what would fit).
+ * Estimates the memory a validated prompt needs. Image inputs are measured from their files' headers (async), real
+ * model files from theirs. `scale` re-runs the estimate with batches multiplied or sizes scaled (to say what would
+ * fit); `budgetBytes` is the budget it is compared with, which decides how the VAE runner would split its work.
  */
-export async function estimatePromptMemory(prompt: Prompt, registry: NodeRegistry, env: HostEnvironment, scale: EstimateScale = {}): Promise<MemoryEstimate> {
+export async function estimatePromptMemory(
+  prompt: Prompt,
+  registry: NodeRegistry,
+  env: HostEnvironment,
+  scale: EstimateScale = {},
+  budgetBytes = Number.POSITIVE_INFINITY,
+): Promise<MemoryEstimate> {
   const outputs = new Map<string, (Picture | undefined)[]>();
   const batchScale = scale.batch ?? 1;
   const sizeScale = scale.size ?? 1;
+  const textScale = scale.text ?? 1;
   let kept = 0;
   let peak: MemoryEstimate['peakNode'];
   const referenceTokens = { perItem: 0 };
+  // The longest text any CLIPTextEncode encodes and the style images referenced: the DiT runs over their tokens.
+  let textTokens = 0;
+  let styleTokens = 0;
+  for (const node of Object.values(prompt)) {
+    if (node.class_type === 'CLIPTextEncode' && typeof node.inputs?.text === 'string') textTokens = Math.max(textTokens, t5Tokens(node.inputs.text.length * textScale));
+    if (node.class_type === 'USOStyleReference') styleTokens += STYLE_TOKENS;
+  }
 
   for (const id of topologicalOrder(prompt)) {
     const node = prompt[id]!;
@@ -173,7 +223,12 @@ export async function estimatePromptMemory(prompt: Prompt, registry: NodeRegistr
         const src = largest('IMAGE');
         if (src) {
           produced = { kind: 'LATENT', b: src.b, h: Math.ceil(src.h / 8), w: Math.ceil(src.w / 8) };
-          work = usesDemoFile(prompt, id) ? DEMO_VAE_COPIES * bytesOf(src) : src.b * src.h * src.w * FLUX_VAE_BYTES_PER_PIXEL;
+          const real = realModels.estimator(prompt, env, id, 'vae', 'VAE', 'vae_encoder');
+          work = real
+            ? vaeWorkingSet(real, [src.b, 3, src.h, src.w], VAE_ENCODE_TILE, budgetBytes) + bytesOf(src)
+            : usesDemoFile(prompt, id)
+              ? DEMO_VAE_COPIES * bytesOf(src)
+              : src.b * src.h * src.w * FLUX_VAE_BYTES_PER_PIXEL;
           what = `encoding ${src.b} image(s) of ${src.w}x${src.h}`;
         }
         break;
@@ -182,8 +237,24 @@ export async function estimatePromptMemory(prompt: Prompt, registry: NodeRegistr
         const src = largest('LATENT');
         if (src) {
           produced = { kind: 'IMAGE', b: src.b, h: src.h * 8, w: src.w * 8 };
-          work = usesDemoFile(prompt, id) ? DEMO_VAE_COPIES * bytesOf(produced) : produced.b * produced.h * produced.w * FLUX_VAE_BYTES_PER_PIXEL;
+          const real = realModels.estimator(prompt, env, id, 'vae', 'VAE', 'vae_decoder');
+          work = real
+            ? vaeWorkingSet(real, [src.b, LATENT_CHANNELS, src.h, src.w], VAE_DECODE_TILE, budgetBytes) + bytesOf(produced)
+            : usesDemoFile(prompt, id)
+              ? DEMO_VAE_COPIES * bytesOf(produced)
+              : produced.b * produced.h * produced.w * FLUX_VAE_BYTES_PER_PIXEL;
           what = `decoding ${src.b} latent(s) to ${produced.w}x${produced.h} images`;
+        }
+        break;
+      }
+      case 'CLIPTextEncode': {
+        const real = typeof inputs.text === 'string' ? realModels.estimator(prompt, env, id, 'clip', 'CLIP', 't5') : undefined;
+        if (real) {
+          const tokens = t5Tokens((inputs.text as string).length * textScale);
+          // A weighted prompt runs T5 on two sequences (the prompt and an empty one of the same length).
+          const sequences = /\(.*:\s*-?[\d.]+\s*\)/s.test(inputs.text as string) ? 2 : 1;
+          work = real([sequences, tokens]);
+          what = `encoding a text of about ${tokens.toLocaleString('en-US')} T5 tokens`;
         }
         break;
       }
@@ -206,9 +277,18 @@ export async function estimatePromptMemory(prompt: Prompt, registry: NodeRegistr
         const tokens = Math.ceil(latent.h / 2) * Math.ceil(latent.w / 2) + referenceTokens.perItem;
         const items = Math.min(latent.b, Math.max(1, Math.floor(DIT_TOKENS_PER_RUN / tokens)));
         const demo = usesDemoFile(prompt, id);
-        const activations = demo
-          ? items * tokens * DEMO_DIT_BYTES_PER_TOKEN
-          : items * tokens * FLUX_DIT_BYTES_PER_TOKEN + items * FLUX_ATTENTION_HEADS * tokens * tokens * F32;
+        const modelInput = Object.entries(def.inputs.required ?? {}).find(([, d]) => d.type === 'MODEL')![0];
+        const real = realModels.estimator(prompt, env, id, modelInput, 'MODEL', 'dit');
+        const imageTokens = Math.ceil(latent.h / 2) * Math.ceil(latent.w / 2);
+        const activations = real
+          ? real([items, imageTokens, 64], {
+              ref_img: [items, referenceTokens.perItem, 64],
+              txt: [items, textTokens || T5_MIN_TOKENS, T5_WIDTH],
+              style: [items, styleTokens, DIT_WIDTH],
+            })
+          : demo
+            ? items * tokens * DEMO_DIT_BYTES_PER_TOKEN
+            : items * tokens * FLUX_DIT_BYTES_PER_TOKEN + items * FLUX_ATTENTION_HEADS * tokens * tokens * F32;
         // Each run also gathers its items' conditioning and reference tokens: 64 values per token, in and out.
         work = SAMPLER_LATENT_COPIES * bytesOf(latent) + activations + 2 * items * tokens * 64 * F32;
         what = `sampling ${latent.b} latent(s) of ${latent.w * 8}x${latent.h * 8} (${tokens} tokens each)`;

@@ -93,9 +93,23 @@ async function largestFitting(lo: number, hi: number, fits: (n: number) => Promi
   return lo;
 }
 
-/** What would fit the budget: a smaller batch, else a smaller picture, else advice about input images. */
-async function whatFits(prompt: ApiPrompt, registry: NodeRegistry, env: HostEnvironment, budget: number): Promise<{ text: string; extra: Record<string, unknown> }> {
-  const fitsWith = async (scale: EstimateScale) => (await estimatePromptMemory(prompt, registry, env, scale)).bytes <= budget;
+/**
+ * What would fit the budget: a shorter text when a text encoder needs the most, else a smaller batch, else a smaller
+ * picture, else advice about input images.
+ */
+async function whatFits(
+  prompt: ApiPrompt,
+  registry: NodeRegistry,
+  env: HostEnvironment,
+  budget: number,
+  peakClass: string | undefined,
+): Promise<{ text: string; extra: Record<string, unknown> }> {
+  const fitsWith = async (scale: EstimateScale) => (await estimatePromptMemory(prompt, registry, env, scale, budget)).bytes <= budget;
+  const longest = Math.max(0, ...Object.values(prompt).map((n) => (n.class_type === 'CLIPTextEncode' && typeof n.inputs?.text === 'string' ? n.inputs.text.length : 0)));
+  if (peakClass === 'CLIPTextEncode' && longest > 1 && (await fitsWith({ text: 1 / longest }))) {
+    const chars = await largestFitting(1, longest, (c) => fitsWith({ text: c / longest }));
+    return { text: `A text of up to about ${chars.toLocaleString('en-US')} characters fits (the T5 encoder's attention grows with the square of its tokens).`, extra: { max_text_chars: chars } };
+  }
   const latents = Object.values(prompt).filter((n) => n.class_type === 'EmptyLatentImage' || n.class_type === 'EmptySD3LatentImage');
   const maxBatch = Math.max(1, ...latents.map((n) => Number(n.inputs.batch_size) || 1));
   if (maxBatch > 1 && (await fitsWith({ batch: 1 / maxBatch }))) {
@@ -117,10 +131,10 @@ async function whatFits(prompt: ApiPrompt, registry: NodeRegistry, env: HostEnvi
 
 /** The memory the prompt would need, against the budget. */
 export async function checkMemoryBudget(prompt: ApiPrompt, registry: NodeRegistry, env: HostEnvironment, limits: PromptLimits): Promise<PromptRefusal | undefined> {
-  const estimate = await estimatePromptMemory(prompt, registry, env);
+  const estimate = await estimatePromptMemory(prompt, registry, env, {}, limits.maxMemoryBytes);
   if (estimate.bytes <= limits.maxMemoryBytes) return undefined;
-  const fits = await whatFits(prompt, registry, env, limits.maxMemoryBytes);
   const peak = estimate.peakNode;
+  const fits = await whatFits(prompt, registry, env, limits.maxMemoryBytes, peak?.classType);
   return refusal(
     'memory_budget_exceeded',
     `This prompt needs about ${mb(estimate.bytes)} MB of memory${peak ? ` (the most for node ${peak.id} (${peak.classType}), ${peak.what}: about ${mb(peak.bytes)} MB)` : ''}, more than the server's budget of ${mb(limits.maxMemoryBytes)} MB (--max-memory-mb). ${fits.text}`,

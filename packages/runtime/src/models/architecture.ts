@@ -77,9 +77,12 @@ export interface Architecture<Config = unknown> {
   lookalike?(header: SafetensorsHeader): string | undefined;
   /**
    * Estimated peak activation bytes of one run for an input of shape `inputDims` (the role's first input), so a
-   * caller can split the work (tiled VAE) before onnxruntime would run out of memory. Absent: no estimate.
+   * caller can split the work (tiled VAE) before onnxruntime would run out of memory, and a server can refuse a
+   * prompt at validation. `otherDims` gives the shapes of other inputs by contract name where the caller knows them
+   * (the DiT's `txt`, `ref_img`, `style`); an architecture assumes typical sizes for those not given. Absent: no
+   * estimate.
    */
-  activationBytes?(config: Config, inputDims: readonly number[]): number;
+  activationBytes?(config: Config, inputDims: readonly number[], otherDims?: Readonly<Record<string, readonly number[]>>): number;
   /** Builds the graph. Must honour CONTRACTS[role]; weights come from `weights` by canonical key. */
   build(config: Config, weights: WeightSource): BuildResult;
 }

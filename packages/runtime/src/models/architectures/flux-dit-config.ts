@@ -213,15 +213,17 @@ export function inferFluxDitConfig(h: SafetensorsHeader): FluxDitConfig {
 
 /**
  * Peak working memory of one DiT run beyond the mapped weights, for img [B, N, 64] (`inputDims`), in bytes. The other
- * token counts are not known from the image alone, so USO's largest usual mode is assumed: one reference of N/4
- * tokens (512² beside 1024²), 512 text tokens and two style images (2 x 192). Counted in float32: the stream and its
+ * token counts come from `otherDims` (`ref_img` [B, R, 64], `txt` [B, T, ctx], `style` [B, S, ...]) when given; each
+ * one not given is USO's largest usual mode: one reference of N/4 tokens (512² beside 1024²), 512 text tokens and two
+ * style images (2 x 192). Counted in float32: the stream and its
  * residual copies, a single block's fused linear1 output (3C + mlp), the activated MLP, linear2's input (C + mlp),
  * fused attention's q/k/v and output (flash attention: no [L, L] scores), plus the largest weight converted from its
  * stored dtype for one Gemm (a single block's linear1 in float32).
  */
-export function fluxActivationBytes(c: FluxDitConfig, inputDims: readonly number[]): number {
+export function fluxActivationBytes(c: FluxDitConfig, inputDims: readonly number[], otherDims: Readonly<Record<string, readonly number[]>> = {}): number {
   const [batch = 1, n = 4096] = inputDims;
-  const tokens = n + Math.ceil(n / 4) + 512 + 2 * 192;
+  const tokensOf = (name: string, assumed: number) => otherDims[name]?.[1] ?? assumed;
+  const tokens = n + tokensOf('ref_img', Math.ceil(n / 4)) + tokensOf('txt', 512) + tokensOf('style', 2 * 192);
   const perToken = 4 * (6 * c.hidden + (3 * c.hidden + c.mlpHidden) + c.mlpHidden + (c.hidden + c.mlpHidden) + 4 * c.hidden);
   const largestWeight = 4 * (3 * c.hidden + c.mlpHidden) * c.hidden;
   return batch * tokens * perToken + largestWeight;

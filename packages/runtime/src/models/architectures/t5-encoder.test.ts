@@ -7,7 +7,7 @@ import { randomCheckpoint } from '../random-weights.ts';
 import { float32ArrayToFloat8E4M3 } from '../../tensor/float8.ts';
 import { loadModelGraph, UnknownArchitectureError } from '../loader.ts';
 import { defaultArchitectures } from './index.ts';
-import { t5BucketTable, t5Encoder, t5RelativeBucket, type T5EncoderConfig } from './t5-encoder.ts';
+import { t5ActivationBytes, t5BucketTable, t5Encoder, t5RelativeBucket, type T5EncoderConfig } from './t5-encoder.ts';
 import { TINY_DTYPES, TINY_T5, TINY_T5_SHAPE, tinyT5Ids, tinyT5Specs } from './text-encoder-tiny.ts';
 import { maxAbsDiff, referenceOutput, TEXT_ENCODER_REFERENCE } from './text-encoder-parity.ts';
 import { runGraph, tempDir, withPrefix } from './test-support.ts';
@@ -134,4 +134,16 @@ describe('T5 lookalikes are refused with what they look like', () => {
       expect(error.message).toMatch(message);
     });
   }
+});
+
+describe('T5 working memory', () => {
+  const xxl: T5EncoderConfig = { vocab: 32128, width: 4096, heads: 64, headDim: 64, ff: 10240, depth: 24, buckets: 32, maxDistance: 128, eps: 1e-6, embeddingKey: 'shared.weight' };
+  it('counts the explicit attention scores, the stream and feed-forward per token, and one converted weight', () => {
+    // 512 tokens, one sequence: scores + softmax + the shared bias = 3 x 64 x 512² floats; 6 x 4096 + 3 x 10240 floats
+    // per token; one 10240 x 4096 weight in float32.
+    expect(t5ActivationBytes(xxl, [1, 512])).toBe(3 * 64 * 512 * 512 * 4 + 512 * 4 * (6 * 4096 + 3 * 10240) + 4 * 10240 * 4096);
+    expect(t5Encoder.activationBytes).toBe(t5ActivationBytes);
+    // Long texts: the scores grow with the square of the tokens (25,000 tokens: about 480 GB).
+    expect(t5ActivationBytes(xxl, [1, 25_000])).toBeGreaterThan(450e9);
+  });
 });

@@ -188,6 +188,20 @@ export function buildT5Encoder(c: T5EncoderConfig, weights: WeightSource): Build
   return g.build();
 }
 
+/**
+ * Peak working memory of one encoder run for input_ids [B, L] (`inputDims`), in bytes, float32: the attention of one
+ * layer is explicit (T5's relative position bias is added to the scores, so no fused kernel), so its scores and their
+ * softmax ([B, heads, L, L] each) beside the shared bias ([1, heads, L, L]) dominate long inputs; per token the stream,
+ * its residual, the norm, q/k/v and the attention output (6 x width) and the gated feed-forward (3 x ff); plus the
+ * largest weight converted from its stored dtype (one ff x width matrix).
+ */
+export function t5ActivationBytes(c: T5EncoderConfig, inputDims: readonly number[]): number {
+  const [batch = 1, tokens = 256] = inputDims;
+  const scores = (2 * batch + 1) * c.heads * tokens * tokens * 4;
+  const perToken = 4 * (6 * c.width + 3 * c.ff);
+  return scores + batch * tokens * perToken + 4 * c.ff * c.width;
+}
+
 export const t5Encoder: Architecture<T5EncoderConfig> & {
   ignoredWeights(config: T5EncoderConfig, names: Iterable<string>): string[];
 } = {
@@ -202,6 +216,7 @@ export const t5Encoder: Architecture<T5EncoderConfig> & {
   inferConfig: inferT5,
   requiredWeights: t5Required,
   ignoredWeights: t5Ignored,
+  activationBytes: t5ActivationBytes,
   lookalike: (h) => {
     const kind = foreignModelKind(h);
     return kind ? `this looks like ${kind}; a t5 text encoder here must be ${T5_XXL.name} with Hugging Face names such as 'encoder.block.0.layer.0.SelfAttention.q.weight'` : undefined;
