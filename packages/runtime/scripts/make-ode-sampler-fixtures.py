@@ -657,7 +657,7 @@ SAMPLERS = {
 }
 
 # (scheduler, steps, denoise, cfg for plain samplers, cfg for CFG++ samplers)
-RUNS = [('simple', 6, 1.0, 2.0, 1.0), ('karras', 5, 0.6, 1.0, 1.5), ('beta', 9, 1.0, 3.5, 0.8)]
+RUNS = [('simple', 6, 1.0, 2.0, 1.0), ('karras', 5, 0.6, 1.0, 1.5), ('beta', 9, 1.0, 3.5, 0.8), ('normal', 20, 1.0, 1.5, 1.0)]
 
 
 def main():

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { cfgGuidance, ksample } from './ksampler.ts';
-import { denoiserFromVelocity, getSampler, implementedSamplerNames, type SamplerName } from './samplers.ts';
+import { denoiserFromVelocity, getSampler } from './samplers.ts';
 import { torchRandn } from '../noise/torch-randn.ts';
 import { ksamplerSigmas, linspaceF32, type SchedulerName } from '../schedule/schedulers.ts';
 
@@ -38,28 +38,25 @@ const negative = async (x: Float32Array, sigma: number) => {
 };
 
 /**
- * Largest difference allowed from the torch reference, per sampler (0: bit-identical; outputs are of order 1).
- * torch evaluates float32 exp/log/expm1 on the CPU with SLEEF's 1-ulp vector routines, even for 0-dim tensors, so
- * a per-step coefficient made from them can differ from the correctly rounded value used here by one float32 ulp;
- * the samplers listed with SLEEF_ULPS met one such coefficient in these runs and differ in the last bits.
+ * Largest difference allowed from the torch reference, per sampler, relative to max(1, |value|) (0: bit-identical).
+ * torch evaluates float32 exp/log/expm1 on the CPU with SLEEF's 1-ulp vector routines, even for 0-dim tensors, so a
+ * per-step coefficient made from them can differ from the correctly rounded value used here by one float32 ulp (most
+ * visibly near the normal schedule's last sigma of 1e-3, where h = log-sigma steps are large); dpm_adaptive also sums
+ * its error norm in double where torch reduces in float32; deis's weights are 10,000-point sums torch adds in float32
+ * in its own order (here in double); uni_pc solves its coefficient systems in double where torch calls LAPACK and
+ * contracts the history with a running float32 sum where torch calls BLAS.
  */
-const SLEEF_ULPS = 4e-6;
-const BOUNDS: Record<string, number> = {
-  dpm_2: SLEEF_ULPS,
-  dpm_2_ancestral: SLEEF_ULPS,
-  dpmpp_2s_ancestral: SLEEF_ULPS,
-  dpmpp_2s_ancestral_cfg_pp: SLEEF_ULPS,
-  // Also torch.linalg.norm's float32 reduction order in the step-size error (here a float64 sum, rounded once).
-  dpm_adaptive: SLEEF_ULPS,
-  // Its weights are 10,000-point sums that torch adds in float32 in its own order (here float64).
-  deis: 4e-6,
-  // LAPACK solves and a BLAS tensordot in torch; a float64 solve and a float32 running sum here.
-  uni_pc: 4e-6,
-  uni_pc_bh2: 4e-6,
-};
+const LAST_BITS = 1e-5;
+const BOUNDS: Record<string, number> = Object.fromEntries(
+  [
+    'dpm_2', 'dpm_2_ancestral', 'dpm_fast', 'dpm_adaptive', 'dpmpp_2s_ancestral', 'dpmpp_2s_ancestral_cfg_pp', 'dpmpp_2m_cfg_pp',
+    'deis', 'res_multistep', 'res_multistep_cfg_pp', 'res_multistep_ancestral', 'res_multistep_ancestral_cfg_pp', 'uni_pc', 'uni_pc_bh2',
+  ].map((name) => [name, LAST_BITS]),
+);
 
 describe('ODE and ancestral samplers vs torch references (CFG over two synthetic flow models)', () => {
-  const names = [...new Set(fx.runs.map((r) => r.sampler))].filter((n) => implementedSamplerNames().includes(n as SamplerName));
+  const names = [...new Set(fx.runs.map((r) => r.sampler))];
+  it('covers every ComfyUI name outside the first five and the SDE samplers', () => expect(names).toHaveLength(24));
   it.each(names)('%s', async (name) => {
     const noise = torchRandn(fx.seed, fx.shape); // [1, 16, 4, 4]
     const latent = linspaceF32(-1, 1, 256);
@@ -80,10 +77,11 @@ describe('ODE and ancestral samplers vs torch references (CFG over two synthetic
       });
       const out = await ksample(model, { sampler: name, sigmas: run.sigmas, latent, noise, seed: fx.seed, latentFormat: null });
       const ref = decode(run.f32);
+      // Error relative to max(1, |value|): the CFG++ runs grow to ~1e3 on this toy model's 20-step schedule.
       let maxErr = 0;
       let differing = 0;
       for (let i = 0; i < ref.length; i++) {
-        maxErr = Math.max(maxErr, Math.abs(out[i]! - ref[i]!));
+        maxErr = Math.max(maxErr, Math.abs(out[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
         if (out[i] !== ref[i]) differing++;
       }
       if (process.env.SHOW_SAMPLER_ERRORS) console.log(label, { differing, maxErr });
