@@ -30,7 +30,7 @@ const snapshot = JSON.parse(readFileSync(new URL('./fixtures/comfyui-object-info
   object_info: Record<string, Entry>;
 };
 
-/** Every class of the snapshot the server must serve exactly. */
+/** The classes the server must serve as ComfyUI does: every class of the snapshot (the first test holds that). */
 const CHECKED_CLASSES = [
   'ImageBatch', 'ImageInvert', 'ImageCrop', 'ImageScaleToTotalPixels', 'ImageStitch', 'FluxKontextImageScale',
   'LatentUpscale', 'LatentUpscaleBy', 'LoraLoader', 'CLIPLoader',
@@ -133,8 +133,8 @@ afterAll(async () => {
 });
 
 describe(`/object_info against ComfyUI ${snapshot.comfyui_version} (${snapshot.comfyui_commit.slice(0, 10)})`, () => {
-  it('checks every class listed and only classes the snapshot has', () => {
-    for (const name of CHECKED_CLASSES) expect(snapshot.object_info, name).toHaveProperty(name);
+  it('checks every class of the snapshot, each once', () => {
+    expect([...CHECKED_CLASSES].sort()).toEqual(Object.keys(snapshot.object_info).sort());
     expect(new Set(CHECKED_CLASSES).size).toBe(CHECKED_CLASSES.length);
   });
 
