@@ -3,7 +3,7 @@
  * ComfyUI's formats (kohya lora_te1_ / lora_te2_, diffusers text_encoder., generic text_encoders.<model>.transformer.)
  * changes CLIPTextEncode's output exactly as merging W + strength * (alpha / rank) * up @ down into copies of the
  * T5-XXL and CLIP-L files does (the independent check); a LoRA without text-encoder keys leaves CLIP alone and says
- * so; strength 0 and a LoRA matching nothing behave as ComfyUI's.
+ * so; its MODEL half samples as LoraLoaderModelOnly's; strength 0 and a LoRA matching nothing behave as ComfyUI's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -86,6 +86,18 @@ function writeLora(dest: string, updates: readonly Update[], names: { up: string
 }
 
 const captured = new Map<string, ConditioningEntry>();
+const latents = new Map<string, Tensor>();
+const captureLatent = defineNode({
+  name: 'TestCaptureLatent',
+  category: 'testing',
+  inputs: { required: { samples: { type: 'LATENT' }, key: { type: 'STRING' } } },
+  outputs: [],
+  outputNode: true,
+  execute(inputs) {
+    latents.set(String(inputs['key']), (inputs['samples'] as { samples: Tensor }).samples);
+    return { ui: {} };
+  },
+});
 const captureConditioning = defineNode({
   name: 'TestCaptureConditioning',
   category: 'testing',
@@ -99,7 +111,7 @@ const captureConditioning = defineNode({
 });
 
 async function run(prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>): Promise<void> {
-  const executor = new Executor({ registry: new NodeRegistry([...pack.nodes, captureConditioning]), env: host.env() });
+  const executor = new Executor({ registry: new NodeRegistry([...pack.nodes, captureConditioning, captureLatent]), env: host.env() });
   const outcome = await executor.run(prompt, { promptId: 'lora' });
   expect(outcome.status, JSON.stringify(outcome.error)).toBe('success');
 }
@@ -194,6 +206,32 @@ describe('LoraLoader: text-encoder LoRAs as run-time branches', () => {
   it('strength_clip 0 leaves the encoders as they were', () => {
     expect(maxAbsDiff(captured.get('off')!.cond, captured.get('plain')!.cond)).toBe(0);
     expect(maxAbsDiff(captured.get('off')!.pooled_output!, captured.get('plain')!.pooled_output!)).toBe(0);
+  });
+});
+
+describe('LoraLoader: the MODEL half', () => {
+  it('samples exactly as LoraLoaderModelOnly at the same strength, and differently from no LoRA', async () => {
+    const lora = path.basename(TINY_FILES.lora);
+    const sample = (model: [string, number], key: string) => ({
+      [`ks_${key}`]: {
+        class_type: 'KSampler',
+        inputs: { model, seed: 3, steps: 2, cfg: 1, sampler_name: 'euler', scheduler: 'simple', positive: ['enc', 0], negative: ['enc', 0], latent_image: ['latent', 0], denoise: 1 },
+      },
+      [`out_${key}`]: { class_type: 'TestCaptureLatent', inputs: { samples: [`ks_${key}`, 0], key } },
+    });
+    await run({
+      unet: { class_type: 'UNETLoader', inputs: { unet_name: path.basename(TINY_FILES.dit), weight_dtype: 'default' } },
+      dual: { class_type: 'DualCLIPLoader', inputs: { clip_name1: t5Name, clip_name2: clipName, type: 'flux' } },
+      enc: { class_type: 'CLIPTextEncode', inputs: { text: TEXT, clip: ['dual', 0] } },
+      latent: { class_type: 'EmptySD3LatentImage', inputs: { width: 32, height: 32, batch_size: 1 } },
+      both: { class_type: 'LoraLoader', inputs: { model: ['unet', 0], clip: ['dual', 0], lora_name: lora, strength_model: 0.8, strength_clip: 1 } },
+      only: { class_type: 'LoraLoaderModelOnly', inputs: { model: ['unet', 0], lora_name: lora, strength_model: 0.8 } },
+      ...sample(['both', 0], 'both'),
+      ...sample(['only', 0], 'only'),
+      ...sample(['unet', 0], 'none'),
+    });
+    expect([...latents.get('both')!.data]).toEqual([...latents.get('only')!.data]);
+    expect(maxAbsDiff(latents.get('both')!, latents.get('none')!)).toBeGreaterThan(1e-4);
   });
 });
 
