@@ -145,7 +145,8 @@ export interface DpmAdaptiveOptions extends SamplerOptions {
  * d 0, accept_safety 0.81). Per attempt from t = s to t' = min(t_end, s + h):
  * 1. x_low = DPM-Solver-2 (r1 = 1/3), x_high = DPM-Solver-3 (sharing eps and eps(r1)).
  * 2. delta = max(atol, rtol max(|x_low|, |x_prev|)); error = ||(x_low - x_high)/delta||_2 / sqrt(numel) in float32.
- * 3. The controller: factor = 1 + atan((1/(error + 1e-8))^(1/3) - 1); accept if factor >= accept_safety; h *= factor.
+ * 3. The controller: factor = 1 + atan((1/(error + 1e-8))^(1/3) - 1); accept if factor >= accept_safety; h *= factor
+ *    (accepted or not).
  * 4. Accepted: x_prev = x_low, x = x_high, s = t'. Until s >= t_end - 1e-5.
  * Three model calls per attempt; the callback runs after every attempt (i counts attempts).
  */
@@ -161,7 +162,9 @@ export async function sampleDpmAdaptive(
   const rtol = f(options.rtol ?? 0.05);
   const atol = f(options.atol ?? 0.0078);
   const acceptSafety = options.acceptSafety ?? 0.81;
-  const b1 = 1 / 3; // (pcoeff + icoeff + dcoeff) / order; b2 and b3 are 0, so their factors are 1
+  // The PID controller's exponents are (p + i + d)/order = 1/3 on the current error and -(p + 2d)/order = 0, d/order = 0
+  // on the two previous ones, so with ComfyUI's coefficients only the current error moves h.
+  const b1 = 1 / 3;
   const tEnd = tOfSigma(sigmaMin);
   const stopAt = f(tEnd - f(1e-5));
   const rootN = f(Math.sqrt(x0.length));
@@ -170,7 +173,6 @@ export async function sampleDpmAdaptive(
   let s = tOfSigma(sigmaMax);
   let x = x0;
   let xPrev = x0;
-  let errs: number[] | null = null;
   let attempts = 0;
   while (s < stopAt) {
     const t = Math.min(tEnd, f(s + f(h)));
@@ -188,15 +190,8 @@ export async function sampleDpmAdaptive(
     }
     const error = f(f(Math.sqrt(sq)) / rootN);
     // 3.
-    const inv = 1 / (error + 1e-8);
-    if (!errs) errs = [inv, inv, inv];
-    errs[0] = inv;
-    const factor = 1 + Math.atan(inv ** b1 - 1);
+    const factor = 1 + Math.atan((1 / (error + 1e-8)) ** b1 - 1);
     const accept = factor >= acceptSafety;
-    if (accept) {
-      errs[2] = errs[1]!;
-      errs[1] = errs[0];
-    }
     h *= factor;
     const denoised = predicted(x, s, eps);
     // 4.
