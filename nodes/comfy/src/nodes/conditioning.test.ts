@@ -1,6 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { Tensor } from '@uso-studio/runtime';
-import { makeTestHost, recordingContext, testWeights, TEST, TEST_WORDS } from '../test-support.ts';
+import { NodeRegistry } from '@uso-studio/core';
+import { capturingEngine, makeTestHost, recordingContext, testWeights, TEST, TEST_WORDS } from '../test-support.ts';
+import { pack } from '../index.ts';
 import { checkpointLoaderSimple } from './loaders.ts';
 import {
   clipTextEncode,
@@ -89,5 +91,35 @@ describe('conditioning nodes', () => {
     expect(((await referenceLatent.execute({ conditioning: base }, ctx())).outputs as unknown[])[0]).toBe(base);
     const method = async (v: string) => ((await fluxKontextMultiReferenceLatentMethod.execute({ conditioning: base, reference_latents_method: v }, ctx())).outputs as [ConditioningEntry[]])[0][0]!.reference_latents_method;
     expect(await Promise.all([method('offset'), method('index'), method('uxo/uno'), method('uso')])).toEqual(['offset', 'index', 'uxo', 'uxo']);
+  });
+});
+
+describe('CLIPTextEncodeFlux in a workflow', () => {
+  it('encodes t5xxl with T5-XXL and clip_l with CLIP-L, and sets the guidance', async () => {
+    const engine = capturingEngine(host.env, pack.nodes);
+    const run = await engine.run({
+      '1': { class_type: 'DualCLIPLoader', inputs: { clip_name1: 'test-t5xxl.safetensors', clip_name2: 'test-clip_l.safetensors', type: 'flux' } },
+      '2': { class_type: 'CLIPTextEncodeFlux', inputs: { clip: ['1', 0], clip_l: 'a blue dog', t5xxl: 'a red cat on the grass', guidance: 2.5 } },
+      '3': { class_type: 'CLIPTextEncode', inputs: { text: 'a red cat on the grass', clip: ['1', 0] } },
+      '4': { class_type: 'CLIPTextEncode', inputs: { text: 'a blue dog', clip: ['1', 0] } },
+      '90': { class_type: 'TestCapture', inputs: { value: ['2', 0] } },
+      '91': { class_type: 'TestCapture', inputs: { value: ['3', 0] } },
+      '92': { class_type: 'TestCapture', inputs: { value: ['4', 0] } },
+    });
+    const [flux] = run.values.get('90') as ConditioningEntry[];
+    const [t5Text] = run.values.get('91') as ConditioningEntry[];
+    const [clipText] = run.values.get('92') as ConditioningEntry[];
+    expect(flux!.guidance).toBe(2.5);
+    expect(Array.from(flux!.cond.data)).toEqual(Array.from(t5Text!.cond.data));
+    expect(Array.from(flux!.pooled_output!.data)).toEqual(Array.from(clipText!.pooled_output!.data));
+    expect(Array.from(flux!.pooled_output!.data)).not.toEqual(Array.from(t5Text!.pooled_output!.data));
+  });
+
+  it("has ComfyUI's v3 schema: clip, clip_l, t5xxl (multiline, dynamic prompts), guidance 3.5", () => {
+    const info = new NodeRegistry(pack.nodes).objectInfo(host.env).CLIPTextEncodeFlux!;
+    expect(info.input_order.required).toEqual(['clip', 'clip_l', 't5xxl', 'guidance']);
+    expect(info.input.required.t5xxl![1]).toMatchObject({ multiline: true, dynamicPrompts: true });
+    expect(info.input.required.guidance![1]).toMatchObject({ default: 3.5, min: 0, max: 100, step: 0.1 });
+    expect(info.category).toBe('advanced/conditioning/flux');
   });
 });

@@ -21,7 +21,6 @@ const host = makeTestHost();
 afterAll(() => host.cleanup());
 const ctx = () => recordingContext(host.env);
 
-
 function entry(seed: number, extra: Partial<ConditioningEntry> = {}): ConditioningEntry {
   return {
     cond: Tensor.float32([1, 3, 8], Float32Array.from({ length: 24 }, (_, i) => Math.sin(i + seed))),
