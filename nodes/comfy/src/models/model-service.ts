@@ -28,7 +28,7 @@ import {
 import { listModelFiles, resolveModelFile, type ModelFolder } from './model-files.ts';
 import type { ModelRoots, ModelSearchPaths } from './model-paths.ts';
 import { mapLora, type LoraApplication } from './lora.ts';
-import { ModelRunError, runFailure } from './run-errors.ts';
+import { ModelRunError, loadFailure, runFailure } from './run-errors.ts';
 
 /** The key under which hosts put the service in `env.services`. */
 export const MODEL_SERVICE_KEY = 'models';
@@ -201,12 +201,18 @@ export class ModelService {
     const graph = await this.graph(request);
     if (!this.pool.providersInUse().some((p) => p.model === graph.path)) this.checkMemory(request, graph);
     const disablePrepacking = this.disablePrepacking === 'auto' ? graph.weightBytes > 2 ** 30 : this.disablePrepacking;
-    return this.pool.acquire(graph, {
-      provider: this.provider,
-      disablePrepacking,
-      isolate: graph.weightBytes > this.isolateRunsAboveBytes,
-      ...(this.threads !== undefined ? { intraOpNumThreads: this.threads } : {}),
-    });
+    try {
+      return await this.pool.acquire(graph, {
+        provider: this.provider,
+        disablePrepacking,
+        isolate: graph.weightBytes > this.isolateRunsAboveBytes,
+        ...(this.threads !== undefined ? { intraOpNumThreads: this.threads } : {}),
+      });
+    } catch (error) {
+      const shown = loadFailure(error, request.file, request.role);
+      if (shown instanceof ModelRunError) this.log(`[model] ${request.role} ${request.file} session failed: ${shown.raw}`);
+      throw shown;
+    }
   }
 
   /** Runs a request's graph. Feeds and outputs are named by the role's contract (runtime CONTRACTS). */

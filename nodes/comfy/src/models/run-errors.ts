@@ -28,7 +28,7 @@ const ROLE_LABELS: Record<Role, string> = {
 };
 
 /** Phrases onnxruntime's errors carry (status codes, shape and type checks, allocation failures). */
-const ORT_TEXT = /Non-zero status code|ONNXRuntimeError|onnxruntime|Status Message|Invalid rank|invalid dimensions|Unexpected input data type|bad_alloc|Failed to allocate|Got invalid/i;
+const ORT_TEXT = /Non-zero status code|ONNXRuntimeError|onnxruntime|Status Message|Invalid rank|invalid dimensions|Unexpected input data type|bad_alloc|Failed to allocate|Got invalid|Cannot load model|Protobuf/i;
 
 /** What probably went wrong, from onnxruntime's text, as advice. */
 function advice(raw: string): string {
@@ -43,11 +43,42 @@ function describeFeeds(feeds: Readonly<Record<string, Tensor>>): string {
   return parts.length > 6 ? `${parts.slice(0, 6).join(', ')}, ...` : parts.join(', ');
 }
 
+/** An isolated session's process ended under a run: `signal` SIGKILL is what the kernel's out-of-memory killer sends. */
+function processExit(error: Error): string | undefined {
+  if (error.name !== 'SessionProcessExitError') return undefined;
+  const signal = (error as { signal?: unknown }).signal;
+  return signal === 'SIGKILL'
+    ? 'its onnxruntime process was killed (SIGKILL; most likely the system ran out of memory); use a smaller batch_size or picture size, or free memory'
+    : 'its onnxruntime process stopped unexpectedly; try again, and use a smaller batch_size or picture size if it repeats';
+}
+
+/** Interrupts (an isolated run stopped: 'AbortError'; the engine's 'InterruptedError') must stay what they are. */
+const isInterrupt = (error: Error) => error.name === 'AbortError' || error.name === 'InterruptedError';
+
 /** The error to show for a failed run of `file` in `role`; interrupts and errors of our own pass through unchanged. */
 export function runFailure(error: unknown, file: string, role: Role, feeds: Readonly<Record<string, Tensor>>): unknown {
-  if (!(error instanceof Error) || error instanceof ModelRunError) return error;
+  if (!(error instanceof Error) || error instanceof ModelRunError || isInterrupt(error)) return error;
   const raw = error.message;
+  const exited = processExit(error);
+  if (exited) return new ModelRunError(`The ${ROLE_LABELS[role] ?? role} ${basename(file)} stopped on inputs ${describeFeeds(feeds)}: ${exited} (details in the server log).`, raw);
   // Only onnxruntime's own text is rewritten; interrupts and our own errors already say what they mean.
   if (!ORT_TEXT.test(raw)) return error;
   return new ModelRunError(`The ${ROLE_LABELS[role] ?? role} ${basename(file)} failed on inputs ${describeFeeds(feeds)}: ${advice(raw)} (details in the server log).`, raw);
+}
+
+/**
+ * The error to show when onnxruntime cannot create the session of `file` in `role` (its own text, e.g. "[ONNXRuntimeError]
+ * : 1 : FAIL : Load model ... failed", or an allocation failure); other errors pass through unchanged.
+ */
+export function loadFailure(error: unknown, file: string, role: Role): unknown {
+  if (!(error instanceof Error) || error instanceof ModelRunError || isInterrupt(error)) return error;
+  const raw = error.message;
+  const exited = processExit(error);
+  const what = `onnxruntime could not open the ${ROLE_LABELS[role] ?? role} ${basename(file)}`;
+  if (exited) return new ModelRunError(`${what}: ${exited.replace('use a smaller batch_size or picture size, or free memory', 'free memory or use a smaller file of this model')} (details in the server log).`, raw);
+  if (!ORT_TEXT.test(raw)) return error;
+  const why = /bad_alloc|allocat|out of memory|memory/i.test(raw)
+    ? 'it ran out of memory while loading; free memory or use a smaller file of this model (e.g. an fp8 one)'
+    : 'the file may be damaged or not what its name says; check it with `uso-studio models inspect`';
+  return new ModelRunError(`${what}: ${why} (details in the server log).`, raw);
 }

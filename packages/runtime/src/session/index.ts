@@ -11,4 +11,4 @@ export {
   type NativeCall,
 } from './session-pool.ts';
 export { spawnTsWorker } from './ts-worker.ts';
-export { IsolatedSession, RunInterruptedError } from './isolated-session.ts';
+export { IsolatedSession, RunInterruptedError, SessionProcessExitError } from './isolated-session.ts';

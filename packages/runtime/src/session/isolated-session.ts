@@ -21,6 +21,21 @@ export class RunInterruptedError extends Error {
   }
 }
 
+/**
+ * An isolated session's process ended by itself (the kernel's out-of-memory killer, a crash in onnxruntime) while it
+ * had work; `signal` or `code` says how. Not an interrupt: those end with RunInterruptedError.
+ */
+export class SessionProcessExitError extends Error {
+  override name = 'SessionProcessExitError';
+  constructor(
+    model: string,
+    readonly signal: NodeJS.Signals | null,
+    readonly code: number | null,
+  ) {
+    super(`The onnxruntime process of ${model} ended unexpectedly (${signal ?? `exit code ${code}`})`);
+  }
+}
+
 type Waiter = { resolve: (value: unknown) => void; reject: (error: Error) => void; run: boolean };
 type Request = ToHost extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
 
@@ -51,7 +66,7 @@ export class IsolatedSession {
       else waiter.reject(Object.assign(new Error(message.error.message), { name: message.error.name }));
     });
     this.#child.on('exit', (code, signal) => {
-      this.#ended ??= () => new Error(`The onnxruntime process of ${model.path} ended unexpectedly (${signal ?? `exit code ${code}`})`);
+      this.#ended ??= () => new SessionProcessExitError(model.path, signal, code);
       this.#failAll();
     });
     this.#child.on('error', (error) => {
@@ -83,6 +98,11 @@ export class IsolatedSession {
   }
   get fallbackReason(): string | undefined {
     return this.#opened!.fallbackReason;
+  }
+
+  /** False once the process is gone (killed by kill(), or ended by itself): every call now rejects. */
+  get alive(): boolean {
+    return this.#ended === undefined;
   }
 
   /** True while a run is in flight. */
@@ -130,7 +150,8 @@ export class IsolatedSession {
         if (!error) return;
         this.#waiting.delete(id);
         this.#idleUnlessWaiting();
-        reject(error);
+        // The channel is closed: the process is gone, whether or not its exit has been reported yet.
+        reject(this.#ended?.() ?? new SessionProcessExitError(this.#model.path, null, null));
       });
     });
   }

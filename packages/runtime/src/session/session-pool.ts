@@ -164,9 +164,15 @@ export class SessionPool {
       if ('isolated' in live) {
         // Another process runs it: this thread is not blocked, so no native hooks.
         const started = performance.now();
-        const out = await live.isolated.run(feeds, outputs);
-        this.onRunTimed?.(entry.handle, performance.now() - started);
-        return out;
+        try {
+          const out = await live.isolated.run(feeds, outputs);
+          this.onRunTimed?.(entry.handle, performance.now() - started);
+          return out;
+        } catch (error) {
+          // Its process ended (out-of-memory kill, crash): forget it, so the handle's next run starts a new one.
+          if (!live.isolated.alive && this.entries.get(entry.handle.key) === entry) this.entries.delete(entry.handle.key);
+          throw error;
+        }
       }
       const ort = live.ort;
       const ortFeeds: Record<string, Ort.Tensor> = {};
