@@ -11,6 +11,7 @@ import { defaultArchitectures, generateDemoModels, Tensor } from '@uso-studio/ru
 import { createModelService, MODEL_SERVICE_KEY, pack as comfyPack, type ModelService } from '@uso-studio/nodes-comfy';
 import { decodeImage, pack as imagePack } from '@uso-studio/nodes-image';
 import { pack as usoPack } from './index.ts';
+import { usoPrompt as usoTemplatePrompt } from '../../../test/support/uso-prompt.ts';
 import { areaDownscale, channelMeans, distance, luminanceSsim, meanAbsDiff, type RgbImage } from '../../../test/support/image-metrics.ts';
 
 let root: string;
@@ -38,39 +39,9 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-/** The USO template's graph in API form; `withSubject` false drops the reference latent (text + style only). */
+/** The USO template's graph at the test's 6 steps and fixed seed; `withSubject` false: text + style only. */
 function usoPrompt(prefix: string, withSubject = true, withStyle = true): ApiPrompt {
-  const p: ApiPrompt = {
-    ckpt: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'uso-demo-flux-checkpoint.safetensors' } },
-    lora: { class_type: 'LoraLoaderModelOnly', inputs: { model: ['ckpt', 0], lora_name: 'uso-demo-dit-lora.safetensors', strength_model: 1 } },
-    patch: { class_type: 'ModelPatchLoader', inputs: { name: 'uso-demo-projector.safetensors' } },
-    vision: { class_type: 'CLIPVisionLoader', inputs: { clip_name: 'uso-demo-siglip-vision.safetensors' } },
-    styleImage: { class_type: 'LoadImage', inputs: { image: 'uso-demo-style-a.png' } },
-    styleEnc: { class_type: 'CLIPVisionEncode', inputs: { clip_vision: ['vision', 0], image: ['styleImage', 0], crop: 'center' } },
-    style: { class_type: 'USOStyleReference', inputs: { model: ['lora', 0], model_patch: ['patch', 0], clip_vision_output: ['styleEnc', 0] } },
-    subject: { class_type: 'LoadImage', inputs: { image: 'uso-demo-subject.png' } },
-    scaled: { class_type: 'ImageScaleToMaxDimension', inputs: { image: ['subject', 0], upscale_method: 'area', largest_size: 256 } },
-    refLatent: { class_type: 'VAEEncode', inputs: { pixels: ['scaled', 0], vae: ['ckpt', 2] } },
-    text: { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['ckpt', 1] } },
-    ref: { class_type: 'ReferenceLatent', inputs: { conditioning: ['text', 0], latent: ['refLatent', 0] } },
-    method: { class_type: 'FluxKontextMultiReferenceLatentMethod', inputs: { conditioning: [withSubject ? 'ref' : 'text', 0], reference_latents_method: 'uxo/uno' } },
-    guidance: { class_type: 'FluxGuidance', inputs: { conditioning: ['method', 0], guidance: 3.5 } },
-    negative: { class_type: 'ConditioningZeroOut', inputs: { conditioning: ['text', 0] } },
-    empty: { class_type: 'EmptyLatentImage', inputs: { width: 256, height: 256, batch_size: 1 } },
-    sampler: {
-      class_type: 'KSampler',
-      inputs: { model: [withStyle ? 'style' : 'lora', 0], seed: 1058487910949722, steps: 6, cfg: 1, sampler_name: 'euler', scheduler: 'simple', positive: ['guidance', 0], negative: ['negative', 0], latent_image: ['empty', 0], denoise: 1 },
-    },
-    decode: { class_type: 'VAEDecode', inputs: { samples: ['sampler', 0], vae: ['ckpt', 2] } },
-    save: { class_type: 'SaveImage', inputs: { images: ['decode', 0], filename_prefix: prefix } },
-  };
-  if (!withSubject) {
-    delete p.ref;
-    delete p.refLatent;
-    delete p.scaled;
-    delete p.subject;
-  }
-  return p;
+  return usoTemplatePrompt({ prefix, subject: withSubject, style: withStyle, steps: 6, seed: 1058487910949722 });
 }
 
 async function run(prompt: ApiPrompt, id: string): Promise<Tensor<'float32'>> {
