@@ -12,82 +12,15 @@ Needs: torch (Debian's python3-torch 1.13 was used), numpy.
 """
 import json
 import math
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from safetensors_io import read_safetensors, write_f32_safetensors
+
 EPS = 1e-6
-
-
-# ---------------------------------------------------------------- safetensors, written from the format description
-
-def _f8_e4m3_table():
-    """float8 e4m3fn: 1 sign, 4 exponent (bias 7), 3 mantissa bits; no infinities, 0x7f/0xff are NaN."""
-    out = np.zeros(256, dtype=np.float32)
-    for b in range(256):
-        sign = -1.0 if b & 0x80 else 1.0
-        exp = (b >> 3) & 0xF
-        man = b & 0x7
-        if exp == 0xF and man == 0x7:
-            out[b] = np.nan
-        elif exp == 0:
-            out[b] = sign * man / 8.0 * 2.0 ** -6
-        else:
-            out[b] = sign * (1 + man / 8.0) * 2.0 ** (exp - 7)
-    return out
-
-
-F8_TABLE = _f8_e4m3_table()
-
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    (n,) = struct.unpack('<Q', data[:8])
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        a, b = info['data_offsets']
-        raw = body[a:b]
-        shape = info['shape']
-        dt = info['dtype']
-        if dt == 'F32':
-            arr = np.frombuffer(raw, dtype='<f4')
-        elif dt == 'F16':
-            arr = np.frombuffer(raw, dtype='<f2').astype(np.float32)
-        elif dt == 'BF16':
-            arr = (np.frombuffer(raw, dtype='<u2').astype(np.uint32) << 16).view(np.float32)
-        elif dt == 'F8_E4M3':
-            arr = F8_TABLE[np.frombuffer(raw, dtype=np.uint8)]
-        else:
-            raise ValueError(f'{path}: {name} has dtype {dt}')
-        out[name] = torch.from_numpy(np.array(arr, dtype=np.float32).reshape(shape))
-    return out
-
-
-def write_safetensors(path, tensors):
-    header = {}
-    chunks = []
-    offset = 0
-    for name, t in tensors.items():
-        raw = t.detach().to(torch.float32).contiguous().numpy().astype('<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode()
-    text += b' ' * ((8 - len(text) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(text)))
-        f.write(text)
-        for c in chunks:
-            f.write(c)
 
 
 # ---------------------------------------------------------------- the model
@@ -236,7 +169,7 @@ def flux_forward(W, inp):
 
 def load_loras(path, strength_of):
     """LoRA file in BFL names `<module>.lora_up.weight` / `.lora_down.weight` / `.alpha` (+ optional `.row_offset`)."""
-    tensors = read_safetensors(path)
+    tensors = read_safetensors(path, torch.float32)
     loras = {}
     for key in tensors:
         if not key.endswith('.lora_down.weight'):
@@ -252,8 +185,8 @@ def load_loras(path, strength_of):
 
 def run(weights_path, inputs_path, out_path, lora_path=None):
     torch.set_grad_enabled(False)
-    weights = read_safetensors(weights_path)
-    inputs = read_safetensors(inputs_path)
+    weights = read_safetensors(weights_path, torch.float32)
+    inputs = read_safetensors(inputs_path, torch.float32)
     cases = sorted({k.split('/')[0] for k in inputs})
     lora_tensors = load_loras(lora_path, None) if lora_path else {}
     out = {}
@@ -262,7 +195,7 @@ def run(weights_path, inputs_path, out_path, lora_path=None):
         strength = float(inp['lora_strength']) if 'lora_strength' in inp else 0.0
         loras = {k: [(u, d, s * strength, r) for (u, d, s, r, _) in v] for k, v in lora_tensors.items()}
         out[f'{case}/velocity'] = flux_forward(Weights(weights, loras), inp)
-    write_safetensors(out_path, out)
+    write_f32_safetensors(out_path, out)
 
 
 def blas_in_use():

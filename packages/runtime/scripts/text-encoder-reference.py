@@ -6,65 +6,18 @@ weights of tiny checkpoints.
 Called by scripts/make-text-encoder-fixtures.ts with a folder holding `t5-<DTYPE>.safetensors`,
 `clip-<DTYPE>.safetensors` and `inputs.json`; writes `reference.json` there. Also used by bench/text-encoders.bench.ts
 (`--bench FOLDER`) to time the same T5 layers in float32 at full width.
-Needs: Debian's python3-torch 1.13 (OpenBLAS: libopenblas0-pthread), nothing else.
+Needs: Debian's python3-torch 1.13 (OpenBLAS: libopenblas0-pthread) and the numpy it depends on.
 """
 import base64
 import json
 import math
 import os
-import struct
 import sys
 import time
 
 import torch
 
-
-# ---------------------------------------------------------------- safetensors, read by hand
-def f8_e4m3fn_table():
-    """float8 e4m3fn (no infinities; S.1111.111 is NaN): value of every byte."""
-    out = []
-    for b in range(256):
-        sign = -1.0 if b & 0x80 else 1.0
-        exp = (b >> 3) & 0xF
-        man = b & 0x7
-        if exp == 0xF and man == 0x7:
-            out.append(float('nan'))
-        elif exp == 0:
-            out.append(sign * man / 8.0 * 2.0 ** -6)
-        else:
-            out.append(sign * (1.0 + man / 8.0) * 2.0 ** (exp - 7))
-    return torch.tensor(out, dtype=torch.float64)
-
-
-F8 = f8_e4m3fn_table()
-
-
-def read_safetensors(path):
-    """name -> float64 tensor, decoded from the stored dtype."""
-    with open(path, 'rb') as f:
-        data = f.read()
-    (n,) = struct.unpack('<Q', data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        start, end = info['data_offsets']
-        raw = bytearray(data[base + start:base + end])
-        dtype = info['dtype']
-        if dtype == 'F32':
-            t = torch.frombuffer(raw, dtype=torch.float32)
-        elif dtype == 'F16':
-            t = torch.frombuffer(raw, dtype=torch.float16)
-        elif dtype == 'BF16':
-            t = torch.frombuffer(raw, dtype=torch.bfloat16)
-        elif dtype == 'F8_E4M3':
-            t = F8[torch.frombuffer(raw, dtype=torch.uint8).long()]
-        else:
-            raise ValueError(f'{path}: {name} has dtype {dtype}')
-        out[name] = t.to(torch.float64).reshape(info['shape'])
-    return out
+from safetensors_io import read_safetensors
 
 
 # ---------------------------------------------------------------- T5 v1.1 encoder
