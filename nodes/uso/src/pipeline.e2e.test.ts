@@ -132,3 +132,36 @@ describe('USO style + subject through the executor (demo models)', () => {
     expect(channelMeans(a)[0]! - channelMeans(a)[2]!).toBeGreaterThan(channelMeans(b)[0]! - channelMeans(b)[2]!);
   });
 });
+
+describe('the USO graph wired by hand on the demo models', () => {
+  it('SamplerCustomAdvanced with RandomNoise, BasicGuider, KSamplerSelect and BasicScheduler gives KSampler\'s picture exactly', async () => {
+    const base = usoPrompt('custom-k', false);
+    const viaKSampler = await run(base, 'custom-k');
+    const custom: ApiPrompt = {
+      ...usoPrompt('custom-sca', false),
+      noise: { class_type: 'RandomNoise', inputs: { noise_seed: 1058487910949722 } },
+      guider: { class_type: 'BasicGuider', inputs: { model: ['style', 0], conditioning: ['guidance', 0] } },
+      select: { class_type: 'KSamplerSelect', inputs: { sampler_name: 'euler' } },
+      sigmas: { class_type: 'BasicScheduler', inputs: { model: ['style', 0], scheduler: 'simple', steps: 6, denoise: 1 } },
+      sampler: { class_type: 'SamplerCustomAdvanced', inputs: { noise: ['noise', 0], guider: ['guider', 0], sampler: ['select', 0], sigmas: ['sigmas', 0], latent_image: ['empty', 0] } },
+    };
+    const viaCustom = await run(custom, 'custom-sca');
+    expect(Array.from(viaCustom.data)).toEqual(Array.from(viaKSampler.data));
+  });
+
+  it('the prompt split over two timestep ranges and combined gives the unsplit picture; two prompts in turn give another', async () => {
+    const plain = await run(usoPrompt('ranges-plain', false), 'ranges-plain');
+    const withRanges = (second: [string, number]): ApiPrompt => ({
+      ...usoPrompt('ranges', false),
+      other: { class_type: 'CLIPTextEncode', inputs: { text: 'a blue dog', clip: ['ckpt', 1] } },
+      early: { class_type: 'ConditioningSetTimestepRange', inputs: { conditioning: ['method', 0], start: 0, end: 0.5 } },
+      late: { class_type: 'ConditioningSetTimestepRange', inputs: { conditioning: second, start: 0.5, end: 1 } },
+      both: { class_type: 'ConditioningCombine', inputs: { conditioning_1: ['early', 0], conditioning_2: ['late', 0] } },
+      guidance: { class_type: 'FluxGuidance', inputs: { conditioning: ['both', 0], guidance: 3.5 } },
+    });
+    const split = await run(withRanges(['method', 0]), 'ranges-split');
+    expect(Array.from(split.data)).toEqual(Array.from(plain.data));
+    const inTurn = await run(withRanges(['other', 0]), 'ranges-in-turn');
+    expect(meanAbsDiff(inTurn, plain)).toBeGreaterThan(0);
+  });
+});
