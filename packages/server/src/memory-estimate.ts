@@ -44,6 +44,9 @@ const T5_MIN_TOKENS = 256;
 const VAE_DECODE_TILE = 64;
 const VAE_ENCODE_TILE = 512;
 
+/** Nodes that run T5 over a text, and the input holding that text. */
+export const T5_TEXT_INPUTS: Readonly<Record<string, string>> = { CLIPTextEncode: 'text', CLIPTextEncodeFlux: 't5xxl' };
+
 /** Header reads and architecture detection, cached per file for the server's lifetime. */
 const realModels = new ModelWorkingMemory();
 
@@ -165,7 +168,8 @@ export async function estimatePromptMemory(
   let textTokens = 0;
   let styleTokens = 0;
   for (const node of Object.values(prompt)) {
-    if (node.class_type === 'CLIPTextEncode' && typeof node.inputs?.text === 'string') textTokens = Math.max(textTokens, t5Tokens(node.inputs.text.length * textScale));
+    const text = node.inputs?.[T5_TEXT_INPUTS[node.class_type] ?? ''];
+    if (typeof text === 'string') textTokens = Math.max(textTokens, t5Tokens(text.length * textScale));
     if (node.class_type === 'USOStyleReference') styleTokens += STYLE_TOKENS;
   }
 
@@ -247,12 +251,14 @@ export async function estimatePromptMemory(
         }
         break;
       }
-      case 'CLIPTextEncode': {
-        const real = typeof inputs.text === 'string' ? realModels.estimator(prompt, env, id, 'clip', 'CLIP', 't5') : undefined;
+      case 'CLIPTextEncode':
+      case 'CLIPTextEncodeFlux': {
+        const text = inputs[T5_TEXT_INPUTS[node.class_type]!];
+        const real = typeof text === 'string' ? realModels.estimator(prompt, env, id, 'clip', 'CLIP', 't5') : undefined;
         if (real) {
-          const tokens = t5Tokens((inputs.text as string).length * textScale);
+          const tokens = t5Tokens((text as string).length * textScale);
           // A weighted prompt runs T5 on two sequences (the prompt and an empty one of the same length).
-          const sequences = /\(.*:\s*-?[\d.]+\s*\)/s.test(inputs.text as string) ? 2 : 1;
+          const sequences = /\(.*:\s*-?[\d.]+\s*\)/s.test(text as string) ? 2 : 1;
           work = real([sequences, tokens]);
           what = `encoding a text of about ${tokens.toLocaleString('en-US')} T5 tokens`;
         }

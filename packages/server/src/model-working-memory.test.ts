@@ -118,6 +118,13 @@ describe('working memory of real model files', () => {
     expect(chars).toBeGreaterThan(1000);
     expect(chars).toBeLessThan(text.length);
     expect((await post(fluxPrompt({ text: text.slice(0, chars) }))).status).toBe(200);
+    // CLIPTextEncodeFlux: its t5xxl text is what T5 reads.
+    const flux = fluxPrompt();
+    flux.text = { class_type: 'CLIPTextEncodeFlux', inputs: { clip: ['clip', 0], clip_l: 'a cat', t5xxl: text, guidance: 3.5 } };
+    const viaFlux = await post(flux);
+    expect(viaFlux.status).toBe(400);
+    expect(viaFlux.body.error.message).toMatch(/node text \(CLIPTextEncodeFlux\), encoding a text of about 25,001 T5 tokens/);
+    expect(viaFlux.body.error.extra_info.max_text_chars).toBe(chars);
   });
 
   it('lets the VAE split a large batch instead of refusing it', async () => {

@@ -6,7 +6,7 @@
  */
 import { freemem } from 'node:os';
 import type { ApiPrompt, HostEnvironment, NodeRegistry } from '@uso-studio/core';
-import { estimatePromptMemory, type EstimateScale } from './memory-estimate.ts';
+import { T5_TEXT_INPUTS, estimatePromptMemory, type EstimateScale } from './memory-estimate.ts';
 
 export interface PromptLimits {
   /** Memory a prompt may need, by the estimate (`--max-memory-mb`; default half the RAM free at start). */
@@ -105,8 +105,9 @@ async function whatFits(
   peakClass: string | undefined,
 ): Promise<{ text: string; extra: Record<string, unknown> }> {
   const fitsWith = async (scale: EstimateScale) => (await estimatePromptMemory(prompt, registry, env, scale, budget)).bytes <= budget;
-  const longest = Math.max(0, ...Object.values(prompt).map((n) => (n.class_type === 'CLIPTextEncode' && typeof n.inputs?.text === 'string' ? n.inputs.text.length : 0)));
-  if (peakClass === 'CLIPTextEncode' && longest > 1 && (await fitsWith({ text: 1 / longest }))) {
+  const textOf = (n: ApiPrompt[string]) => n.inputs?.[T5_TEXT_INPUTS[n.class_type] ?? ''];
+  const longest = Math.max(0, ...Object.values(prompt).map((n) => (typeof textOf(n) === 'string' ? (textOf(n) as string).length : 0)));
+  if (peakClass !== undefined && peakClass in T5_TEXT_INPUTS && longest > 1 && (await fitsWith({ text: 1 / longest }))) {
     const chars = await largestFitting(1, longest, (c) => fitsWith({ text: c / longest }));
     return { text: `A text of up to about ${chars.toLocaleString('en-US')} characters fits (the T5 encoder's attention grows with the square of its tokens).`, extra: { max_text_chars: chars } };
   }
