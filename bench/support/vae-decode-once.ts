@@ -13,7 +13,8 @@ const [modelsDir, file, cacheDir, h, w, tile, overlap] = process.argv.slice(2);
 if (!modelsDir || !file || !cacheDir || !h || !w) throw new Error('usage: vae-decode-once.ts <modelsDir> <file> <cacheDir> <h> <w> [tile overlap]');
 await loadOrt();
 const baselineRssKiB = process.memoryUsage().rss / 1024;
-const models = createModelService({ modelsDir, cacheDir, threads: 2, activationBudgetBytes: 2 ** 50, log: () => {} });
+// The session stays in this process (no isolation), so its RSS and CPU time are what this process measures.
+const models = createModelService({ modelsDir, cacheDir, threads: 2, activationBudgetBytes: 2 ** 50, isolateRunsAboveBytes: Number.POSITIVE_INFINITY, log: () => {} });
 const shape = [1, 16, Number(h), Number(w)];
 const latent = Tensor.float32(shape, randomWeight('bench.latent', shape));
 const tiling = tile ? { tiling: { tileH: Number(tile), tileW: Number(tile), overlap: Number(overlap ?? 0) } } : {};

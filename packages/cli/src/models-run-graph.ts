@@ -106,7 +106,8 @@ export async function runGraphCommand(weights: readonly string[], options: RunGr
         (extra.length ? `; not inputs of this role: ${extra.join(', ')}` : ''),
     );
   }
-  const service = createModelService({ modelsDir: options.modelsDir, cacheDir: options.cacheDir, log: (line) => process.stderr.write(`${line}\n`) });
+  // One run, nothing to interrupt: the session stays in this process.
+  const service = createModelService({ modelsDir: options.modelsDir, cacheDir: options.cacheDir, isolateRunsAboveBytes: Number.POSITIVE_INFINITY, log: (line) => process.stderr.write(`${line}\n`) });
   try {
     const request = { file, role, loras };
     const graph = await service.graph(request);
