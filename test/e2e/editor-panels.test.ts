@@ -4,7 +4,7 @@
  * go to test/e2e/screenshots (names starting `p`).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
 
 // Functions handed to page.evaluate run in the browser; the repository's type check has no DOM library.
 declare const window: any;
+declare const document: any;
 
 const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -44,6 +45,55 @@ const canvasBox = async (page: Page) => (await page.locator('[data-testid="graph
 
 /** Turns a page position into graph coordinates with the editor's own conversion. */
 const toGraph = (page: Page, x: number, y: number) => page.evaluate(([px, py]) => window.usoEditor.editor.toGraphPos(px, py), [x, y]) as Promise<[number, number]>;
+
+/**
+ * In the page: which of `chars` Chromium draws as the empty box of a missing glyph in `font` (the same pixels as a
+ * private-use character no font has).
+ */
+const boxedChars = (page: Page, chars: string[], font: string) => page.evaluate(({ list, f }) => {
+  const el = document.createElement('canvas');
+  el.width = 48;
+  el.height = 48;
+  const ctx = el.getContext('2d')!;
+  const draw = (ch: string) => {
+    ctx.clearRect(0, 0, 48, 48);
+    ctx.font = f;
+    ctx.fillStyle = '#000';
+    ctx.textBaseline = 'top';
+    ctx.fillText(ch, 8, 8);
+    return Array.from(ctx.getImageData(0, 0, 48, 48).data).join(',');
+  };
+  const boxes = new Set([draw('\uE000'), draw('\u{10FFFD}')]);
+  return list.filter((ch: string) => boxes.has(draw(ch)));
+}, { list: chars, f: font }) as Promise<string[]>;
+
+/** In the page: every string the canvas draws with fillText during one frame. */
+const drawnStrings = (page: Page) => page.evaluate(() => {
+  const seen: string[] = [];
+  const proto = (window as any).CanvasRenderingContext2D.prototype;
+  const fillText = proto.fillText;
+  proto.fillText = function (this: unknown, text: unknown, ...rest: unknown[]) {
+    seen.push(String(text));
+    return fillText.call(this, text, ...rest);
+  };
+  try {
+    window.usoEditor.editor.drawFrame();
+  } finally {
+    proto.fillText = fillText;
+  }
+  return seen;
+}) as Promise<string[]>;
+
+/** The distinct characters of some strings beyond printable ASCII. */
+const unusualChars = (texts: string[]) => [...new Set([...texts.join('')])].filter((ch) => ch.codePointAt(0)! > 0x7e);
+
+/** The page position of a graph position on the canvas. */
+const toPage = (page: Page, x: number, y: number) => page.evaluate(([gx, gy]) => {
+  const { editor } = window.usoEditor;
+  const rect = editor.canvas.canvas.getBoundingClientRect();
+  const p = editor.canvas.ds.convertOffsetToCanvas([gx, gy]);
+  return [rect.left + p[0], rect.top + p[1]];
+}, [x, y]) as Promise<[number, number]>;
 
 describe('panels and canvas tools, against a real server with the demo models', () => {
   let server: ServerProcess;
@@ -122,5 +172,184 @@ describe('panels and canvas tools, against a real server with the demo models', 
     expect((await nodesIn(page)).map((n) => n.type)).toEqual(['KSampler']);
     await page.fill('[data-testid="node-library-search"]', '');
     await page.click('[data-testid="sidebar-tab-nodes"]');
+  });
+  it('lists models by folder from /models, searches them, and makes a dragged or clicked model its loader node', async () => {
+    await freshCanvas(page);
+    await page.click('[data-testid="sidebar-tab-models"]');
+    await page.waitForSelector('[data-testid="model-folder"][data-folder="checkpoints"]');
+    const folders = await page.locator('[data-testid="model-folder"]').evaluateAll((els) => els.map((e) => (e as any).dataset.folder));
+    // The demo set's folders, each with files; empty folders (embeddings, upscale_models, ...) are left out.
+    for (const f of ['checkpoints', 'clip_vision', 'diffusion_models', 'loras', 'text_encoders', 'vae']) expect(folders).toContain(f);
+    expect(folders).not.toContain('embeddings');
+    await page.click('[data-testid="model-folder"][data-folder="checkpoints"]');
+    await shot(page, 'p05-model-library');
+
+    // Drag the checkpoint onto the canvas: a CheckpointLoaderSimple with that file, where it was dropped.
+    const box = await canvasBox(page);
+    const checkpoint = page.locator('[data-testid="model-file"][data-folder="checkpoints"]').first();
+    expect(await checkpoint.getAttribute('data-file')).toBe('uso-demo-flux-checkpoint.safetensors');
+    await checkpoint.dragTo(page.locator('[data-testid="graph-canvas"]'), { targetPosition: { x: 100, y: 120 } });
+    await page.waitForFunction(() => window.usoEditor.editor.graph.nodes.length === 1);
+    let nodes = await nodesIn(page);
+    expect(nodes[0]!.type).toBe('CheckpointLoaderSimple');
+    expect(nodes[0]!.widgets).toEqual([['ckpt_name', 'uso-demo-flux-checkpoint.safetensors']]);
+    const at = await toGraph(page, box.x + 100, box.y + 120);
+    expect(nodes[0]!.pos[0]).toBeCloseTo(at[0], 0);
+    expect(nodes[0]!.pos[1]).toBeCloseTo(at[1], 0);
+
+    // Search across folders, then click each kind of model: its folder's loader, from the classes this server has.
+    await page.fill('[data-testid="model-library-search"]', 'uso-demo');
+    const expected: [string, string, string, string][] = [
+      ['loras', 'uso-demo-dit-lora.safetensors', 'LoraLoaderModelOnly', 'lora_name'],
+      ['vae', 'uso-demo-ae.safetensors', 'VAELoader', 'vae_name'],
+      ['clip_vision', 'uso-demo-siglip-vision.safetensors', 'CLIPVisionLoader', 'clip_name'],
+      ['diffusion_models', 'uso-demo-flux-dit.safetensors', 'UNETLoader', 'unet_name'],
+      ['text_encoders', 'uso-demo-t5xxl.safetensors', 'DualCLIPLoader', 'clip_name1'],
+      ['model_patches', 'uso-demo-projector.safetensors', 'ModelPatchLoader', 'name'],
+    ];
+    for (const [folder, file] of expected) await page.click(`[data-testid="model-file"][data-folder="${folder}"][data-file="${file}"]`);
+    await shot(page, 'p06-model-loaders');
+    nodes = await nodesIn(page);
+    for (const [, file, type, input] of expected) {
+      const node = nodes.find((n) => n.type === type);
+      expect(node, type).toBeDefined();
+      expect(node!.widgets.find(([name]) => name === input)?.[1], type).toBe(file);
+    }
+    // Clicked items all went to the view's centre, each stepped off the others.
+    expect(new Set(nodes.map((n) => n.pos.join(','))).size).toBe(nodes.length);
+    await page.fill('[data-testid="model-library-search"]', 't5xxl');
+    expect(await page.locator('[data-testid="model-file"]').evaluateAll((els) => els.map((e) => (e as any).dataset.file))).toEqual(['uso-demo-t5xxl.safetensors', 'uso-demo-t5xxl.safetensors']);
+    await page.fill('[data-testid="model-library-search"]', '');
+    await page.click('[data-testid="sidebar-tab-models"]');
+  });
+  it('shows the shipped templates as cards with their graph drawn small, and opens one as the Templates menu does', async () => {
+    await page.click('[data-testid="sidebar-tab-templates"]');
+    const shipped = readdirSync(join(REPO_ROOT, 'workflows')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+    const cards = await page.locator('[data-testid="template-card"]').evaluateAll((els) => els.map((e) => (e as any).dataset.name));
+    expect(cards).toEqual(shipped);
+    // Each thumbnail draws one shape per node of its template.
+    for (const name of shipped) {
+      const wf = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows', `${name}.json`), 'utf8')) as { nodes: unknown[] };
+      const rects = await page.locator(`[data-testid="template-card"][data-name="${name}"] svg rect[stroke]`).count();
+      expect(rects, name).toBe(wf.nodes.length);
+    }
+    await shot(page, 'p07-templates');
+    const before = await page.evaluate(() => window.usoEditor.editor.stats().nodes);
+    await page.click('[data-testid="template-card"][data-name="uso-text-only"]');
+    const wf = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/uso-text-only.json'), 'utf8')) as { nodes: unknown[] };
+    expect(await page.evaluate(() => window.usoEditor.app.workflowName)).toBe('uso-text-only');
+    expect(await page.evaluate(() => window.usoEditor.editor.stats().nodes)).toBe(wf.nodes.length);
+    await shot(page, 'p08-template-opened');
+    // The same path as the menu: one undoable replacement.
+    await page.evaluate(() => window.usoEditor.controller.undo());
+    expect(await page.evaluate(() => window.usoEditor.editor.stats().nodes)).toBe(before);
+    await page.click('[data-testid="sidebar-tab-templates"]');
+  });
+  it('draws its icons as paths: the subgraph open button, a missing node type, pins, Convert to Subgraph; no glyph is an empty box', async () => {
+    const workflow = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/uso-template-subgraphs.json'), 'utf8')) as { nodes: { id: number; type: string; pos: unknown }[] };
+    // A node of a type this server lacks, beside the template's subgraph node.
+    const subgraphNode = workflow.nodes.find((n) => n.id === 25)! as { pos: [number, number]; size: [number, number] };
+    workflow.nodes.push({ id: 900, type: 'NoSuchNodeType', pos: [subgraphNode.pos[0], subgraphNode.pos[1] + subgraphNode.size[1] + 70], size: [260, 60], flags: {}, order: 99, mode: 0, inputs: [], outputs: [], properties: {}, widgets_values: [] } as never);
+    await page.evaluate((wf) => {
+      const { controller, editor } = window.usoEditor;
+      controller.loadWorkflow(wf, 'icons');
+      // The subgraph node pinned too: its title bar then carries the open button and the pin.
+      const node = editor.graph.getNodeById(25);
+      node.pin(true);
+      editor.canvas.deselectAll();
+      editor.addGroup('Pinned group');
+      const group = editor.graph.groups.at(-1);
+      group.pos = [node.pos[0] + node.size[0] + 40, node.pos[1] - 120];
+      group.size = [300, 160];
+      group.pin(true);
+      editor.canvas.ds.scale = 1;
+      editor.canvas.centerOnNode(node);
+      editor.canvas.setDirty(true, true);
+    }, workflow);
+    await shot(page, 'p09-icons');
+    const texts = await drawnStrings(page);
+    const drawn = unusualChars(texts);
+    // What litegraph would have written: its subgraph button's icon-font character and the emoji.
+    const fontChar = await page.evaluate(() => window.usoEditor.editor.graph.getNodeById(25).title_buttons[0].text) as string;
+    const originals = [fontChar, '❌', '📌', '🆕'];
+    // The check can fail: each original shows as an empty box in this Chromium.
+    expect(await boxedChars(page, originals, '14px Arial')).toEqual(originals);
+    expect(await boxedChars(page, drawn, '14px Arial')).toEqual([]);
+    for (const ch of originals) expect(texts.join(''), `canvas drew ${ch}`).not.toContain(ch);
+    // The missing type is written as its name, with the warning icon after it (yellow pixels in the title bar).
+    expect(texts).toContain('NoSuchNodeType');
+    expect(texts).toContain('Pinned group');
+
+    // The subgraph node's open button is drawn (light pixels at its area) and opens the subgraph when clicked.
+    const area = await page.evaluate(() => Array.from(window.usoEditor.editor.graph.getNodeById(25).title_buttons[0]._last_area)) as number[];
+    const node25 = await page.evaluate(() => { const n = window.usoEditor.editor.graph.getNodeById(25); return [n.pos[0], n.pos[1]]; }) as [number, number];
+    const [bx, by] = await toPage(page, node25[0] + area[0]! + area[2]! / 2, node25[1] + area[1]! + area[3]! / 2);
+    const lit = await page.evaluate(([x, y]) => {
+      const { editor } = window.usoEditor;
+      editor.drawFrame();
+      const el = editor.canvas.canvas;
+      const rect = el.getBoundingClientRect();
+      const r = editor.pixelRatio;
+      const data = el.getContext('2d').getImageData(Math.round((x - rect.left - 8) * r), Math.round((y - rect.top - 8) * r), Math.round(16 * r), Math.round(16 * r)).data;
+      let bright = 0;
+      // The title bar is #353535 (sum 159); the icon is stroked in the title's text colour.
+      for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 300) bright++;
+      return bright;
+    }, [bx, by]) as number;
+    expect(lit, 'light icon pixels on the open button').toBeGreaterThan(10);
+    await page.mouse.click(bx, by);
+    await page.waitForFunction(() => window.usoEditor.app.graphPath.length === 2);
+    await shot(page, 'p10-subgraph-opened');
+    await page.evaluate(() => window.usoEditor.editor.exitSubgraph());
+
+    // The canvas menu's Convert to Subgraph entry: an SVG icon, no emoji; no menu text is an empty box.
+    const [sx, sy] = await toPage(page, node25[0] + 40, node25[1] + 40);
+    await page.evaluate(() => window.usoEditor.editor.canvas.selectNode(window.usoEditor.editor.graph.getNodeById(25)));
+    await page.mouse.click(sx, sy, { button: 'right' });
+    const entry = page.locator('.litecontextmenu .litemenu-entry', { hasText: 'Convert to Subgraph' }).first();
+    await entry.waitFor();
+    expect(await entry.locator('svg path').count()).toBe(1);
+    await shot(page, 'p11-menu-icon');
+    const menuText = await page.locator('.litecontextmenu').allInnerTexts();
+    expect(menuText.join('')).not.toMatch(/\p{Extended_Pictographic}/u);
+    expect(await boxedChars(page, unusualChars(menuText), '13px Arial')).toEqual([]);
+    await page.keyboard.press('Escape');
+    await page.evaluate(() => document.querySelectorAll('.litecontextmenu').forEach((m: any) => m.remove()));
+
+    // Every character of the page's own text (toolbar, sidebar, panels) has a glyph.
+    const pageText = await page.evaluate(() => document.body.innerText) as string;
+    expect(await boxedChars(page, unusualChars([pageText]), '13px system-ui, sans-serif')).toEqual([]);
+  });
+
+  it('keeps the Properties Panel from the node menu inside the view at 1280x720 and 1600x900', async () => {
+    for (const [width, height] of [[1280, 720], [1600, 900]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.evaluate(() => {
+        const { controller, editor } = window.usoEditor;
+        controller.loadTemplate(window.usoEditor.app.templates.find((t: any) => t.name === 'uso-style-subject'));
+        editor.fitView();
+      });
+      const target = await page.evaluate(() => {
+        const n = window.usoEditor.editor.graph.nodes.find((node: any) => node.type === 'KSampler');
+        return [n.pos[0] + 20, n.pos[1] - 15];
+      }) as [number, number];
+      const [x, y] = await toPage(page, ...target);
+      await page.mouse.click(x, y, { button: 'right' });
+      await page.locator('.litecontextmenu .litemenu-entry', { hasText: 'Properties Panel' }).click();
+      const panel = page.locator('.litegraph.dialog');
+      await panel.waitFor();
+      const box = (await panel.boundingBox())!;
+      await shot(page, `p12-properties-panel-${width}x${height}`);
+      expect(box.y, 'panel top').toBeGreaterThanOrEqual(0);
+      expect(box.x, 'panel left').toBeGreaterThanOrEqual(0);
+      expect(box.y + box.height, 'panel bottom').toBeLessThanOrEqual(height);
+      expect(box.x + box.width, 'panel right').toBeLessThanOrEqual(width);
+      expect(box.height).toBeGreaterThan(100);
+      // It is the KSampler's panel, with its Title field and a way to close it.
+      expect(await panel.locator('.dialog-title').innerText()).toBe('KSampler');
+      await panel.locator('.close').click();
+      await panel.waitFor({ state: 'detached' });
+    }
+    await page.setViewportSize({ width: 1600, height: 900 });
   });
 });

@@ -39,6 +39,8 @@ beforeAll(async () => {
     if (url.pathname === '/api/history') return json(200, { old: { prompt: [1], outputs: {}, status: {} }, new: { prompt: [2], outputs: {}, status: {} } });
     if (url.pathname === '/api/upload/image') return json(200, { name: 'cat (1).png', subfolder: '', type: 'input' });
     if (url.pathname === '/api/object_info') return json(200, { A: { name: 'A' } });
+    if (url.pathname === '/api/models') return json(200, ['checkpoints', 'loras']);
+    if (url.pathname === '/api/models/loras') return json(200, ['a.safetensors', 'styles/b.safetensors']);
     if (req.method === 'POST') return json(200, {});
     return json(404, {});
   });
@@ -90,6 +92,12 @@ describe('ApiClient', () => {
     expect(res.name).toBe('cat (1).png');
     expect(requests.at(-1)!.type).toMatch(/^multipart\/form-data/);
     expect(requests.at(-1)!.body).toContain('name="image"; filename="cat.png"');
+  });
+
+  it('lists model folders and one folder\'s files, and says which route failed', async () => {
+    expect(await api.modelFolders()).toEqual(['checkpoints', 'loras']);
+    expect(await api.models('loras')).toEqual(['a.safetensors', 'styles/b.safetensors']);
+    await expect(api.models('nope')).rejects.toThrow('GET /models/nope failed: 404');
   });
 
   it('builds view and ws URLs', async () => {

@@ -191,6 +191,16 @@ export class ApiClient {
     return this.url(`/view?${q.toString()}`);
   }
 
+  /** The model folder names (ComfyUI's `/models`). */
+  async modelFolders(): Promise<string[]> {
+    return (await this.#json('/models')) as string[];
+  }
+
+  /** The files of one model folder, paths relative to it with `/` (ComfyUI's `/models/{folder}`). */
+  async models(folder: string): Promise<string[]> {
+    return (await this.#json(`/models/${encodeURIComponent(folder)}`)) as string[];
+  }
+
   async #json(path: string): Promise<unknown> {
     const res = await this.#fetch(this.url(path));
     if (!res.ok) throw new Error(`GET ${path} failed: ${res.status} ${res.statusText}`);

@@ -751,7 +751,8 @@ export class EditorController {
    * centre: a node class as a new node, a model file as its folder's loader node with the file selected.
    */
   async placeLibraryItem(item: LibraryDrop, clientPos?: [number, number] | null): Promise<void> {
-    const pos = this.editor.toGraphPos(...(clientPos ?? this.editor.viewCentre()));
+    // Items added by click all go to the view's centre: each steps off the ones already there.
+    const pos = clientPos ? this.editor.toGraphPos(...clientPos) : this.editor.freeSpot(this.editor.toGraphPos(...this.editor.viewCentre()));
     if (item.kind === 'node') {
       if (!this.editor.addNode(item.type, pos)) this.toast('error', `Unknown node type ${item.type}`);
       this.checkpoint();

@@ -6,7 +6,8 @@
  * The parts, one job each: `node-classes` (node classes and how nodes are built), `node-widgets` (widgets from
  * plans), `text-areas` (multiline text laid over the canvas), `node-images` (pictures on nodes), `primitives`
  * (PrimitiveNode), `subgraph-proxies` (proxy widgets), `execution-display` (what a run shows), `control-after-generate`
- * (seed steps), `canvas-events` (canvas events to hooks), `node-modes` (how muted and bypassed nodes look) and
+ * (seed steps), `canvas-events` (canvas events to hooks), `node-modes` (how muted and bypassed nodes look),
+ * `canvas-icons` (icons drawn as paths, not font glyphs) and
  * `double-click` (a litegraph timing fix).
  */
 import {
@@ -21,6 +22,7 @@ import {
 import '@comfyorg/litegraph/style.css';
 import type { ObjectInfo } from './object-info.ts';
 import { listenToCanvas } from './litegraph/canvas-events.ts';
+import { installCanvasIcons } from './litegraph/canvas-icons.ts';
 import { applyControlAfterGenerate } from './litegraph/control-after-generate.ts';
 import { acceptTimestampTies } from './litegraph/double-click.ts';
 import { ExecutionDisplay } from './litegraph/execution-display.ts';
@@ -215,6 +217,18 @@ export class GraphEditor {
   viewCentre(): [number, number] {
     const rect = this.canvas.canvas.getBoundingClientRect();
     return [rect.left + rect.width / 2, rect.top + rect.height / 2];
+  }
+
+  /** `pos`, or the first point 30 units down and right from it (repeatedly) where no node of the shown graph starts. */
+  freeSpot(pos: [number, number]): [number, number] {
+    const nodes = (this.canvas.graph ?? this.graph).nodes;
+    const taken = (p: [number, number]) => nodes.some((n) => Math.abs(n.pos[0] - p[0]) < 10 && Math.abs(n.pos[1] - p[1]) < 10);
+    const spot: [number, number] = [pos[0], pos[1]];
+    for (let i = 0; i < nodes.length && taken(spot); i++) {
+      spot[0] += 30;
+      spot[1] += 30;
+    }
+    return spot;
   }
 
   /**
@@ -490,4 +504,5 @@ function configureLiteGraphDefaults(): void {
   LiteGraph.ctrl_shift_v_paste_connect_unselected_outputs = true;
   LiteGraph.NODE_TEXT_SIZE = 14;
   LiteGraph.catch_exceptions = true;
+  installCanvasIcons();
 }

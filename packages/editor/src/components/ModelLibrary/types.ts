@@ -1,0 +1,2 @@
+/** The model library tab reads the editor context; no props. */
+export type ModelLibraryProps = Record<string, never>;

@@ -1,0 +1,2 @@
+export { default as TemplateBrowser } from './TemplateBrowser.svelte';
+export type { TemplateBrowserProps } from './types.ts';

@@ -1,0 +1,2 @@
+/** The template browser tab reads the editor context; no props. */
+export type TemplateBrowserProps = Record<string, never>;
