@@ -248,7 +248,7 @@ describe('panels and canvas tools, against a real server with the demo models', 
   it('draws its icons as paths: the subgraph open button, a missing node type, pins, Convert to Subgraph; no glyph is an empty box', async () => {
     const workflow = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/uso-template-subgraphs.json'), 'utf8')) as { nodes: { id: number; type: string; pos: unknown }[] };
     // A node of a type this server lacks, beside the template's subgraph node.
-    const subgraphNode = workflow.nodes.find((n) => n.id === 25)! as { pos: [number, number]; size: [number, number] };
+    const subgraphNode = workflow.nodes.find((n) => n.id === 25)! as unknown as { pos: [number, number]; size: [number, number] };
     workflow.nodes.push({ id: 900, type: 'NoSuchNodeType', pos: [subgraphNode.pos[0], subgraphNode.pos[1] + subgraphNode.size[1] + 70], size: [260, 60], flags: {}, order: 99, mode: 0, inputs: [], outputs: [], properties: {}, widgets_values: [] } as never);
     await page.evaluate((wf) => {
       const { controller, editor } = window.usoEditor;
@@ -284,7 +284,7 @@ describe('panels and canvas tools, against a real server with the demo models', 
     const area = await page.evaluate(() => Array.from(window.usoEditor.editor.graph.getNodeById(25).title_buttons[0]._last_area)) as number[];
     const node25 = await page.evaluate(() => { const n = window.usoEditor.editor.graph.getNodeById(25); return [n.pos[0], n.pos[1]]; }) as [number, number];
     const [bx, by] = await toPage(page, node25[0] + area[0]! + area[2]! / 2, node25[1] + area[1]! + area[3]! / 2);
-    const lit = await page.evaluate(([x, y]) => {
+    const lit = await page.evaluate(([x, y]: [number, number]) => {
       const { editor } = window.usoEditor;
       editor.drawFrame();
       const el = editor.canvas.canvas;
@@ -295,7 +295,7 @@ describe('panels and canvas tools, against a real server with the demo models', 
       // The title bar is #353535 (sum 159); the icon is stroked in the title's text colour.
       for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 300) bright++;
       return bright;
-    }, [bx, by]) as number;
+    }, [bx, by] as [number, number]) as number;
     expect(lit, 'light icon pixels on the open button').toBeGreaterThan(10);
     await page.mouse.click(bx, by);
     await page.waitForFunction(() => window.usoEditor.app.graphPath.length === 2);
