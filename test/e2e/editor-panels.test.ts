@@ -1,7 +1,8 @@
 /**
  * End-to-end tests of the editor's panels and canvas tools (issue 13) in Debian's Chromium against a real USO Studio
- * server process with the demo models (`uso-studio models demo`): the left sidebar and its node library. Screenshots
- * go to test/e2e/screenshots (names starting `p`).
+ * server process with the demo models (`uso-studio models demo`) and the server's test pack: the left sidebar with the
+ * node library, model library and template browser, the canvas's drawn icons, the Properties Panel, runtime errors and
+ * Markdown notes. Screenshots go to test/e2e/screenshots (names starting `p`).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -105,7 +106,8 @@ describe('panels and canvas tools, against a real server with the demo models', 
     buildEditor();
     dataDir = mkdtempSync(join(tmpdir(), 'uso-e2e-panels-'));
     execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/cli/src/main.ts'), 'models', 'demo', '--data', dataDir], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
-    server = await startServerProcess({ dataDir });
+    // The server's test pack beside the demo models: SrvError fails on purpose.
+    server = await startServerProcess({ dataDir, extraPacks: [join(REPO_ROOT, 'packages/server/src/test-support/test-pack.ts')] });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
     await page.goto(server.url);
@@ -351,5 +353,85 @@ describe('panels and canvas tools, against a real server with the demo models', 
       await panel.waitFor({ state: 'detached' });
     }
     await page.setViewportSize({ width: 1600, height: 900 });
+  });
+  it('shows a runtime error once, without the error class prefix, and covers no node below the failed one', async () => {
+    const message = 'the planned failure, with enough words to wrap onto several lines under a narrow node';
+    const below = await page.evaluate((text) => {
+      const { editor } = window.usoEditor;
+      editor.clear();
+      editor.canvas.ds.scale = 1;
+      editor.canvas.ds.offset[0] = 0;
+      editor.canvas.ds.offset[1] = 0;
+      const failing = editor.addNode('SrvError', [80, 100]);
+      failing.widgets[0].value = text;
+      const next = editor.addNode('SrvAdd', [80, 100 + failing.size[1] + 40]);
+      editor.canvas.deselectAll();
+      return [next.pos[0], next.pos[1]];
+    }, message) as [number, number];
+    await page.click('[data-testid="queue-button"]');
+    await page.waitForSelector('[data-testid="runtime-error"]', { timeout: 20_000 });
+    // Once on the page (the error card), as sent: no toast repeats it, no `Error:` in front.
+    const pageText = await page.evaluate(() => document.body.innerText) as string;
+    expect(pageText.split(message).length - 1).toBe(1);
+    expect(await page.locator('[data-testid="runtime-error"] p').innerText()).toBe(message);
+    // On the canvas the node is outlined; the message is not written again under it.
+    expect(await page.evaluate(() => window.usoEditor.editor.graph.nodes.filter((n: any) => n.has_errors).map((n: any) => n.type))).toEqual(['SrvError']);
+    const texts = await drawnStrings(page);
+    expect(texts.filter((t) => /Error:/.test(t))).toEqual([]);
+    expect(texts.filter((t) => t.includes('several lines'))).toEqual([]);
+    // The title bar of the node below is its own grey, not covered by a red box.
+    const [x, y] = await toPage(page, below[0] + 80, below[1] - 15);
+    const pixel = await page.evaluate(([px, py]: [number, number]) => {
+      const { editor } = window.usoEditor;
+      editor.drawFrame();
+      const el = editor.canvas.canvas;
+      const rect = el.getBoundingClientRect();
+      const r = editor.pixelRatio;
+      return Array.from(el.getContext('2d').getImageData(Math.round((px - rect.left) * r), Math.round((py - rect.top) * r), 1, 1).data).slice(0, 3);
+    }, [x, y] as [number, number]) as number[];
+    expect(pixel[0]! - pixel[1]!, `title bar of the node below: ${pixel}`).toBeLessThan(20);
+    await shot(page, 'p13-runtime-error');
+    await page.click('[data-testid="runtime-error"] header button');
+  }, 60_000);
+
+  it('renders MarkdownNote text as sanitised Markdown, edits it on double-click, and leaves Note as plain text', async () => {
+    const markdown = '# Notes\nSome **bold**, *italic* and `code`.\n\n- one\n- two\n\n[docs](https://example.com)\n\n<img src=x onerror="window.__injected = 1"><script>window.__injected = 2</script>';
+    await freshCanvas(page);
+    await page.evaluate((text) => {
+      const { editor } = window.usoEditor;
+      const md = editor.addNode('MarkdownNote', [60, 80]);
+      md.widgets[0].value = text;
+      const note = editor.addNode('Note', [520, 80]);
+      note.widgets[0].value = '**stays raw**';
+      editor.canvas.deselectAll();
+      editor.drawFrame();
+    }, markdown);
+    const view = page.locator('.lg-markdown');
+    await view.waitFor({ state: 'visible' });
+    expect(await view.locator('h1').innerText()).toBe('Notes');
+    expect(await view.locator('strong').innerText()).toBe('bold');
+    expect(await view.locator('em').innerText()).toBe('italic');
+    expect(await view.locator('code').innerText()).toBe('code');
+    expect(await view.locator('li').allInnerTexts()).toEqual(['one', 'two']);
+    expect(await view.locator('a').getAttribute('href')).toBe('https://example.com');
+    expect(await view.locator('a').getAttribute('rel')).toBe('noopener noreferrer');
+    // Raw HTML shows as text and never runs.
+    expect(await view.locator('img, script').count()).toBe(0);
+    expect(await view.innerText()).toContain('<img src=x');
+    expect(await page.evaluate(() => window.__injected ?? null)).toBeNull();
+    // Note keeps its plain text box.
+    expect(await page.locator('textarea.lg-textarea').evaluateAll((els) => els.filter((e: any) => e.style.display !== 'none').map((e: any) => e.value))).toEqual(['**stays raw**']);
+    await shot(page, 'p14-markdown-note');
+
+    // Double-click edits the source; leaving the box renders the edit.
+    await view.dblclick();
+    await page.waitForFunction(() => document.activeElement?.tagName === 'TEXTAREA' && document.activeElement.value.startsWith('# Notes'));
+    expect(await view.isVisible()).toBe(false);
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n\n**added**');
+    await page.evaluate(() => document.activeElement.blur());
+    await view.waitFor({ state: 'visible' });
+    expect(await view.locator('strong').allInnerTexts()).toEqual(['bold', 'added']);
+    expect(await page.evaluate(() => window.usoEditor.editor.graph.nodes.find((n: any) => n.type === 'MarkdownNote').widgets[0].value)).toContain('**added**');
   });
 });

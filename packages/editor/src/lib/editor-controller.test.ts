@@ -189,6 +189,8 @@ describe('EditorController', () => {
     send('execution_error', { prompt_id: 'p', node_id: String(save.id), node_type: 'SaveImage', exception_message: 'disk full', exception_type: 'OSError' });
     expect(state.execution.error?.message).toBe('disk full');
     expect(save.has_errors).toBe(true);
+    // Shown once, on the error card: no toast repeats it.
+    expect(state.toasts.map((t) => t.text).filter((t) => t.includes('disk full'))).toEqual([]);
     send('executing', { node: null, prompt_id: 'p' });
     expect(state.execution.runningNode).toBeNull();
   });

@@ -707,8 +707,9 @@ export class EditorController {
         const err = after.error;
         if (err) {
           this.#runtimeErrorShown = true;
-          editor.setNodeErrors(new Map([[err.nodeId, [`${err.type ? `${err.type}: ` : ''}${err.message}`]]]));
-          this.toast('error', `${err.nodeType} (#${err.nodeId}) failed: ${err.message}`);
+          // The message shows once, on the error card (Notices); the node gets the red outline only, so no box
+          // under it covers the nodes below.
+          editor.setNodeErrors(new Map([[err.nodeId, []]]));
         }
         this.autoQueue.runFailed('the run failed');
         break;

@@ -4,6 +4,7 @@
  * each editor (and again when /object_info is refreshed, since combo lists change): they call back into its parts.
  */
 import { LGraphCanvas, LGraphNode, LiteGraph, SubgraphNode, type LGraph, type Subgraph } from '@comfyorg/litegraph';
+import { renderMarkdown } from '../markdown.ts';
 import type { NodePlan, ObjectInfo } from '../object-info.ts';
 import { planNode } from '../object-info.ts';
 import { PRIMITIVE_IDLE_OUTPUT, PRIMITIVE_REPLACE_PROPERTY, PRIMITIVE_TYPE } from '../primitive-node.ts';
@@ -87,18 +88,20 @@ export class NodeClasses {
   /** Registers the front end's own nodes: Note, MarkdownNote, Reroute and PrimitiveNode. */
   registerFrontendNodes(): void {
     const { textAreas, primitives } = this.#parts;
-    class NoteNode extends LGraphNode {
+    /** Note shows its text as typed, MarkdownNote rendered (safe HTML from lib/markdown.ts). */
+    const noteClass = (type: string, render?: (text: string) => string) => class extends LGraphNode {
       constructor(title?: string) {
-        super(title ?? 'Note', 'Note');
+        super(title ?? type, type);
         this.isVirtualNode = true;
         this.serialize_widgets = true;
-        textAreas.add(this, 'text', '');
+        textAreas.add(this, 'text', '', undefined, undefined, render);
         this.color = '#432';
         this.bgcolor = '#653';
         this.size = [400, 160];
       }
-    }
-    class MarkdownNoteNode extends NoteNode {}
+    };
+    const NoteNode = noteClass('Note');
+    const MarkdownNoteNode = noteClass('MarkdownNote', renderMarkdown);
     class RerouteNode extends LGraphNode {
       constructor(title?: string) {
         super(title ?? 'Reroute', 'Reroute');
