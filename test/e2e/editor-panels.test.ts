@@ -17,6 +17,7 @@ import {
 // Functions handed to page.evaluate run in the browser; the repository's type check has no DOM library.
 declare const window: any;
 declare const document: any;
+declare const localStorage: any;
 
 const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -201,12 +202,15 @@ describe('panels and canvas tools, against a real server with the demo models', 
 
     // Search across folders, then click each kind of model: its folder's loader, from the classes this server has.
     await page.fill('[data-testid="model-library-search"]', 'uso-demo');
+    // Each folder's loader: the first of ComfyUI's candidates this server has.
+    const info = await (await fetch(`${server.url}/api/object_info`)).json() as Record<string, unknown>;
+    const pick = (...candidates: [string, string][]) => candidates.find(([type]) => type in info)!;
     const expected: [string, string, string, string][] = [
-      ['loras', 'uso-demo-dit-lora.safetensors', 'LoraLoaderModelOnly', 'lora_name'],
+      ['loras', 'uso-demo-dit-lora.safetensors', ...pick(['LoraLoader', 'lora_name'], ['LoraLoaderModelOnly', 'lora_name'])],
       ['vae', 'uso-demo-ae.safetensors', 'VAELoader', 'vae_name'],
       ['clip_vision', 'uso-demo-siglip-vision.safetensors', 'CLIPVisionLoader', 'clip_name'],
       ['diffusion_models', 'uso-demo-flux-dit.safetensors', 'UNETLoader', 'unet_name'],
-      ['text_encoders', 'uso-demo-t5xxl.safetensors', 'DualCLIPLoader', 'clip_name1'],
+      ['text_encoders', 'uso-demo-t5xxl.safetensors', ...pick(['CLIPLoader', 'clip_name'], ['DualCLIPLoader', 'clip_name1'])],
       ['model_patches', 'uso-demo-projector.safetensors', 'ModelPatchLoader', 'name'],
     ];
     for (const [folder, file] of expected) await page.click(`[data-testid="model-file"][data-folder="${folder}"][data-file="${file}"]`);
@@ -224,7 +228,7 @@ describe('panels and canvas tools, against a real server with the demo models', 
     await page.fill('[data-testid="model-library-search"]', '');
     await page.click('[data-testid="sidebar-tab-models"]');
   });
-  it('shows the shipped templates as cards with their graph drawn small, and opens one as the Templates menu does', async () => {
+  it('shows the shipped templates as cards with their graph drawn small, and opens one as the Templates menu does (a new tab)', async () => {
     await page.click('[data-testid="sidebar-tab-templates"]');
     const shipped = readdirSync(join(REPO_ROOT, 'workflows')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
     const cards = await page.locator('[data-testid="template-card"]').evaluateAll((els) => els.map((e) => (e as any).dataset.name));
@@ -236,15 +240,14 @@ describe('panels and canvas tools, against a real server with the demo models', 
       expect(rects, name).toBe(wf.nodes.length);
     }
     await shot(page, 'p07-templates');
-    const before = await page.evaluate(() => window.usoEditor.editor.stats().nodes);
+    const tabsBefore = await page.evaluate(() => window.usoEditor.app.tabs.length) as number;
     await page.click('[data-testid="template-card"][data-name="uso-text-only"]');
     const wf = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows/uso-text-only.json'), 'utf8')) as { nodes: unknown[] };
     expect(await page.evaluate(() => window.usoEditor.app.workflowName)).toBe('uso-text-only');
     expect(await page.evaluate(() => window.usoEditor.editor.stats().nodes)).toBe(wf.nodes.length);
+    // The same path as the Templates menu: a new tab, the graph before it kept in its own.
+    expect(await page.evaluate(() => window.usoEditor.app.tabs.length)).toBe(tabsBefore + 1);
     await shot(page, 'p08-template-opened');
-    // The same path as the menu: one undoable replacement.
-    await page.evaluate(() => window.usoEditor.controller.undo());
-    expect(await page.evaluate(() => window.usoEditor.editor.stats().nodes)).toBe(before);
     await page.click('[data-testid="sidebar-tab-templates"]');
   });
   it('draws its icons as paths: the subgraph open button, a missing node type, pins, Convert to Subgraph; no glyph is an empty box', async () => {
@@ -433,5 +436,92 @@ describe('panels and canvas tools, against a real server with the demo models', 
     await view.waitFor({ state: 'visible' });
     expect(await view.locator('strong').allInnerTexts()).toEqual(['bold', 'added']);
     expect(await page.evaluate(() => window.usoEditor.editor.graph.nodes.find((n: any) => n.type === 'MarkdownNote').widgets[0].value)).toContain('**added**');
+  });
+  it('shows a minimap of the graph and the view, moves the view by press and drag on it, and keeps the choice', async () => {
+    await page.evaluate(() => {
+      const { controller, editor } = window.usoEditor;
+      controller.loadTemplate(window.usoEditor.app.templates.find((t: any) => t.name === 'uso-style-subject'));
+      editor.fitView();
+      // Zoomed in, so the view's rectangle is smaller than the graph on the map.
+      editor.zoomBy(2.5);
+    });
+    expect(await page.locator('[data-testid="minimap"]').count()).toBe(0);
+    await page.click('[data-testid="toggle-minimap"]');
+    const map = page.locator('[data-testid="minimap"]');
+    await map.waitFor();
+    await page.evaluate(() => window.usoEditor.editor.drawFrame());
+    /** The minimap's pixels: how many show nodes (not background) and the box of the light viewport outline. */
+    const readMap = () => page.evaluate(() => {
+      const el = document.querySelector('[data-testid="minimap"]');
+      const r = el.width / el.clientWidth;
+      const data = el.getContext('2d').getImageData(0, 0, el.width, el.height).data;
+      let nodes = 0;
+      let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+      for (let i = 0; i < data.length; i += 4) {
+        const [red, green, blue] = [data[i], data[i + 1], data[i + 2]];
+        const x = (i / 4) % el.width;
+        const y = Math.floor(i / 4 / el.width);
+        if (red > 200 && green > 200 && blue > 200) {
+          x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+        } else if (red + green + blue > 120) nodes++;
+      }
+      return { nodes, view: [x0 / r, y0 / r, x1 / r, y1 / r] };
+    }) as Promise<{ nodes: number; view: [number, number, number, number] }>;
+    const before = await readMap();
+    expect(before.nodes, 'node pixels on the minimap').toBeGreaterThan(500);
+    expect(before.view[2] - before.view[0], 'viewport outline width').toBeGreaterThan(10);
+    await shot(page, 'p15-minimap');
+
+    // A press centres the view there: the outline's centre follows the pointer.
+    const box = (await map.boundingBox())!;
+    const centreOf = (v: number[]) => [(v[0]! + v[2]!) / 2, (v[1]! + v[3]!) / 2];
+    await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.4);
+    await page.evaluate(() => window.usoEditor.editor.drawFrame());
+    let [cx, cy] = centreOf((await readMap()).view);
+    expect(Math.abs(cx! - box.width * 0.3), `outline centre x ${cx}`).toBeLessThan(3);
+    expect(Math.abs(cy! - box.height * 0.4), `outline centre y ${cy}`).toBeLessThan(3);
+    // The main view's centre is the graph point the map shows there: moving the pointer right moves the graph view right.
+    const viewCentre = () => page.evaluate(() => {
+      const { editor } = window.usoEditor;
+      return editor.toGraphPos(...editor.viewCentre());
+    }) as Promise<[number, number]>;
+    const start = await viewCentre();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.4);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.45, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.6, { steps: 5 });
+    await page.mouse.up();
+    await page.evaluate(() => window.usoEditor.editor.drawFrame());
+    [cx, cy] = centreOf((await readMap()).view);
+    expect(Math.abs(cx! - box.width * 0.7)).toBeLessThan(3);
+    expect(Math.abs(cy! - box.height * 0.6)).toBeLessThan(3);
+    const end = await viewCentre();
+    expect(end[0]).toBeGreaterThan(start[0] + 50);
+    expect(end[1]).toBeGreaterThan(start[1] + 20);
+    await shot(page, 'p16-minimap-dragged');
+
+    // The choice survives a reload; switching it off removes the map.
+    await page.reload();
+    await waitForEditor(page);
+    await map.waitFor();
+    await page.click('[data-testid="toggle-minimap"]');
+    await map.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('uso-studio.view-options')).minimap)).toBe(false);
+  });
+
+  it('shows #id badges over node titles when switched on, and none when off', async () => {
+    await page.evaluate(() => {
+      const { controller, editor } = window.usoEditor;
+      controller.loadTemplate(window.usoEditor.app.templates.find((t: any) => t.name === 'uso-text-only'));
+      editor.fitView();
+    });
+    const ids = await page.evaluate(() => window.usoEditor.editor.graph.nodes.map((n: any) => `#${n.id}`)) as string[];
+    const badges = async () => (await drawnStrings(page)).filter((t) => /^#\d+$/.test(t));
+    expect(await badges()).toEqual([]);
+    await page.click('[data-testid="toggle-node-ids"]');
+    expect((await badges()).sort()).toEqual([...ids].sort());
+    await shot(page, 'p17-node-id-badges');
+    await page.click('[data-testid="toggle-node-ids"]');
+    expect(await badges()).toEqual([]);
   });
 });

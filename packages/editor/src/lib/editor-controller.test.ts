@@ -10,6 +10,7 @@ import { Keymap } from './shortcuts.ts';
 import { GraphEditor } from './litegraph-adapter.ts';
 import { pngWithText, stubCanvasContext, testObjectInfo } from './test-support.ts';
 import type { SocketLike } from './ws-client.ts';
+import { DEFAULT_VIEW_OPTIONS } from './view-options.ts';
 
 // A loopback server in ComfyUI's shapes: /object_info, and /prompt that rejects prompts whose KSampler has steps 0.
 const uploads: { filename: string; bytes: number }[] = [];
@@ -94,7 +95,7 @@ function sink(): EditorStateSink {
     connection: 'connecting', reconnectAttempt: 0, workflowName: 'workflow', batchCount: 1, runMode: 'once', selectedCount: 0, graphPath: ['Workflow'],
     execution: initialExecutionState(), queue: { running: [], pending: [] }, history: [], templates: [], missingNodeTypes: [],
     validation: null, previewUrl: null, search: null, toasts: [], nodeTypeCount: 0, ready: false,
-    tabs: [], activeTab: '', dialog: null, library: [], settings: {}, keymap: new Keymap(),
+    tabs: [], activeTab: '', dialog: null, library: [], settings: {}, keymap: new Keymap(), viewOptions: { ...DEFAULT_VIEW_OPTIONS },
   };
 }
 

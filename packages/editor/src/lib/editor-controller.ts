@@ -14,6 +14,7 @@ import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
 import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
 import { imageRefOfInputName } from './mask-painting.ts';
 import type { UndoHistory } from './undo-history.ts';
+import { loadViewOptions, saveViewOptions, type ViewOptions } from './view-options.ts';
 import { Dialogs, type DialogRequest } from './dialogs.ts';
 import { EditorSettings, type SettingsSink } from './editor-settings.ts';
 import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, type StorageLike } from './workflow-files.ts';
@@ -50,6 +51,7 @@ export interface EditorStateSink extends SettingsSink {
   dialog: DialogRequest | null;
   /** Workflows saved on the server (the Workflows sidebar). */
   library: LibraryEntry[];
+  viewOptions: ViewOptions;
 }
 
 export interface ControllerOptions {
@@ -95,6 +97,7 @@ export class EditorController {
   #restoring = false;
   #wasOpen = false;
   #runtimeErrorShown = false;
+  #storage: StorageLike | null;
 
   constructor(state: EditorStateSink, options: ControllerOptions = {}) {
     this.state = state;
@@ -106,6 +109,8 @@ export class EditorController {
     this.dialogs = new Dialogs((request) => (state.dialog = request));
     this.library = new WorkflowLibrary(this.api, this.dialogs);
     this.settings = new EditorSettings(this.api, state);
+    this.#storage = options.storage ?? null;
+    state.viewOptions = loadViewOptions(this.#storage);
     state.templates = options.templates ?? bundledTemplates();
   }
 
@@ -117,6 +122,7 @@ export class EditorController {
   /** Connects the canvas (created by the canvas component) and loads node types and the first workflow. */
   async attach(editor: GraphEditor): Promise<void> {
     this.#editor = editor;
+    editor.setNodeIdBadges(this.state.viewOptions.nodeIdBadges);
     this.ws.onState((s, attempt) => this.#onConnection(s, attempt));
     this.ws.onMessage((m) => this.#onMessage(m));
     this.ws.connect();
@@ -772,6 +778,14 @@ export class EditorController {
     if (!node) return;
     if (!this.editor.setWidgetValue(node, loader.input, item.file)) this.toast('error', `${loader.type} does not list ${item.file}; press R to refresh the model lists`);
     this.checkpoint();
+  }
+
+  /** Changes view options (minimap, node id badges), applies them to the canvas and stores them. */
+  setViewOptions(changes: Partial<ViewOptions>): void {
+    const options = { ...this.state.viewOptions, ...changes };
+    this.state.viewOptions = options;
+    saveViewOptions(this.#storage, options);
+    this.#editor?.setNodeIdBadges(options.nodeIdBadges);
   }
 
   /** Adds the node picked in the search box. */

@@ -27,6 +27,8 @@ export const ICONS = {
   hash: 'M5 9h15 M4 15h15 M10.5 3.5L8.5 20.5 M15.5 3.5l-2 17',
   search: 'M10.5 4a6.5 6.5 0 1 0 0.01 0z M15.5 15.5L21 21',
   close: 'M6 6l12 12 M18 6L6 18',
+  /** Fit the view: four corners. */
+  fit: 'M4 9V4h5 M15 4h5v5 M20 15v5h-5 M9 20H4v-5',
   refresh: 'M20 11a8 8 0 1 0-2.3 5.7 M20 4v7h-7',
   chevron: 'M9 6l6 6-6 6',
   undo: 'M9 14L4 9l5-5 M4 9h10.5a5.5 5.5 0 0 1 0 11H11',

@@ -7,7 +7,7 @@
  * plans), `text-areas` (multiline text laid over the canvas), `node-images` (pictures on nodes), `primitives`
  * (PrimitiveNode), `subgraph-proxies` (proxy widgets), `execution-display` (what a run shows), `control-after-generate`
  * (seed steps), `canvas-events` (canvas events to hooks), `node-modes` (how muted and bypassed nodes look),
- * `canvas-icons` (icons drawn as paths, not font glyphs) and
+ * `canvas-icons` (icons drawn as paths, not font glyphs), `minimap`, `node-badges` (`#id` badges) and
  * `double-click` (a litegraph timing fix).
  */
 import {
@@ -29,6 +29,8 @@ import { ExecutionDisplay } from './litegraph/execution-display.ts';
 import { ImageMenu } from './litegraph/image-menu.ts';
 import { NodeClasses } from './litegraph/node-classes.ts';
 import { NodeImages } from './litegraph/node-images.ts';
+import { Minimap } from './litegraph/minimap.ts';
+import { setNodeIdBadges } from './litegraph/node-badges.ts';
 import { drawNodeModes } from './litegraph/node-modes.ts';
 import { allNodes } from './litegraph/node-state.ts';
 import { NodeWidgets } from './litegraph/node-widgets.ts';
@@ -51,6 +53,8 @@ export class GraphEditor {
   #proxies: SubgraphProxies;
   #classes: NodeClasses;
   #stopListening: () => void;
+  /** The minimap part: `attach` a canvas to show it, `detach` to hide it. */
+  readonly minimap: Minimap;
 
   constructor(canvasEl: HTMLCanvasElement, hooks: GraphEditorHooks = {}, overlay?: HTMLElement) {
     configureLiteGraphDefaults();
@@ -75,6 +79,7 @@ export class GraphEditor {
     };
     this.#context = context;
     this.#textAreas = new TextAreas(context, overlay ?? null);
+    this.minimap = new Minimap(context);
     this.#images = new NodeImages(context);
     this.#execution = new ExecutionDisplay(context, this.#images);
     const widgets = new NodeWidgets(context, this.#textAreas, this.#images);
@@ -178,6 +183,12 @@ export class GraphEditor {
     const el = this.canvas.canvas;
     const css = parseFloat(el.style.width);
     return css > 0 ? el.width / css : 1;
+  }
+
+  /** Shows or hides `#id` badges over node titles (litegraph/node-badges.ts). */
+  setNodeIdBadges(on: boolean): void {
+    setNodeIdBadges(on);
+    this.canvas.setDirty(true, false);
   }
 
   /** Draws one frame now and returns how long it took in ms (the benchmark's measure). */

@@ -11,6 +11,7 @@ import { Keymap } from '../shortcuts.ts';
 import type { Template } from '../templates.ts';
 import type { LibraryEntry } from '../workflow-library.ts';
 import type { TabSummary } from '../workflow-tabs.ts';
+import { DEFAULT_VIEW_OPTIONS, type ViewOptions } from '../view-options.ts';
 import type { ConnectionState } from '../ws-client.ts';
 
 export interface Toast { id: number; kind: 'info' | 'error'; text: string }
@@ -38,6 +39,8 @@ export class AppState {
   maskEdit = $state.raw<MaskEditRequest | null>(null);
   toasts = $state.raw<Toast[]>([]);
   nodeTypeCount = $state(0);
+  /** Minimap and node id badges (lib/view-options.ts); the controller loads, applies and stores them. */
+  viewOptions = $state.raw<ViewOptions>({ ...DEFAULT_VIEW_OPTIONS });
   /** The open left sidebar tab (components/Sidebar/tabs.ts ids), or null when only its icon bar shows. */
   sidebarTab = $state<string | null>(null);
   ready = $state(false);
