@@ -2,7 +2,8 @@
  * The /object_info contract: for every class in ComfyUI's own snapshot (test/server/fixtures/comfyui-object-info.json,
  * written by scripts/comfyui/make-object-info-snapshot.py from ComfyUI's source at the commit it records), a real
  * server's entry has the same inputs in the same order with the same types, defaults, ranges and widget options
- * (multiline, dynamicPrompts, image_upload, control_after_generate, advanced, tooltip), and the same outputs.
+ * (multiline, dynamicPrompts, image_upload, control_after_generate, advanced, tooltip), the same outputs, and the same
+ * display name and experimental / deprecated / api_node / output_tooltips keys.
  * COMBO lists read from model or input folders are machine-dependent: they are compared by type, plus the fixed
  * entries ComfyUI lists with empty folders (VAELoader's `pixel_space`) must be offered too. Every kept
  * difference is listed in KEPT_DIFFERENCES with why (and in packages/server/README.md).
@@ -143,6 +144,18 @@ describe(`/object_info against ComfyUI ${snapshot.comfyui_version} (${snapshot.c
     expect(ours, `${name} is not served`).toHaveProperty(name);
     // The kept differences are applied to ComfyUI's side, so the comparison shows what this server must serve.
     expect(entryContract(name, ours[name]!, reference)).toEqual(entryContract(name, reference, reference, ours[name]));
+  });
+
+  it.each(CHECKED_CLASSES)("%s has ComfyUI's display name and experimental, deprecated, api_node and output_tooltips keys", (name) => {
+    const reference = snapshot.object_info[name]! as Entry & Record<string, unknown>;
+    const served = ours[name]! as Entry & Record<string, unknown>;
+    // A comfy_api node without a display name sends null there; clients show the class name, which is what we send.
+    expect(served['display_name']).toBe(reference['display_name'] ?? name);
+    // server.py adds these keys only when a class sets them; comfy_api (v3) nodes always carry all four.
+    for (const key of ['experimental', 'deprecated', 'api_node']) expect([key, served[key]]).toEqual([key, reference[key]]);
+    // LoraLoaderModelOnly inherits LoraLoader's two tooltips for its one output: compared per output slot.
+    const tooltips = (entry: Record<string, unknown>) => (entry['output_tooltips'] as unknown[] | undefined)?.slice(0, entry['output'] ? (entry['output'] as unknown[]).length : 0);
+    expect(tooltips(served)).toEqual(tooltips(reference));
   });
 
   it('every kept difference names a checked input', () => {

@@ -125,8 +125,8 @@ export const imageScaleToTotalPixels = defineNode({
 });
 
 export const imageScaleToMaxDimension = defineNode({
+  // No display name: ComfyUI 0.3.64 maps none for it, so clients show the class name.
   name: 'ImageScaleToMaxDimension',
-  displayName: 'Scale Image to Max Dimension',
   category: 'image/upscaling',
   pack: 'comfy_extras.nodes_images',
   inputs: {

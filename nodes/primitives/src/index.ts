@@ -16,6 +16,8 @@ function passThrough(name: string, displayName: string, type: string, required: 
     displayName,
     category: CATEGORY,
     pack: MODULE,
+    // comfy_api io.Schema nodes in ComfyUI 0.3.64: /object_info always carries their experimental/deprecated/api_node keys.
+    comfyApi: 'v3',
     inputs: { required },
     outputs: [{ type }],
     execute: (inputs) => ({ outputs: [inputs['value']] }),

@@ -23,6 +23,7 @@ export const modelPatchLoader = defineNode({
   name: 'ModelPatchLoader',
   category: 'advanced/loaders',
   pack: 'comfy_extras.nodes_model_patch',
+  experimental: true,
   inputs: {
     required: {
       name: { type: 'COMBO', options: (env) => listModelFiles(modelRootsOf(env), 'model_patches'), modelFolder: 'model_patches' },
@@ -55,6 +56,7 @@ export const usoStyleReference = defineNode({
   name: 'USOStyleReference',
   category: 'advanced/model_patches/flux',
   pack: 'comfy_extras.nodes_model_patch',
+  experimental: true,
   inputs: {
     required: {
       model: { type: 'MODEL' },

@@ -152,6 +152,7 @@ export const fluxGuidance = defineNode({
   name: 'FluxGuidance',
   category: 'advanced/conditioning/flux',
   pack: 'comfy_extras.nodes_flux',
+  comfyApi: 'v3',
   inputs: {
     required: {
       conditioning: { type: 'CONDITIONING' },
@@ -169,6 +170,7 @@ export const referenceLatent = defineNode({
   category: 'advanced/conditioning/edit_models',
   description: 'This node sets the guiding latent for an edit model. If the model supports it you can chain multiple to set multiple reference images.',
   pack: 'comfy_extras.nodes_edit_model',
+  comfyApi: 'v3',
   inputs: {
     required: { conditioning: { type: 'CONDITIONING' } },
     optional: { latent: { type: 'LATENT' } },

@@ -34,6 +34,7 @@ export const emptySD3LatentImage = defineNode({
   name: 'EmptySD3LatentImage',
   category: 'latent/sd3',
   pack: 'comfy_extras.nodes_sd3',
+  comfyApi: 'v3',
   inputs: {
     required: {
       width: { type: 'INT', default: 1024, min: 16, max: MAX_RESOLUTION, step: 16 },

@@ -186,7 +186,8 @@ export const loraLoaderModelOnly = defineNode({
       strength_model: { type: 'FLOAT', default: 1.0, min: -100.0, max: 100.0, step: 0.01 },
     },
   },
-  outputs: [{ type: 'MODEL' }],
+  // ComfyUI inherits LoraLoader's two OUTPUT_TOOLTIPS here; this one output keeps the first.
+  outputs: [{ type: 'MODEL', tooltip: 'The modified diffusion model.' }],
   async execute(inputs, context) {
     const model = expectDescriptor<'MODEL', ModelDescriptor>(inputs.model, 'MODEL', 'model');
     const strength = Number(inputs.strength_model);

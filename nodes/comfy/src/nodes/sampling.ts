@@ -123,6 +123,9 @@ export const easyCache = defineNode({
   category: 'advanced/debug/model',
   description: 'Native EasyCache implementation.',
   pack: 'comfy_extras.nodes_easycache',
+  // An io.Schema node marked is_experimental in ComfyUI 0.3.64.
+  comfyApi: 'v3',
+  experimental: true,
   inputs: {
     required: {
       model: { type: 'MODEL', tooltip: 'The model to add EasyCache to.' },
