@@ -11,7 +11,7 @@
  * models' figures are measured (bench/hardening.bench.ts). They are estimates, rounded up.
  */
 import sharp from 'sharp';
-import type { ApiPrompt, HostEnvironment, NodeRegistry } from '@uso-studio/core';
+import type { ApiPrompt, HostEnvironment, NodeDefinition, NodeRegistry } from '@uso-studio/core';
 import { DIT_TOKENS_PER_RUN } from '@uso-studio/nodes-comfy';
 import { imageScaleSize, maxDimensionSize, resolveAnnotatedPath } from '@uso-studio/nodes-image';
 import { ModelWorkingMemory } from './model-working-memory.ts';
@@ -117,6 +117,20 @@ async function imageFileSize(name: unknown, env: HostEnvironment): Promise<Pictu
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where a sampler's MODEL comes in: its own MODEL input (KSampler), or the `model` input of the guider node feeding its
+ * GUIDER input (SamplerCustomAdvanced); undefined when neither is wired that way.
+ */
+function samplerModelInput(prompt: Prompt, def: NodeDefinition, id: string): { id: string; input: string } | undefined {
+  const required = Object.entries(def.inputs.required ?? {});
+  const model = required.find(([, d]) => d.type === 'MODEL');
+  if (model) return { id, input: model[0] };
+  const guider = required.find(([, d]) => d.type === 'GUIDER');
+  const link = guider ? prompt[id]?.inputs?.[guider[0]] : undefined;
+  if (isLink(link) && isLink(prompt[link[0]]?.inputs?.model)) return { id: link[0], input: 'model' };
+  return undefined;
 }
 
 /** True when the model file a sampler or VAE uses is a demo file (names of the demo set contain `demo`). */
@@ -283,8 +297,8 @@ export async function estimatePromptMemory(
         const tokens = Math.ceil(latent.h / 2) * Math.ceil(latent.w / 2) + referenceTokens.perItem;
         const items = Math.min(latent.b, Math.max(1, Math.floor(DIT_TOKENS_PER_RUN / tokens)));
         const demo = usesDemoFile(prompt, id);
-        const modelInput = Object.entries(def.inputs.required ?? {}).find(([, d]) => d.type === 'MODEL')![0];
-        const real = realModels.estimator(prompt, env, id, modelInput, 'MODEL', 'dit');
+        const source = samplerModelInput(prompt, def, id);
+        const real = source ? realModels.estimator(prompt, env, source.id, source.input, 'MODEL', 'dit') : undefined;
         const imageTokens = Math.ceil(latent.h / 2) * Math.ceil(latent.w / 2);
         const activations = real
           ? real([items, imageTokens, 64], {

@@ -73,6 +73,34 @@ describe('memory budget at validation', () => {
     await postJson(`${server.url}/queue`, { clear: true });
   });
 
+  it('counts SamplerCustomAdvanced (its MODEL comes through the GUIDER) as a sampler, like KSampler', async () => {
+    const custom = (batch: number) => {
+      const p = usoPrompt({ width: 512, height: 512, batch });
+      const model = p.sampler!.inputs.model;
+      return {
+        ...p,
+        noise: { class_type: 'RandomNoise', inputs: { noise_seed: 7 } },
+        guider: { class_type: 'BasicGuider', inputs: { model, conditioning: ['guidance', 0] } },
+        select: { class_type: 'KSamplerSelect', inputs: { sampler_name: 'euler' } },
+        sigmas: { class_type: 'BasicScheduler', inputs: { model, scheduler: 'simple', steps: 1, denoise: 1 } },
+        sampler: { class_type: 'SamplerCustomAdvanced', inputs: { noise: ['noise', 0], guider: ['guider', 0], sampler: ['select', 0], sigmas: ['sigmas', 0], latent_image: ['empty', 0] } },
+      };
+    };
+    const k = await postJson(`${server.url}/prompt`, { prompt: usoPrompt({ width: 512, height: 512, batch: 4096 }) });
+    const r = await postJson(`${server.url}/prompt`, { prompt: custom(4096) });
+    expect(r.status).toBe(400);
+    expect(r.body.error.type).toBe('memory_budget_exceeded');
+    // KSampler's estimate plus the second LATENT it keeps (denoised_output), so a little less fits.
+    const fits = r.body.error.extra_info.max_batch_size as number;
+    const kFits = k.body.error.extra_info.max_batch_size as number;
+    expect(fits).toBeLessThanOrEqual(kFits);
+    expect(fits).toBeGreaterThan(0.9 * kFits);
+    expect(await queued()).toBe(0);
+    expect((await postJson(`${server.url}/prompt`, { prompt: custom(fits) })).status).toBe(200);
+    expect((await postJson(`${server.url}/prompt`, { prompt: custom(fits + 1) })).status).toBe(400);
+    await postJson(`${server.url}/queue`, { clear: true });
+  });
+
   it('refuses EmptyLatentImage 16384² (the largest size validation accepts) and says which size fits', async () => {
     const r = await postJson(`${server.url}/prompt`, { prompt: usoPrompt({ width: 16384, height: 16384 }) });
     expect(r.status).toBe(400);
