@@ -82,6 +82,13 @@ async function ditHidden(service: ModelService, model: ModelDescriptor): Promise
   return typeof ctx === 'number' && ctx > 0 ? ctx : 3072;
 }
 
+/** The DiT's pooled-vector width (its config's `vec`; FLUX's 768 when the config does not say). */
+async function ditVecWidth(service: ModelService, model: ModelDescriptor): Promise<number> {
+  const config = (await service.graph(ditRequest(model))).config as Record<string, unknown> | null;
+  const vec = config?.['vec'];
+  return typeof vec === 'number' && vec > 0 ? vec : 768;
+}
+
 /**
  * A velocity model for one conditioning entry: x [B, 16, h, w] flat (model space; or packed tokens with `tokenSpace`)
  * and sigma in, velocity out in the same layout.
@@ -131,9 +138,9 @@ export async function ditVelocityModel(options: DitVelocityOptions): Promise<Vel
   const ctx = cond.shape[2]!;
   const txt = new Tensor('float32', [b, l, ctx], batchItems(cond, b, 'the conditioning'));
   const txtIds = Tensor.zeros([b, l, 3]);
-  if (!entry.pooled_output) throw new Error('the conditioning has no pooled_output; FLUX needs the CLIP-L pooled vector');
+  // Without a pooled vector (a T5-XXL alone) the DiT reads zeros of its vector width, as ComfyUI's FLUX does for y = None.
   const pooled = entry.pooled_output;
-  const y = new Tensor('float32', [b, pooled.shape[1]!], batchItems(pooled, b, 'pooled_output'));
+  const y = pooled ? new Tensor('float32', [b, pooled.shape[1]!], batchItems(pooled, b, 'pooled_output')) : Tensor.zeros([b, await ditVecWidth(service, model)]);
   const guidance = new Tensor('float32', [b], new Float32Array(b).fill(options.guidance ?? entry.guidance ?? DEFAULT_FLUX_GUIDANCE));
 
   // Style tokens: already in DiT order (last applied first), concatenated along the token axis.

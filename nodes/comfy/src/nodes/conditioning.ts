@@ -12,9 +12,6 @@ import { expectConditioning, setConditioningValues, type ConditioningEntry, type
 import { expectLatent } from '../flux/sample.ts';
 import { loadTokenizer, t5SpecialIds, textPieces, tokenizeClipFirstChunk, tokenizeT5 } from '../text/tokenizers.ts';
 
-/** CLIP-L's pooled width (FLUX's vector input). */
-const CLIP_L_POOLED_WIDTH = 768;
-
 function ids(values: readonly number[]): Tensor<'int64'> {
   return new Tensor('int64', [1, values.length], BigInt64Array.from(values, (v) => BigInt(v)));
 }
@@ -69,8 +66,8 @@ export async function encodePrompt(
     });
   }
   const cond = Tensor.float32([1, n, ctx], z);
-  // A T5-XXL alone (CLIPLoader) gives a zero pooled vector of CLIP-L's width, as ComfyUI's T5-only recipes give zeros.
-  if (!clip.clip) return { cond, pooled_output: Tensor.zeros([1, CLIP_L_POOLED_WIDTH]) };
+  // A T5-XXL alone (CLIPLoader) gives no pooled vector; the DiT then reads zeros, as ComfyUI's FLUX does for y = None.
+  if (!clip.clip) return { cond, pooled_output: null };
   const clipTok = loadTokenizer(clip.clip.tokenizer);
   const pooled = (await service.run(textEncoderRequest(clip.clip, 'clip'), { input_ids: ids(tokenizeClipFirstChunk(clipTok, clipText, checkpoint)) }, ['pooled'])).pooled!;
   return { cond, pooled_output: Tensor.float32([1, pooled.shape[1]!], new Float32Array(pooled.data as Float32Array)) };
