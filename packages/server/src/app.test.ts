@@ -26,6 +26,21 @@ describe('the editor build', () => {
     expect((await fetch(`${server.url}/api/queue`)).headers.get('content-type')).toMatch(/json/);
     expect((await fetch(`${server.url}/.secret`)).status).not.toBe(200);
   });
+
+  it('is served at /api/ too, uncached, as ComfyUI registers its root under /api', async () => {
+    const index = await fetch(`${server.url}/api/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(await index.text()).toContain('<title>USO Studio</title>');
+  });
+
+  it('answers a plain GET of /ws and /api/ws (no upgrade) with 400, as aiohttp does', async () => {
+    for (const path of ['/ws', '/api/ws', '/ws?clientId=a']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect([path, res.status]).toEqual([path, 400]);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/upgrade/i);
+    }
+  });
 });
 
 describe('without an editor build', () => {
@@ -35,6 +50,7 @@ describe('without an editor build', () => {
       const res = await fetch(`${server.url}/`);
       expect(res.status).toBe(200);
       expect(await res.text()).toMatch(/editor is not built/);
+      expect(await (await fetch(`${server.url}/api/`)).text()).toMatch(/editor is not built/);
     } finally {
       await server.dispose();
     }

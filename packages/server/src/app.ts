@@ -79,10 +79,18 @@ export function createApp(ctx: AppContext): express.Express {
   const api = apiRouter(ctx);
   app.use('/api', api);
   app.use(api);
+  // The socket itself is served on the HTTP server's upgrade event; a plain GET gets aiohttp's 400, as in ComfyUI.
+  app.get(['/ws', '/api/ws'], (_req, _res, next) => next(new HttpError(400, 'No WebSocket UPGRADE header: /ws only upgrades to a WebSocket')));
   if (ctx.editorDir && existsSync(join(ctx.editorDir, 'index.html'))) {
-    app.use(express.static(ctx.editorDir, { dotfiles: 'deny', index: 'index.html' }));
+    const editorDir = ctx.editorDir;
+    app.use(express.static(editorDir, { dotfiles: 'deny', index: 'index.html' }));
+    // server.py registers its "/" route under /api too, serving index.html uncached.
+    app.get('/api/', (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(join(editorDir, 'index.html'));
+    });
   } else {
-    app.get('/', (_req, res) => {
+    app.get(['/', '/api/'], (_req, res) => {
       res.type('text/plain').send('USO Studio server is running. The editor is not built (packages/editor/dist is missing); the API is at /api.');
     });
   }
