@@ -83,4 +83,13 @@ describe('flux-dit config', () => {
     const largestWeight = 4 * (3 * 3072 + 12288) * 3072;
     expect(fluxActivationBytes(FLUX_CONFIGS['flux-dev'], [2, 4096, 64]) - largestWeight).toBeCloseTo(2 * (one - largestWeight), -3);
   });
+
+  it('counts the reference, text and style tokens it is given instead of the assumed ones', () => {
+    const c = FLUX_CONFIGS['flux-dev'];
+    const largestWeight = 4 * (3 * 3072 + 12288) * 3072;
+    const perToken = fluxActivationBytes(c, [1, 1, 64], { ref_img: [1, 0, 64], txt: [1, 0, 4096], style: [1, 0, 3072] }) - largestWeight;
+    // Given: exactly those tokens. Not given: one reference of N/4, 512 text and 384 style tokens.
+    expect(fluxActivationBytes(c, [1, 4096, 64], { ref_img: [1, 1024, 64], txt: [1, 300, 4096], style: [1, 0, 3072] })).toBe(largestWeight + (4096 + 1024 + 300) * perToken);
+    expect(fluxActivationBytes(c, [1, 4096, 64])).toBe(largestWeight + (4096 + 1024 + 512 + 384) * perToken);
+  });
 });
