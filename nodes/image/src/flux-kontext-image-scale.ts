@@ -3,9 +3,9 @@
  * FLUX Kontext resolution whose aspect ratio is nearest its own (ties: the narrower, then the shorter).
  */
 
-import { Tensor } from '@uso-studio/runtime';
 import { defineNode } from '@uso-studio/core';
 import { upscaleImage } from './image-scale.ts';
+import { expectImage } from './tensor-io.ts';
 
 /** ComfyUI's PREFERED_KONTEXT_RESOLUTIONS, (width, height). */
 export const KONTEXT_RESOLUTIONS: readonly (readonly [number, number])[] = [
@@ -35,9 +35,8 @@ export const fluxKontextImageScale = defineNode({
   inputs: { required: { image: { type: 'IMAGE' } } },
   outputs: [{ type: 'IMAGE', name: 'IMAGE' }],
   async execute(inputs) {
-    const image = inputs['image'];
-    if (!(image instanceof Tensor) || image.shape.length !== 4) throw new TypeError('image must be an IMAGE [B, H, W, C]');
+    const image = expectImage(inputs['image'], 'image');
     const size = kontextResolution(image.shape[2]!, image.shape[1]!);
-    return { outputs: [await upscaleImage(image as Tensor<'float32'>, size.width, size.height, 'lanczos', 'center')] };
+    return { outputs: [await upscaleImage(image, size.width, size.height, 'lanczos', 'center')] };
   },
 });

@@ -6,12 +6,7 @@
 import { Tensor } from '@uso-studio/runtime';
 import { defineNode } from '@uso-studio/core';
 import { MAX_RESOLUTION, upscaleImage } from './image-scale.ts';
-import { catBatch } from './tensor-io.ts';
-
-function expectImage(value: unknown, name: string): Tensor<'float32'> {
-  if (!(value instanceof Tensor) || value.shape.length !== 4) throw new TypeError(`${name} must be an IMAGE [B, H, W, C]`);
-  return value as Tensor<'float32'>;
-}
+import { catBatch, expectImage } from './tensor-io.ts';
 
 export const imageInvert = defineNode({
   name: 'ImageInvert',

@@ -9,6 +9,7 @@
 import { Tensor } from '@uso-studio/runtime';
 import { defineNode } from '@uso-studio/core';
 import { upscaleImage } from './image-scale.ts';
+import { expectImage } from './tensor-io.ts';
 
 type Direction = 'right' | 'down' | 'left' | 'up';
 const SPACING_COLORS: Readonly<Record<string, number | readonly [number, number, number]>> = {
@@ -95,11 +96,6 @@ function concat(parts: readonly Tensor<'float32'>[], axis: 1 | 2): Tensor<'float
     }
   }
   return Tensor.float32([b, h, w, c], out);
-}
-
-function expectImage(value: unknown, name: string): Tensor<'float32'> {
-  if (!(value instanceof Tensor) || value.shape.length !== 4) throw new TypeError(`${name} must be an IMAGE [B, H, W, C]`);
-  return value as Tensor<'float32'>;
 }
 
 export const imageStitch = defineNode({

@@ -2,7 +2,16 @@ import { describe, it, expect } from 'vitest';
 import sharp from 'sharp';
 import { Tensor } from '@uso-studio/runtime';
 import { readPngTextChunks } from '@uso-studio/core';
-import { catBatch, encodePng, imageTensorFromRaw, imageTensorFromSharp, imageToRaw } from './tensor-io.ts';
+import { catBatch, encodePng, expectImage, imageTensorFromRaw, imageTensorFromSharp, imageToRaw } from './tensor-io.ts';
+
+describe('expectImage', () => {
+  it('passes a 4-d tensor through and names the input otherwise', () => {
+    const image = Tensor.float32([1, 2, 2, 3], new Float32Array(12));
+    expect(expectImage(image, 'image')).toBe(image);
+    expect(() => expectImage(Tensor.float32([2, 2, 3], new Float32Array(12)), 'image2')).toThrow('image2 must be an IMAGE [B, H, W, C]');
+    expect(() => expectImage('not a tensor', 'image')).toThrow(TypeError);
+  });
+});
 
 describe('imageToRaw', () => {
   it('truncates clip(255 * x) like numpy astype(uint8)', () => {

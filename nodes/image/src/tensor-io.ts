@@ -32,6 +32,12 @@ export function imageTensorFromRaw(raw: RawPixels): Tensor<'float32'> {
   return Tensor.float32([1, raw.height, raw.width, raw.channels], out);
 }
 
+/** A node input as an IMAGE tensor [B, H, W, C]; anything else is a TypeError naming the input. */
+export function expectImage(value: unknown, name: string): Tensor<'float32'> {
+  if (!(value instanceof Tensor) || value.shape.length !== 4) throw new TypeError(`${name} must be an IMAGE [B, H, W, C]`);
+  return value as Tensor<'float32'>;
+}
+
 /** Stacks [1, H, W, C] (or [1, H, W]) tensors of equal shape along the batch axis. */
 export function catBatch(items: readonly Tensor<'float32'>[]): Tensor<'float32'> {
   if (items.length === 0) throw new RangeError('catBatch needs at least one tensor');
