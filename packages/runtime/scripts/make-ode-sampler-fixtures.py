@@ -26,7 +26,7 @@ from scipy import integrate
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location('reference', os.path.join(HERE, 'make-reference-fixtures.py'))
 ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)  # schedules (ksampler_sigmas), f32_b64, write, percent_to_sigma's shift
+_spec.loader.exec_module(ref)  # schedules (ksampler_sigmas), sampler_start, f32_b64, write
 
 
 # ---------------------------------------------------------------- the synthetic model and CFG
@@ -661,11 +661,7 @@ RUNS = [('simple', 6, 1.0, 2.0, 1.0), ('karras', 5, 0.6, 1.0, 1.5), ('beta', 9, 
 
 
 def main():
-    seed = 3407
-    shape = [1, 16, 4, 4]
-    torch.manual_seed(seed)
-    noise = torch.randn(shape)
-    latent = torch.linspace(-1, 1, 256).reshape(shape)
+    seed, shape, noise, latent = ref.sampler_start()
     out = {'seed': seed, 'shape': shape, 'latent': 'linspace(-1, 1, 256) as f32',
            'model': 'CFG over D = x - v * sigma; positive v = x (0.5 + sigma) / (1 + x x) - 0.3 x, '
                     'negative v = x (0.2 + sigma) / (2 + x x) + 0.1 x',

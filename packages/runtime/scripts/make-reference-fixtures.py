@@ -351,12 +351,17 @@ def run_sampler(name, x, sigmas, seed):
     raise ValueError(name)
 
 
-def sampler_fixtures():
-    seed = 3407
+def sampler_start(seed=3407):
+    """The start every sampler fixture shares: (seed, shape, seeded noise, latent linspace(-1, 1))."""
     shape = [1, 16, 4, 4]
     torch.manual_seed(seed)
     noise = torch.randn(shape)
     latent = torch.linspace(-1, 1, 256).reshape(shape)
+    return seed, shape, noise, latent
+
+
+def sampler_fixtures():
+    seed, shape, noise, latent = sampler_start()
     out = {'seed': seed, 'shape': shape, 'latent': 'linspace(-1, 1, 256) as f32',
            'model': 'v = x * (0.5 + sigma) / (1 + x * x) - 0.3 * x; D = x - v * sigma', 'runs': []}
     for name in ['euler', 'euler_ancestral', 'heun', 'dpmpp_2m', 'lcm']:

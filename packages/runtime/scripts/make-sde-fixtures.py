@@ -12,9 +12,7 @@ Needs: torch (Debian's python3-torch 1.13 was used, CPU), numpy (1.24; its SeedS
 Run:   /usr/bin/python3 packages/runtime/scripts/make-sde-fixtures.py
 Writes: src/noise/fixtures/brownian-tree.json, src/sampling/fixtures/sde-samplers.json
 """
-import base64
 import importlib.util
-import json
 import math
 import os
 
@@ -22,23 +20,10 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join(HERE, '..', 'src')
 
 _spec = importlib.util.spec_from_file_location('ref', os.path.join(HERE, 'make-reference-fixtures.py'))
 ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
-
-
-def f32_b64(t):
-    return base64.b64encode(t.detach().to(torch.float32).contiguous().numpy().astype('<f4').tobytes()).decode()
-
-
-def write(rel, obj):
-    path = os.path.join(SRC, rel)
-    with open(path, 'w') as f:
-        json.dump(obj, f, indent=1)
-        f.write('\n')
-    print('wrote', path, os.path.getsize(path), 'bytes')
+_spec.loader.exec_module(ref)  # schedules (ksampler_sigmas), the synthetic model, f32_b64, write
 
 
 # ---------------------------------------------------------------- Brownian tree (own reference)
@@ -161,15 +146,15 @@ def brownian_fixtures():
         for a, b in queries:
             fa, fb = float(torch.tensor(a, dtype=torch.float32)), float(torch.tensor(b, dtype=torch.float32))
             lo, hi = min(fa, fb), max(fa, fb)
-            out.append({'ta': lo, 'tb': hi, 'f32': f32_b64(tree(lo, hi))})
+            out.append({'ta': lo, 'tb': hi, 'f32': ref.f32_b64(tree(lo, hi))})
         trees.append({'seed': str(seed), 'queries': out})
     # The noise sampler (division by sqrt|dt|, signs) over a small shape that takes randn's double path.
     x = torch.zeros(3)
     ns = RefTreeNoise(x, sig[0], sig[1], 11)
     small = [{'sigma': float(torch.tensor(a)), 'sigmaNext': float(torch.tensor(b)),
-              'f32': f32_b64(ns(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)))}
+              'f32': ref.f32_b64(ns(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)))}
              for a, b in [(1.0, 0.7), (0.7, 0.0291), (0.2, 0.6)]]
-    write('noise/fixtures/brownian-tree.json', {
+    ref.write('noise/fixtures/brownian-tree.json', {
         'note': 'numpy 1.24 SeedSequence states; own torch reference of torchsde BrownianTree (tol 1e-6, pool 24)',
         'seedSequence': ss_cases, 'seedSequencePool4': pool4,
         'shape': list(shape), 't0': float(sig[0]), 't1': float(sig[1]), 'trees': trees,
@@ -492,11 +477,7 @@ SAMPLERS = {
 
 
 def sampler_fixtures():
-    seed = 3407
-    shape = [1, 16, 4, 4]
-    torch.manual_seed(seed)
-    noise = torch.randn(shape)
-    latent = torch.linspace(-1, 1, 256).reshape(shape)
+    seed, shape, noise, latent = ref.sampler_start()
     out = {'seed': seed, 'shape': shape, 'shift': SHIFT, 'latent': 'linspace(-1, 1, 256) as f32',
            'model': 'v = x * (0.5 + sigma) / (1 + x * x) - 0.3 * x; D = x - v * sigma', 'runs': []}
     for name, fn in SAMPLERS.items():
@@ -506,8 +487,8 @@ def sampler_fixtures():
             y = fn(ref.denoise_fn, x, sigmas, seed)
             y = y / (1 - sigmas[-1])
             out['runs'].append({'sampler': name, 'scheduler': sched, 'steps': steps, 'denoise': denoise,
-                                'sigmas': sigmas.tolist(), 'f32': f32_b64(y)})
-    write('sampling/fixtures/sde-samplers.json', out)
+                                'sigmas': sigmas.tolist(), 'f32': ref.f32_b64(y)})
+    ref.write('sampling/fixtures/sde-samplers.json', out)
 
 
 if __name__ == '__main__':
