@@ -7,15 +7,7 @@ import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InterruptedError, defineNode } from '@uso-studio/core';
 import type { NodePack } from '@uso-studio/core';
-
-const wait = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
+import { wait } from './wait.ts';
 
 /** Checkpoints this engine thread has "loaded". */
 const loaded = new Set<string>();

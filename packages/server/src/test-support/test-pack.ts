@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineNode } from '@uso-studio/core';
 import type { NodePack } from '@uso-studio/core';
+import { wait } from './wait.ts';
 
 /** A valid 1x1 RGBA PNG. */
 export const ONE_PIXEL_PNG = Buffer.from(
@@ -18,15 +19,6 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function block(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
-
-const wait = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 
 const now = () => performance.timeOrigin + performance.now();
 
