@@ -37,7 +37,7 @@ const SINGLE: Record<string, string> = {
 };
 
 /** The tiny DiT in diffusers' FluxTransformer2DModel names. */
-export function tinyDiffusersTransformer(): Tensors {
+function tinyDiffusersTransformer(): Tensors {
   const out: Tensors = {};
   const h = TINY_DIT.hidden;
   for (const [name, t] of Object.entries(tinyTensors('dit', 'BF16'))) {
@@ -84,7 +84,7 @@ function concatRows(parts: SafetensorsTensorInput[]): Uint16Array {
 }
 
 /** The tiny VAE in diffusers' AutoencoderKL names (four levels, so decoder up.L is up_blocks.(3 - L)). */
-export function tinyDiffusersVae(): Tensors {
+function tinyDiffusersVae(): Tensors {
   const out: Tensors = {};
   const attention: Record<string, string> = { norm: 'group_norm', q: 'to_q', k: 'to_k', v: 'to_v', proj_out: 'to_out.0' };
   for (const [name, t] of Object.entries(tinyTensors('vae', 'F16'))) {

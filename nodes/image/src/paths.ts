@@ -95,7 +95,7 @@ export function parseAnnotatedName(name: string, defaultType: FolderType = 'inpu
 }
 
 /** The folder of `type` in the host environment. */
-export function folderOf(env: HostEnvironment, type: FolderType): string {
+function folderOf(env: HostEnvironment, type: FolderType): string {
   return type === 'output' ? env.outputDir : type === 'temp' ? env.tempDir : env.inputDir;
 }
 

@@ -11,7 +11,7 @@ function names(list: readonly string[], limit: number): string {
   return list.length > limit ? `${shown} … and ${list.length - limit} more` : shown;
 }
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
   let value = bytes;
   let unit = 0;
@@ -40,7 +40,7 @@ function formatModel(m: InspectedModel, verbose: boolean): string[] {
 }
 
 /** The report of one file as text. */
-export function formatInspection(report: InspectedFile, verbose = false): string {
+function formatInspection(report: InspectedFile, verbose = false): string {
   const lines = [`${report.file} (${formatBytes(report.fileSize)}, ${report.tensorCount} tensors)`];
   if (report.models.length === 0) lines.push('  no known model found');
   for (const m of report.models) lines.push(...formatModel(m, verbose));

@@ -33,7 +33,7 @@ export interface RunGraphOptions {
   readonly cacheDir: string;
 }
 
-export function parseRole(text: string): Role {
+function parseRole(text: string): Role {
   if ((ROLES as readonly string[]).includes(text)) return text as Role;
   throw new Error(`--role must be one of ${ROLES.join(', ')}, got '${text}'`);
 }

@@ -49,10 +49,3 @@ export function buildGraph(prompt: ApiPrompt): PromptGraph {
   }
   return { nodes };
 }
-
-/** The ids of nodes a node links to, in input order. */
-export function upstreamIds(node: GraphNode): string[] {
-  const ids: string[] = [];
-  for (const input of node.inputs.values()) if (input.kind === 'link') ids.push(input.from);
-  return ids;
-}

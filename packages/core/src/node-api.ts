@@ -3,10 +3,6 @@
  * A node class is a declarative definition plus an async `execute`.
  */
 
-/** Widget value types that ComfyUI renders as widgets rather than sockets. */
-export const PRIMITIVE_TYPES = ['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO'] as const;
-export type PrimitiveType = (typeof PRIMITIVE_TYPES)[number];
-
 /**
  * Model directories per ComfyUI folder name (checkpoints, loras, ...), in search order, and the base directories whose
  * insides a symlinked model file may resolve to.

@@ -65,7 +65,7 @@ const CONTENT_TYPES: Record<string, string> = {
 const UPLOAD_FORMATS = new Set(['png', 'jpeg', 'webp', 'gif', 'tiff', 'avif', 'heif']);
 const UPLOAD_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
 
-export const viewQuerySchema = z.object({
+const viewQuerySchema = z.object({
   filename: z.string().min(1).max(1024),
   type: z.enum(['output', 'input', 'temp']).optional(),
   subfolder: z.string().max(4096).optional(),
@@ -120,7 +120,7 @@ export async function serveView(req: Request, res: Response, dirs: FileFolders):
  * ComfyUI's `filename="name"` (no disposition type, so browsers show passive media inline). A name a quoted string
  * cannot carry as is (non-ASCII, quotes, backslashes) also gets RFC 6266's `filename*`, with an ASCII stand-in.
  */
-export function comfyDisposition(filename: string): string {
+function comfyDisposition(filename: string): string {
   if (/^[\x20-\x7e]*$/.test(filename) && !/["\\]/.test(filename)) return `filename="${filename}"`;
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;

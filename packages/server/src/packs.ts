@@ -19,7 +19,7 @@ export const DEFAULT_PACKS: readonly string[] = [
 ];
 
 /** Turns an absolute file path into a file URL so `import()` accepts it; leaves package names alone. */
-export function packSpecifier(spec: string): string {
+function packSpecifier(spec: string): string {
   return isAbsolute(spec) ? pathToFileURL(spec).href : spec;
 }
 

@@ -357,7 +357,7 @@ function compare(a: StoredPrompt, b: StoredPrompt): number {
 }
 
 /** A history entry for a prompt that failed outside the engine (server restart, worker start failure). */
-export function failedEntry(item: QueueItem, type: string, message: string): HistoryEntry {
+function failedEntry(item: QueueItem, type: string, message: string): HistoryEntry {
   const timestamp = Date.now();
   const error = {
     prompt_id: item[1],

@@ -142,7 +142,7 @@ export async function ensureDemoModels(modelsDir: string, inputDir: string, prin
 }
 
 /** ComfyUI's --preview-method values. */
-export function parsePreviewMethod(value: string): PreviewMethod {
+function parsePreviewMethod(value: string): PreviewMethod {
   if (!isPreviewMethod(value)) throw new Error(`--preview-method must be one of ${PREVIEW_METHODS.join(', ')}, got '${value}'`);
   return value;
 }

@@ -129,7 +129,7 @@ export function t5SpecialIds(t: LoadedTokenizer): { eos: number; pad: number } {
 }
 
 /** CLIP's start and end ids (49406 and 49407 for CLIP-L). */
-export function clipSpecialIds(t: LoadedTokenizer): { bos: number; eos: number } {
+function clipSpecialIds(t: LoadedTokenizer): { bos: number; eos: number } {
   return { bos: t.special.get('<|startoftext|>') ?? 49406, eos: t.special.get('<|endoftext|>') ?? 49407 };
 }
 

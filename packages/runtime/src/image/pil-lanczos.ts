@@ -38,7 +38,7 @@ function lanczos3(x: number): number {
 }
 
 /** The taps of one axis, `inSize` -> `outSize` samples, with Pillow's fixed-point weights. */
-export function pilLanczosTable(inSize: number, outSize: number): FixedTable {
+function pilLanczosTable(inSize: number, outSize: number): FixedTable {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = LANCZOS_SUPPORT * filterScale;

@@ -80,7 +80,7 @@ export function modelRoutes(modelsDir: ModelRoots): Router {
 }
 
 /** The `__metadata__` object of a safetensors file, or undefined (no metadata, header too large, not safetensors). */
-export function readMetadata(file: string): Record<string, unknown> | undefined {
+function readMetadata(file: string): Record<string, unknown> | undefined {
   let fd: number;
   try {
     fd = openSync(file, 'r');

@@ -18,7 +18,7 @@ const CLI_ENTRY = fileURLToPath(new URL('../../../cli/src/main.ts', import.meta.
 /** Fast protocol timing for tests: announcements every 100 ms, a job stalls 1 s after its worker stops. */
 export const TEST_TIMING = { heartbeatMs: 100, lockMs: 1000, stalledIntervalMs: 250 };
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -95,7 +95,7 @@ export interface TestWorker {
 }
 
 /** A models folder with `checkpoints/<name>` for each name (a few bytes each: the test nodes only list them). */
-export function modelsFolder(names: readonly string[]): string {
+function modelsFolder(names: readonly string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'uso-models-'));
   mkdirSync(join(dir, 'checkpoints'));
   for (const n of names) writeFileSync(join(dir, 'checkpoints', n), 'test');

@@ -86,7 +86,7 @@ function normalisedPositions(g: GraphBuilder, ids: Value, name: string): { pos: 
  * Offsets, in token units, of the 16 sub-cells behind a colour's features k = q*4 + s (quadrant q = qy*2+qx of latent
  * pixel s = dy*2+dx): sub-row u = 2dy + qy, sub-col v = 2dx + qx, centre (u + 0.5)/4 - 0.5. Rows: [row offsets; col offsets].
  */
-export function subCellOffsets(): number[] {
+function subCellOffsets(): number[] {
   const rows: number[] = [];
   const cols: number[] = [];
   for (let k = 0; k < 16; k++) {

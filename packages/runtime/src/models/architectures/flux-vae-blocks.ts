@@ -40,7 +40,7 @@ function pointwise(g: GraphBuilder, x: Value, prefix: string): Value {
  * AttnBlock: x + proj_out(attention(q, k, v)) over the H*W positions with one head of width C, scale 1/sqrt(C).
  * x [B, C, H, W] -> [B, C, H, W]. The scores are [B, H*W, H*W]: 64 MiB at 512², 1 GiB at 1024² (see the estimate).
  */
-export function attnBlock(g: GraphBuilder, x: Value, prefix: string, c: FluxVaeConfig, width: number): Value {
+function attnBlock(g: GraphBuilder, x: Value, prefix: string, c: FluxVaeConfig, width: number): Value {
   const h = groupNorm(g, x, `${prefix}.norm`, { groups: c.groups, eps: c.eps }); // [B, C, H, W]
   const flat = (v: Value, name: string) => g.reshape(v, [0, width, -1], `${prefix}.${name}_flat`); // [B, C, HW]
   const q = g.transpose(flat(pointwise(g, h, `${prefix}.q`), 'q'), [0, 2, 1], `${prefix}.q_t`); // [B, HW, C]

@@ -22,7 +22,7 @@ export const reference = JSON.parse(
 ) as FluxVaeReference;
 
 /** The reference script's std/mean per tensor: biases 0.05, GroupNorm scales 1 ± 0.1, convs 1/sqrt(fan-in). */
-export function weightSpec(name: string, shape: readonly number[]): RandomWeightSpec {
+function weightSpec(name: string, shape: readonly number[]): RandomWeightSpec {
   if (name.endsWith('.bias')) return { shape, std: 0.05 };
   if (shape.length === 1) return { shape, std: 0.1, mean: 1 };
   return { shape, std: 1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1)) };

@@ -58,7 +58,7 @@ export function tinySiglipSpecs(): Record<string, RandomWeightSpec> {
 }
 
 /** Tensors a real SigLIP file carries besides the vision tower, which the graph must ignore (HF SiglipModel names). */
-export function tinySiglipExtras(): Record<string, RandomWeightSpec> {
+function tinySiglipExtras(): Record<string, RandomWeightSpec> {
   const { width: w, intermediate: m } = TINY_SIGLIP;
   return {
     'vision_model.head.probe': { shape: [1, 1, w] },
@@ -80,7 +80,7 @@ export function tinySiglipExtras(): Record<string, RandomWeightSpec> {
 }
 
 /** Weight specs of the toy USO projector reading the toy SigLIP (files keep the `feature_embedder.` prefix). */
-export function tinyProjectorSpecs(): Record<string, RandomWeightSpec> {
+function tinyProjectorSpecs(): Record<string, RandomWeightSpec> {
   const { width: w, tokens, styleTokens, hidden } = TINY_SIGLIP;
   const specs: Record<string, RandomWeightSpec> = {};
   for (const x of ['low', 'mid', 'high']) {

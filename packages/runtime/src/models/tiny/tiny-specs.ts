@@ -41,7 +41,7 @@ function specs(shapes: Iterable<[string, readonly number[]]>): Record<string, Ra
   return out;
 }
 
-export function t5Shapes(): [string, number[]][] {
+function t5Shapes(): [string, number[]][] {
   const { vocab, width: w, heads, headDim, ff, depth, buckets } = TINY_T5;
   const inner = heads * headDim;
   const out: [string, number[]][] = [
@@ -61,7 +61,7 @@ export function t5Shapes(): [string, number[]][] {
   return out;
 }
 
-export function clipShapes(): [string, number[]][] {
+function clipShapes(): [string, number[]][] {
   const { vocab, width: w, mlp, depth, positions } = TINY_CLIP;
   const out: [string, number[]][] = [
     ['text_model.embeddings.token_embedding.weight', [vocab, w]],
@@ -78,7 +78,7 @@ export function clipShapes(): [string, number[]][] {
 }
 
 /** The vision tower plus the attention-pooling head ComfyUI's sigclip file carries (image_embeds). */
-export function siglipShapes(): [string, number[]][] {
+function siglipShapes(): [string, number[]][] {
   const { width: w, intermediate: m, layers, patch, imageSize } = TINY_SIGLIP;
   const tokens = (imageSize / patch) ** 2;
   const out: [string, number[]][] = [
@@ -110,7 +110,7 @@ export function siglipShapes(): [string, number[]][] {
 }
 
 /** USO's projector in its published names (`feature_embedder.` prefix, as ByteDance's projector.safetensors). */
-export function projectorShapes(): [string, number[]][] {
+function projectorShapes(): [string, number[]][] {
   const tokens = (TINY_SIGLIP.imageSize / TINY_SIGLIP.patch) ** 2;
   const w = TINY_SIGLIP.width;
   return ['low', 'mid', 'high'].flatMap((x): [string, number[]][] => [
@@ -123,7 +123,7 @@ export function projectorShapes(): [string, number[]][] {
   ]);
 }
 
-export function vaeShapes(): [string, readonly number[]][] {
+function vaeShapes(): [string, readonly number[]][] {
   return [...encoderWeightShapes(TINY_VAE), ...decoderWeightShapes(TINY_VAE)];
 }
 
@@ -131,7 +131,7 @@ export function vaeShapes(): [string, readonly number[]][] {
  * USO's LoRA in ByteDance's names (`double_blocks.N.processor.{qkv,proj}_lora{1,2}.{down,up}.weight`, single blocks'
  * `processor.{qkv,proj}_lora`), rank 4, on every layer the published LoRA patches.
  */
-export function usoLoraShapes(rank = 4): [string, number[]][] {
+function usoLoraShapes(rank = 4): [string, number[]][] {
   const h = TINY_DIT.hidden;
   const out: [string, number[]][] = [];
   const pair = (p: string, rows: number, inF: number) => out.push([`${p}.down.weight`, [rank, inF]], [`${p}.up.weight`, [rows, rank]]);
