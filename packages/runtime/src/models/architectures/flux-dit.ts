@@ -14,6 +14,7 @@
  */
 
 import { GraphBuilder, attr, type Value } from '../../onnx/graph-builder.ts';
+import { withSymbolicShapes } from '../../onnx/symbolic-shapes.ts';
 import {
   applyRope,
   fusedAttention,
@@ -190,7 +191,7 @@ export function buildFluxDit(c: FluxDitConfig, weights: GraphBuilder['weights'])
 
 export const fluxDit: Architecture<FluxDitConfig> = {
   id: FLUX_DIT_ID,
-  version: 2,
+  version: 3,
   role: 'dit',
   // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
   computeDtypes: ['float32', 'float16'],
@@ -204,5 +205,10 @@ export const fluxDit: Architecture<FluxDitConfig> = {
   ignoredWeights: (_config, names) => fluxIgnoredWeights(names),
   lookalike: fluxLookalike,
   activationBytes: fluxActivationBytes,
-  build: (c, weights) => buildFluxDit(c, weights).build(),
+  // Named token dims let onnxruntime's planner reuse buffers block to block; without them session creation grows
+  // with the square of the depth (onnx/symbolic-shapes.ts).
+  build: (c, weights) => {
+    const built = buildFluxDit(c, weights).build();
+    return { ...built, bytes: withSymbolicShapes(built.bytes) };
+  },
 };
