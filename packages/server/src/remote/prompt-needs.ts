@@ -4,22 +4,29 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { ApiPrompt, HostEnvironment, NodeRegistry } from '@uso-studio/core';
+import type { ApiPrompt, HostEnvironment, InputDef, NodeRegistry } from '@uso-studio/core';
 import type { PromptNeeds } from './remote-protocol.ts';
 
-export function promptNeeds(prompt: ApiPrompt, registry: NodeRegistry): PromptNeeds {
-  const models = new Set<string>();
-  const inputs = new Set<string>();
+/** Each string value a prompt gives a declared input of a known class, with that input's schema. */
+function* stringInputs(prompt: ApiPrompt, registry: NodeRegistry): Generator<{ value: string; spec: InputDef }> {
   for (const node of Object.values(prompt)) {
     const def = registry.get(node.class_type);
     if (!def) continue;
     for (const [name, value] of Object.entries(node.inputs)) {
       if (typeof value !== 'string') continue;
       const spec = def.inputs.required?.[name] ?? def.inputs.optional?.[name];
-      if (spec?.modelFolder) models.add(`${spec.modelFolder}/${value}`);
-      // ComfyUI clients may annotate an input file as `name [input]`.
-      if (spec?.image_upload) inputs.add(value.replace(/ \[input\]$/, ''));
+      if (spec) yield { value, spec };
     }
+  }
+}
+
+export function promptNeeds(prompt: ApiPrompt, registry: NodeRegistry): PromptNeeds {
+  const models = new Set<string>();
+  const inputs = new Set<string>();
+  for (const { value, spec } of stringInputs(prompt, registry)) {
+    if (spec.modelFolder) models.add(`${spec.modelFolder}/${value}`);
+    // ComfyUI clients may annotate an input file as `name [input]`.
+    if (spec.image_upload) inputs.add(value.replace(/ \[input\]$/, ''));
   }
   return { models: [...models].sort(), inputs: [...inputs].sort() };
 }
@@ -55,16 +62,10 @@ function isFile(p: string): boolean {
  */
 export function missingModelFiles(prompt: ApiPrompt, registry: NodeRegistry, env: HostEnvironment): string[] {
   const missing = new Set<string>();
-  for (const node of Object.values(prompt)) {
-    const def = registry.get(node.class_type);
-    if (!def) continue;
-    for (const [name, value] of Object.entries(node.inputs)) {
-      if (typeof value !== 'string') continue;
-      const spec = def.inputs.required?.[name] ?? def.inputs.optional?.[name];
-      if (!spec?.modelFolder) continue;
-      const options = typeof spec.options === 'function' ? spec.options(env) : (spec.options ?? []);
-      if (!options.includes(value)) missing.add(`${spec.modelFolder}/${value}`);
-    }
+  for (const { value, spec } of stringInputs(prompt, registry)) {
+    if (!spec.modelFolder) continue;
+    const options = typeof spec.options === 'function' ? spec.options(env) : (spec.options ?? []);
+    if (!options.includes(value)) missing.add(`${spec.modelFolder}/${value}`);
   }
   return [...missing].sort();
 }
