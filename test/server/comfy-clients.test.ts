@@ -3,9 +3,10 @@
  * with the results a ComfyUI 0.3.64 server would give. Where a client's call fails against ComfyUI itself, the test
  * says so and checks that it fails the same way here.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@stable-canvas/comfyui-client';
+import { Client, Workflow } from '@stable-canvas/comfyui-client';
 import { ComfyUIClient } from 'comfy-ui-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -103,6 +104,47 @@ describe('@stable-canvas/comfyui-client 1.5.9', () => {
     expect(created.status).toBe(200);
   });
 
+  it('builds a Workflow with its node classes and invokes it over the WebSocket, by polling and as an instance', async () => {
+    const workflow = new Workflow();
+    const [sum] = workflow.classes.SrvAdd({ b: 5 });
+    workflow.classes.SrvSaveImage({ filename_prefix: 'wf', value: sum });
+    expect((await workflow.invoke(client)).images).toHaveLength(1);
+    expect((await workflow.invoke_polling(client)).images).toHaveLength(1);
+    const instance = workflow.instance(client);
+    await instance.enqueue();
+    expect((await instance.wait()).images).toHaveLength(1);
+  });
+
+  it('queuePrompt at the back and at the front, then waits, reads outputs and results, and runs by polling', async () => {
+    // waitForPromptWebSocket listens only from its call on, after POST /prompt answered: the prompt must outlast that.
+    const slowSave = { ...savePrompt('qb'), '1': { class_type: 'SrvSleep', inputs: { ms: 300, steps: 3, mode: 'async' } } };
+    const back = await client.queuePrompt(0, { prompt: slowSave, workflow: {} });
+    const outputs = await client.waitForPromptWebSocket(back.prompt_id, (output, executed) => ({ ...output, data: executed }));
+    expect(outputs.prompt_id).toBe(back.prompt_id);
+    // queue_index -1 sends `front: true`: ComfyUI numbers such prompts below every other (-number), as here.
+    const front = await client.queuePrompt(-1, { prompt: savePrompt('qf'), workflow: {} });
+    expect(front.number).toBeLessThan(0);
+    await client.waitForPrompt(front.prompt_id, 50);
+    const saved = await client.getPromptOutputs(front.prompt_id);
+    expect(Object.values(saved)[0]).toMatchObject({ images: [{ filename: expect.stringMatching(/^qf_/), type: 'output' }] });
+    expect((await client.getPromptResult(front.prompt_id)).images).toHaveLength(1);
+    expect((await client.runPrompt(savePrompt('run'), { polling_ms: 50 })).images).toHaveLength(1);
+    expect(await client.getItems('queue')).toEqual({ Running: [], Pending: [] });
+    const { History } = await client.getItems('history');
+    expect(History.map((entry: { prompt: unknown[] }) => entry.prompt[1])).toContain(front.prompt_id);
+    const url = client.viewURL(saved[Object.keys(saved)[0]!].images[0].filename, '', 'output');
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('stores user data as JSON or as written', async () => {
+    // The client stringifies only when asked (`stringify: true`); an object sent without it reaches ComfyUI as
+    // "[object Object]" just the same.
+    await client.storeUserData('workflows/stored.json', { nodes: [1] }, { stringify: true });
+    expect(await (await client.getUserData('workflows/stored.json')).json()).toEqual({ nodes: [1] });
+    await client.storeUserData('notes.txt', 'plain text');
+    expect(await (await client.getUserData('notes.txt')).text()).toBe('plain text');
+  });
+
   it('logs, system stats, interrupt, free, delete and clear', async () => {
     // Client bug: internalURL() is already absolute and fetchApi() prefixes the host again, so getLogs/getRawLogs
     // request 'http://host/http:/host/internal/logs' and get a 404 from ComfyUI too. The routes themselves answer.
@@ -168,6 +210,24 @@ describe('comfy-ui-client 0.1.2', () => {
     expect(storedPng.readUInt8(25)).toBe(6);
     expect(await client.viewMetadata('loras' as never, 'style.safetensors')).toEqual({ ss_network_dim: '4' });
     expect(await client.getImage('green.png', '', 'input')).toBeInstanceOf(Blob);
+  });
+
+  it('queuePrompt answers the prompt id, and saveImages writes fetched images to a folder', async () => {
+    const queued = await client.queuePrompt(savePrompt('cucq'));
+    expect(queued).toMatchObject({ prompt_id: expect.any(String), node_errors: {} });
+    const images = await client.getImages({
+      '1': { class_type: 'SrvSleep', inputs: { ms: 300, steps: 3, mode: 'async' } },
+      '2': { class_type: 'SrvSaveImage', inputs: { filename_prefix: 'cucsave', value: ['1', 0] } },
+    });
+    const folder = mkdtempSync(join(tmpdir(), 'comfy-ui-client-'));
+    try {
+      await client.saveImages(images, folder);
+      const written = readdirSync(folder);
+      expect(written).toEqual([expect.stringMatching(/^cucsave_.*\.png$/)]);
+      expect(readFileSync(join(folder, written[0]!)).subarray(1, 4).toString()).toBe('PNG');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('interrupt and editHistory reject as they do against ComfyUI, whose 200 has an empty body they parse as JSON', async () => {
