@@ -31,7 +31,7 @@ describe('comfy pack services', () => {
     const modelsDir = path.join(root, 'models');
     await generateDemoModels(modelsDir);
     const dir = (n: string) => path.join(root, n);
-    const env = { inputDir: dir('input'), outputDir: dir('output'), tempDir: dir('temp'), modelsDir, cacheDir: dir('cache'), executionProvider: 'webgpu' as const };
+    const env = { inputDir: dir('input'), outputDir: dir('output'), tempDir: dir('temp'), modelsDir, cacheDir: dir('cache'), executionProvider: 'webgpu' as const, memoryBudgetBytes: 12_345 };
     const created = await pack.createServices!(env);
     const service = getModelService({ services: created.services });
     try {
@@ -43,6 +43,8 @@ describe('comfy pack services', () => {
       expect(service.providersInUse()).toEqual([expect.objectContaining({ requested: 'webgpu', actual: 'cpu', fallbackReason: expect.any(String) })]);
       // Idle sessions are kept within a RAM budget (60% of the machine's memory).
       expect(service.pool.stats().budgetBytes).toBe(Math.floor(os.totalmem() * 0.6));
+      // Work that can be split (VAE batches, tiles) stays under the host's memory budget.
+      expect(service.activationBudget()).toBe(12_345);
       // Graphs are cached under the host's cache folder.
       expect(fs.readdirSync(path.join(root, 'cache', 'graphs')).some((f) => f.endsWith('.onnx'))).toBe(true);
       await created.unloadModels!();

@@ -84,6 +84,7 @@ export const pack: NodePack = {
       ...(env.modelSearchPaths ? { modelSearchPaths: env.modelSearchPaths } : {}),
       cacheDir: join(env.cacheDir ?? join(dirname(env.modelsDir), 'cache'), 'graphs'),
       ...(env.executionProvider ? { provider: env.executionProvider } : {}),
+      ...(env.memoryBudgetBytes !== undefined ? { workingMemoryCapBytes: env.memoryBudgetBytes } : {}),
       // Idle sessions beyond this are released, least recently used first, so switching models cannot exhaust RAM.
       memoryBudgetBytes: Math.floor(totalmem() * 0.6),
     });

@@ -31,6 +31,11 @@ export interface HostEnvironment {
   services?: Record<string, unknown>;
   /** Largest decoded image (width × height) image nodes accept; LoadImage refuses bigger files (default 8192²). */
   maxImagePixels?: number;
+  /**
+   * The host's memory budget in bytes (the server's --max-memory-mb, which validation checks prompts against): work
+   * that can be split (VAE batches and tiles) is split to stay under it as well as under the free memory.
+   */
+  memoryBudgetBytes?: number;
 }
 
 /** Computes a combo's options on request, e.g. the files of a folder. */

@@ -159,9 +159,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     ...(options.extraModelPathsFile ? { extraModelPathsFile: options.extraModelPathsFile } : {}),
     report: log,
   });
+  const limits = defaultPromptLimits(options.limits);
   const env = { inputDir: dirs.inputDir, outputDir: dirs.outputDir, tempDir: dirs.tempDir, modelsDir: dirs.modelsDir, modelSearchPaths, cacheDir: dirs.cacheDir,
     ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     ...(options.maxImagePixels !== undefined ? { maxImagePixels: options.maxImagePixels } : {}),
+    // The engine splits VAE work under the same budget validation assumed (memory-estimate.ts).
+    memoryBudgetBytes: limits.maxMemoryBytes,
   };
   const packs = [...(options.packs ?? DEFAULT_PACKS), ...(options.extraPacks ?? [])];
 
@@ -203,7 +206,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Running
     security,
     maxUploadBytes,
     maxBodyBytes: options.maxBodyBytes ?? 20 * 1024 * 1024,
-    limits: defaultPromptLimits(options.limits),
+    limits,
     ...(editorDir ? { editorDir } : {}),
     ...(tokens ? { beforeAuth: { path: TRANSFER_PATH, router: transferRouter(env, tokens, maxUploadBytes) } } : {}),
     users: new UserStore({ root: join(dirs.root, 'user'), ...(options.multiUser ? { multiUser: true } : {}) }),

@@ -134,6 +134,14 @@ describe('ModelService', () => {
     }
   });
 
+  it("caps the activation budget at the host's memory budget", async () => {
+    const capped = createModelService({ modelsDir: host.env.modelsDir, cacheDir: path.join(host.root, 'cache-cap'), log: () => {}, workingMemoryCapBytes: 1000 });
+    expect(capped.activationBudget()).toBe(1000); // free memory is far more than 1000 bytes
+    const fixed = createModelService({ modelsDir: host.env.modelsDir, cacheDir: path.join(host.root, 'cache-cap2'), log: () => {}, activationBudgetBytes: 5000, workingMemoryCapBytes: 8000 });
+    expect(fixed.activationBudget()).toBe(5000);
+    await Promise.all([capped.close(), fixed.close()]);
+  });
+
   it('is found in env.services, with a clear error when the host forgot it', () => {
     expect(getModelService(host.env)).toBe(host.service);
     expect(() => getModelService({ services: {} })).toThrow(/createModelService\(\{ modelsDir, cacheDir \}\).*env\.services\.models/);

@@ -59,6 +59,8 @@ export interface ModelServiceOptions {
    * Default: the memory free at the time of the run, as ComfyUI compares against free memory.
    */
   activationBudgetBytes?: number;
+  /** A ceiling on that budget whatever is free: the host's memory budget (HostEnvironment.memoryBudgetBytes). */
+  workingMemoryCapBytes?: number;
   /**
    * Memory a new session may take (weights as mapped plus one run's working memory) before the service refuses to
    * create it. Default: the memory free when it is asked for (os.freemem, i.e. MemAvailable on Linux).
@@ -137,6 +139,7 @@ export class ModelService {
   private readonly memoryLimitBytes: number | undefined;
   private readonly activationBudgetBytes: number | undefined;
   private readonly isolateRunsAboveBytes: number;
+  private readonly workingMemoryCapBytes: number;
   private readonly graphs = new Map<string, Promise<ServiceGraph>>();
   private closed = false;
 
@@ -153,6 +156,7 @@ export class ModelService {
     this.memoryLimitBytes = options.memoryLimitBytes;
     this.activationBudgetBytes = options.activationBudgetBytes;
     this.isolateRunsAboveBytes = options.isolateRunsAboveBytes ?? ISOLATE_RUNS_ABOVE_BYTES;
+    this.workingMemoryCapBytes = options.workingMemoryCapBytes ?? Number.POSITIVE_INFINITY;
     this.pool = new SessionPool({
       log: this.log,
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
@@ -271,9 +275,12 @@ export class ModelService {
     );
   }
 
-  /** What one run may use for activations now: the `activationBudgetBytes` option, else the free memory. */
+  /**
+   * What one run may use for activations now: the `activationBudgetBytes` option, else the free memory; never more
+   * than `workingMemoryCapBytes`.
+   */
   activationBudget(): number {
-    return this.activationBudgetBytes ?? freemem();
+    return Math.min(this.activationBudgetBytes ?? freemem(), this.workingMemoryCapBytes);
   }
 
   /** Provider requested and in use per live session (for /system_stats). */
