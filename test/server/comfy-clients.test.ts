@@ -19,6 +19,12 @@ import type { TestServer } from '../../packages/server/src/test-support/harness.
 let server: TestServer;
 let host: string;
 
+/** What POST /prompt answers on success (the client's QueuePrompt type is a union with the error shape). */
+interface QueuedPrompt {
+  prompt_id: string;
+  number: number;
+}
+
 const savePrompt = (prefix: string) => ({
   '1': { class_type: 'SrvAdd', inputs: { b: 2 } },
   '2': { class_type: 'SrvSaveImage', inputs: { filename_prefix: prefix, value: ['1', 0] } },
@@ -106,8 +112,8 @@ describe('@stable-canvas/comfyui-client 1.5.9', () => {
 
   it('builds a Workflow with its node classes and invokes it over the WebSocket, by polling and as an instance', async () => {
     const workflow = new Workflow();
-    const [sum] = workflow.classes.SrvAdd({ b: 5 });
-    workflow.classes.SrvSaveImage({ filename_prefix: 'wf', value: sum });
+    const [sum] = workflow.node('SrvAdd', { b: 5 });
+    workflow.node('SrvSaveImage', { filename_prefix: 'wf', value: sum });
     expect((await workflow.invoke(client)).images).toHaveLength(1);
     expect((await workflow.invoke_polling(client)).images).toHaveLength(1);
     const instance = workflow.instance(client);
@@ -118,11 +124,11 @@ describe('@stable-canvas/comfyui-client 1.5.9', () => {
   it('queuePrompt at the back and at the front, then waits, reads outputs and results, and runs by polling', async () => {
     // waitForPromptWebSocket listens only from its call on, after POST /prompt answered: the prompt must outlast that.
     const slowSave = { ...savePrompt('qb'), '1': { class_type: 'SrvSleep', inputs: { ms: 300, steps: 3, mode: 'async' } } };
-    const back = await client.queuePrompt(0, { prompt: slowSave, workflow: {} });
+    const back = (await client.queuePrompt(0, { prompt: slowSave, workflow: {} })) as QueuedPrompt;
     const outputs = await client.waitForPromptWebSocket(back.prompt_id, (output, executed) => ({ ...output, data: executed }));
     expect(outputs.prompt_id).toBe(back.prompt_id);
     // queue_index -1 sends `front: true`: ComfyUI numbers such prompts below every other (-number), as here.
-    const front = await client.queuePrompt(-1, { prompt: savePrompt('qf'), workflow: {} });
+    const front = (await client.queuePrompt(-1, { prompt: savePrompt('qf'), workflow: {} })) as QueuedPrompt;
     expect(front.number).toBeLessThan(0);
     await client.waitForPrompt(front.prompt_id, 50);
     const saved = await client.getPromptOutputs(front.prompt_id);
