@@ -17,7 +17,6 @@ import {
 // Functions handed to page.evaluate run in the browser; the repository's type check has no DOM library.
 declare const window: any;
 declare const document: any;
-declare const localStorage: any;
 
 const SHOTS = join(REPO_ROOT, 'test/e2e/screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -437,7 +436,7 @@ describe('panels and canvas tools, against a real server with the demo models', 
     expect(await view.locator('strong').allInnerTexts()).toEqual(['bold', 'added']);
     expect(await page.evaluate(() => window.usoEditor.editor.graph.nodes.find((n: any) => n.type === 'MarkdownNote').widgets[0].value)).toContain('**added**');
   });
-  it('shows a minimap of the graph and the view, moves the view by press and drag on it, and keeps the choice', async () => {
+  it('shows a minimap of the graph and the view, moves the view by press and drag on it, and keeps the choice as a server setting', async () => {
     await page.evaluate(() => {
       const { controller, editor } = window.usoEditor;
       controller.loadTemplate(window.usoEditor.app.templates.find((t: any) => t.name === 'uso-style-subject'));
@@ -500,13 +499,22 @@ describe('panels and canvas tools, against a real server with the demo models', 
     expect(end[1]).toBeGreaterThan(start[1] + 20);
     await shot(page, 'p16-minimap-dragged');
 
-    // The choice survives a reload; switching it off removes the map.
+    // The switch is a setting kept on the server under ComfyUI's id: it survives a reload.
+    const settings = async () => (await (await fetch(`${server.url}/api/settings`)).json()) as Record<string, unknown>;
+    expect((await settings())['Comfy.Minimap.Visible']).toBe(true);
     await page.reload();
     await waitForEditor(page);
     await map.waitFor();
-    await page.click('[data-testid="toggle-minimap"]');
+    // The settings dialog shows it and switches it off.
+    await page.evaluate(() => { window.usoEditor.app.settingsOpen = true; });
+    const row = page.locator('[data-testid="setting-Comfy.Minimap.Visible"] input');
+    expect(await row.isChecked()).toBe(true);
+    await row.uncheck();
     await map.waitFor({ state: 'detached' });
-    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('uso-studio.view-options')).minimap)).toBe(false);
+    await page.waitForFunction(() => window.usoEditor.app.settings['Comfy.Minimap.Visible'] === false);
+    expect((await settings())['Comfy.Minimap.Visible']).toBe(false);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="settings-dialog"]', { state: 'detached' });
   });
 
   it('shows #id badges over node titles when switched on, and none when off', async () => {
@@ -522,6 +530,13 @@ describe('panels and canvas tools, against a real server with the demo models', 
     expect((await badges()).sort()).toEqual([...ids].sort());
     await shot(page, 'p17-node-id-badges');
     await page.click('[data-testid="toggle-node-ids"]');
+    await page.waitForFunction(() => !window.usoEditor.app.viewOptions.nodeIdBadges);
     expect(await badges()).toEqual([]);
+    // ComfyUI's setting id and value for it, on the server.
+    await page.click('[data-testid="toggle-node-ids"]');
+    await page.waitForFunction(() => window.usoEditor.app.settings['Comfy.NodeBadge.NodeIdBadgeMode'] === 'Show all');
+    expect(((await (await fetch(`${server.url}/api/settings`)).json()) as Record<string, unknown>)['Comfy.NodeBadge.NodeIdBadgeMode']).toBe('Show all');
+    await page.click('[data-testid="toggle-node-ids"]');
+    await page.waitForFunction(() => window.usoEditor.app.settings['Comfy.NodeBadge.NodeIdBadgeMode'] === 'None');
   });
 });

@@ -14,7 +14,7 @@ import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
 import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
 import { imageRefOfInputName } from './mask-painting.ts';
 import type { UndoHistory } from './undo-history.ts';
-import { loadViewOptions, saveViewOptions, type ViewOptions } from './view-options.ts';
+import type { ViewOptions } from './view-options.ts';
 import { Dialogs, type DialogRequest } from './dialogs.ts';
 import { EditorSettings, type SettingsSink } from './editor-settings.ts';
 import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, type StorageLike } from './workflow-files.ts';
@@ -97,7 +97,6 @@ export class EditorController {
   #restoring = false;
   #wasOpen = false;
   #runtimeErrorShown = false;
-  #storage: StorageLike | null;
 
   constructor(state: EditorStateSink, options: ControllerOptions = {}) {
     this.state = state;
@@ -109,8 +108,6 @@ export class EditorController {
     this.dialogs = new Dialogs((request) => (state.dialog = request));
     this.library = new WorkflowLibrary(this.api, this.dialogs);
     this.settings = new EditorSettings(this.api, state);
-    this.#storage = options.storage ?? null;
-    state.viewOptions = loadViewOptions(this.#storage);
     state.templates = options.templates ?? bundledTemplates();
   }
 
@@ -122,7 +119,6 @@ export class EditorController {
   /** Connects the canvas (created by the canvas component) and loads node types and the first workflow. */
   async attach(editor: GraphEditor): Promise<void> {
     this.#editor = editor;
-    editor.setNodeIdBadges(this.state.viewOptions.nodeIdBadges);
     this.ws.onState((s, attempt) => this.#onConnection(s, attempt));
     this.ws.onMessage((m) => this.#onMessage(m));
     this.ws.connect();
@@ -780,12 +776,9 @@ export class EditorController {
     this.checkpoint();
   }
 
-  /** Changes view options (minimap, node id badges), applies them to the canvas and stores them. */
+  /** Switches the minimap or the node id badges (settings stored on the server; a failure is reported). */
   setViewOptions(changes: Partial<ViewOptions>): void {
-    const options = { ...this.state.viewOptions, ...changes };
-    this.state.viewOptions = options;
-    saveViewOptions(this.#storage, options);
-    this.#editor?.setNodeIdBadges(options.nodeIdBadges);
+    this.settings.setViewOptions(changes).catch((e: Error) => this.toast('error', `Could not save the setting: ${e.message}`));
   }
 
   /** Adds the node picked in the search box. */

@@ -23,6 +23,8 @@ export const LINK_RENDER_MODE = 'Comfy.LinkRenderMode';
 export const ALWAYS_SNAP_TO_GRID = 'pysssss.SnapToGrid';
 export const GRID_SIZE = 'Comfy.SnapToGrid.GridSize';
 export const PREVIEW_METHOD = 'Comfy.Execution.PreviewMethod';
+export const MINIMAP_VISIBLE = 'Comfy.Minimap.Visible';
+export const NODE_ID_BADGE_MODE = 'Comfy.NodeBadge.NodeIdBadgeMode';
 export const NEW_BINDINGS = 'Comfy.Keybinding.NewBindings';
 export const UNSET_BINDINGS = 'Comfy.Keybinding.UnsetBindings';
 
@@ -37,6 +39,10 @@ export const SETTING_DEFINITIONS: readonly SettingDefinition[] = [
   // for previews, so it keeps 'auto' when the file says nothing.
   { id: PREVIEW_METHOD, name: 'Live preview method', type: 'combo', default: 'auto', hint: 'Sent with each prompt; "Server default" leaves it to the server.',
     options: [{ label: 'Server default', value: 'default' }, { label: 'Auto', value: 'auto' }, { label: 'Latent2RGB', value: 'latent2rgb' }, { label: 'TAESD', value: 'taesd' }, { label: 'None', value: 'none' }] },
+  // The canvas tools' two switches (lib/view-options.ts reads them).
+  { id: MINIMAP_VISIBLE, name: 'Show the minimap', type: 'boolean', default: false },
+  { id: NODE_ID_BADGE_MODE, name: 'Node ID badges', type: 'combo', default: 'None',
+    options: [{ label: 'None', value: 'None' }, { label: 'Show all', value: 'Show all' }] },
 ];
 
 /** Makes a value typed in the dialog fit its setting (a number in range, a known option), else the default. */

@@ -1,27 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_VIEW_OPTIONS, loadViewOptions, saveViewOptions } from './view-options.ts';
-
-function memoryStorage() {
-  const data = new Map<string, string>();
-  return { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v), removeItem: (k: string) => void data.delete(k), data };
-}
+import { SETTING_DEFINITIONS } from './settings.ts';
+import { settingsForViewOptions, viewOptionsFromSettings } from './view-options.ts';
 
 describe('view options', () => {
-  it('round-trips through storage and falls back to the defaults', () => {
-    const storage = memoryStorage();
-    expect(loadViewOptions(storage)).toEqual(DEFAULT_VIEW_OPTIONS);
-    saveViewOptions(storage, { minimap: true, nodeIdBadges: true });
-    expect(loadViewOptions(storage)).toEqual({ minimap: true, nodeIdBadges: true });
-    expect(loadViewOptions(null)).toEqual(DEFAULT_VIEW_OPTIONS);
+  it("read ComfyUI's setting ids, with the settings' defaults giving both off", () => {
+    const defaults = Object.fromEntries(SETTING_DEFINITIONS.map((d) => [d.id, d.default]));
+    expect(viewOptionsFromSettings((id) => defaults[id])).toEqual({ minimap: false, nodeIdBadges: false });
+    const saved: Record<string, unknown> = { 'Comfy.Minimap.Visible': true, 'Comfy.NodeBadge.NodeIdBadgeMode': 'Show all' };
+    expect(viewOptionsFromSettings((id) => saved[id])).toEqual({ minimap: true, nodeIdBadges: true });
+    expect(viewOptionsFromSettings((id) => ({ 'Comfy.NodeBadge.NodeIdBadgeMode': 'Hide built-in' } as Record<string, unknown>)[id]).nodeIdBadges).toBe(false);
   });
 
-  it('ignores unreadable entries and fields of the wrong type, and survives a failing store', () => {
-    const storage = memoryStorage();
-    storage.data.set('uso-studio.view-options', '{not json');
-    expect(loadViewOptions(storage)).toEqual(DEFAULT_VIEW_OPTIONS);
-    storage.data.set('uso-studio.view-options', JSON.stringify({ minimap: 'yes', nodeIdBadges: true }));
-    expect(loadViewOptions(storage)).toEqual({ minimap: DEFAULT_VIEW_OPTIONS.minimap, nodeIdBadges: true });
-    const full = { ...memoryStorage(), setItem: () => { throw new Error('QuotaExceededError'); } };
-    expect(() => saveViewOptions(full, { minimap: true, nodeIdBadges: false })).not.toThrow();
+  it('turn a change into the settings to store, and back', () => {
+    expect(settingsForViewOptions({ minimap: true })).toEqual([['Comfy.Minimap.Visible', true]]);
+    const both = settingsForViewOptions({ minimap: false, nodeIdBadges: true });
+    expect(both).toEqual([['Comfy.Minimap.Visible', false], ['Comfy.NodeBadge.NodeIdBadgeMode', 'Show all']]);
+    const stored = Object.fromEntries(both);
+    expect(viewOptionsFromSettings((id) => stored[id])).toEqual({ minimap: false, nodeIdBadges: true });
+    expect(settingsForViewOptions({})).toEqual([]);
   });
 });

@@ -1,37 +1,29 @@
 /**
- * Canvas view options a user switches and keeps: the minimap and the node id badges. Stored in localStorage under
- * one key; a missing or unreadable entry gives the defaults. (A settings dialog sets them through
- * `EditorController.setViewOptions`, which applies and stores them.)
+ * The canvas tools' switches, the minimap and the node id badges, as the editor uses them. They are settings
+ * (lib/settings.ts), stored on the server under ComfyUI's ids, so the settings dialog shows them and a reload or
+ * another browser keeps them: `Comfy.Minimap.Visible` and `Comfy.NodeBadge.NodeIdBadgeMode` ('Show all' shows the
+ * badges; ComfyUI's 'Hide built-in' has no meaning here, where every node is built in, and reads as off).
  */
-import type { StorageLike } from './workflow-files.ts';
+import { MINIMAP_VISIBLE, NODE_ID_BADGE_MODE } from './settings.ts';
 
 export interface ViewOptions {
   /** The minimap in the canvas's bottom-right corner. */
   minimap: boolean;
-  /** `#id` badges over node titles, as ComfyUI's "node ID badge" setting shows them. */
+  /** `#id` badges over node titles. */
   nodeIdBadges: boolean;
 }
 
 export const DEFAULT_VIEW_OPTIONS: ViewOptions = { minimap: false, nodeIdBadges: false };
-const KEY = 'uso-studio.view-options';
 
-export function loadViewOptions(storage: StorageLike | null): ViewOptions {
-  try {
-    const saved = JSON.parse(storage?.getItem(KEY) ?? 'null') as Partial<ViewOptions> | null;
-    return {
-      minimap: typeof saved?.minimap === 'boolean' ? saved.minimap : DEFAULT_VIEW_OPTIONS.minimap,
-      nodeIdBadges: typeof saved?.nodeIdBadges === 'boolean' ? saved.nodeIdBadges : DEFAULT_VIEW_OPTIONS.nodeIdBadges,
-    };
-  } catch {
-    return { ...DEFAULT_VIEW_OPTIONS };
-  }
+/** The view options that settings values (`get(id)`) give. */
+export function viewOptionsFromSettings(get: (id: string) => unknown): ViewOptions {
+  return { minimap: get(MINIMAP_VISIBLE) === true, nodeIdBadges: get(NODE_ID_BADGE_MODE) === 'Show all' };
 }
 
-/** Stores the options; a full or missing storage is not an error (they apply for this page anyway). */
-export function saveViewOptions(storage: StorageLike | null, options: ViewOptions): void {
-  try {
-    storage?.setItem(KEY, JSON.stringify(options));
-  } catch {
-    // Quota or privacy mode: the options still apply until the page closes.
-  }
+/** The settings to store for a change of view options. */
+export function settingsForViewOptions(changes: Partial<ViewOptions>): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  if (changes.minimap !== undefined) out.push([MINIMAP_VISIBLE, changes.minimap]);
+  if (changes.nodeIdBadges !== undefined) out.push([NODE_ID_BADGE_MODE, changes.nodeIdBadges ? 'Show all' : 'None']);
+  return out;
 }
