@@ -185,9 +185,19 @@ describe('validatePrompt: prompt-level errors', () => {
     expect(error.extra_info).toEqual({});
   });
 
+  it("invalid_prompt for a node without class_type: ComfyUI's message, the node id in details, empty extra_info", async () => {
+    for (const node of [{ inputs: {}, _meta: { title: 'Untyped' } }, { class_type: 5, inputs: {} }]) {
+      const { error } = expectFail(await validate({ ...tiny(), '9': node }));
+      expect(error).toEqual({
+        type: 'invalid_prompt',
+        message: 'Cannot execute because a node is missing the class_type property.',
+        details: "Node ID '#9'",
+        extra_info: {},
+      });
+    }
+  });
+
   it.each([
-    ['a missing class_type', { inputs: {} }, /node #9 is missing the class_type property/],
-    ['a non-string class_type', { class_type: 5, inputs: {} }, /node #9 is missing the class_type property/],
     ['a node that is not an object', [1, 2], /node #9 is not an object/],
     ['a null node', null, /node #9 is not an object/],
     ['inputs that are not an object', { class_type: 'Images', inputs: [1] }, /node #9 \(Images\) has malformed inputs/],

@@ -148,9 +148,8 @@ class PromptValidator {
   #parseNode(id: string, raw: unknown): ParsedNode | ValidationError {
     if (!isObject(raw)) return nodeNotObject(id);
     const meta = ownValue(raw, '_meta');
-    const title = isObject(meta) && typeof meta['title'] === 'string' ? meta['title'] : undefined;
     const classType = ownValue(raw, 'class_type');
-    if (typeof classType !== 'string') return missingClassType(id, title);
+    if (typeof classType !== 'string') return missingClassType(id);
     const def = this.#registry.get(classType);
     if (!def) return unknownClassType(id, classType);
     const inputs = ownValue(raw, 'inputs');

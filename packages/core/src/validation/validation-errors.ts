@@ -48,13 +48,9 @@ function error(type: ValidationErrorType, message: string, details: string, extr
 
 export const noPrompt = (): ValidationError => error('no_prompt', 'No prompt provided', 'No prompt provided', {});
 
-export function missingClassType(nodeId: string, title: string | undefined): ValidationError {
-  return error(
-    'invalid_prompt',
-    `Cannot execute because node #${nodeId} is missing the class_type property.`,
-    `Node ID '#${nodeId}'`,
-    { node_id: nodeId, class_type: null, node_title: title ?? null },
-  );
+/** ComfyUI's exact error (execution.py validate_prompt): the message names no node; the id is in `details`. */
+export function missingClassType(nodeId: string): ValidationError {
+  return error('invalid_prompt', 'Cannot execute because a node is missing the class_type property.', `Node ID '#${nodeId}'`, {});
 }
 
 export function nodeNotObject(nodeId: string): ValidationError {
