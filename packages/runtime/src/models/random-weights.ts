@@ -9,7 +9,7 @@ import type { SafetensorsTensorInput } from '../safetensors/writer.ts';
 import { elementCount } from '../safetensors/dtypes.ts';
 
 /** 32-bit FNV-1a hash of a string (UTF-16 code units). */
-function fnv1a(text: string): number {
+export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
@@ -19,7 +19,7 @@ function fnv1a(text: string): number {
 }
 
 /** mulberry32: a small, fast 32-bit generator; quality is ample for test weights. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSafetensors, type SafetensorsTensorInput } from '../../safetensors/writer.ts';
 import { loadModelGraph, type LoadedModelGraph } from '../loader.ts';
+import { fnv1a, mulberry32 } from '../random-weights.ts';
 import type { Role } from '../contract.ts';
 import type { SessionPool } from '../../session/session-pool.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
@@ -67,16 +68,7 @@ export function normalisedError(actual: ArrayLike<number>, expected: ArrayLike<n
 
 /** Standard-normal float32 values seeded by a label (mulberry32 + Box-Muller), for inputs. */
 export function seededNormal(label: string, n: number, std = 1): Float32Array {
-  let h = 2166136261;
-  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619);
-  let a = h >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(fnv1a(label));
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(Math.max(rand(), 1e-12))) * Math.cos(2 * Math.PI * rand());
   return out;
