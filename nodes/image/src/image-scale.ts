@@ -63,6 +63,9 @@ export function maxDimensionSize(inWidth: number, inHeight: number, largest: num
   return { width: largest, height: largest };
 }
 
+/** The upscale_method choices of ImageScale and ImageScaleToTotalPixels (ComfyUI lists the same five, in this order). */
+const IMAGE_UPSCALE_METHODS = ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'];
+
 function imageDims(image: Tensor<'float32'>): { width: number; height: number } {
   if (image.shape.length !== 4) throw new RangeError(`image must be an IMAGE [B, H, W, C], got [${image.shape.join(', ')}]`);
   return { width: image.shape[2]!, height: image.shape[1]! };
@@ -76,7 +79,7 @@ export const imageScale = defineNode({
   inputs: {
     required: {
       image: { type: 'IMAGE' },
-      upscale_method: { type: 'COMBO', options: ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'] },
+      upscale_method: { type: 'COMBO', options: IMAGE_UPSCALE_METHODS },
       width: { type: 'INT', default: 512, min: 0, max: MAX_RESOLUTION, step: 1 },
       height: { type: 'INT', default: 512, min: 0, max: MAX_RESOLUTION, step: 1 },
       crop: { type: 'COMBO', options: ['disabled', 'center'] },
@@ -110,7 +113,7 @@ export const imageScaleToTotalPixels = defineNode({
   inputs: {
     required: {
       image: { type: 'IMAGE' },
-      upscale_method: { type: 'COMBO', options: ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'] },
+      upscale_method: { type: 'COMBO', options: IMAGE_UPSCALE_METHODS },
       megapixels: { type: 'FLOAT', default: 1.0, min: 0.01, max: 16.0, step: 0.01 },
     },
   },
