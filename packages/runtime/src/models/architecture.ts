@@ -59,6 +59,12 @@ export interface Architecture<Config = unknown> {
    * float16 (onnx/mixed-precision.ts), which accelerators are given; the loader falls back to float32 for others.
    */
   readonly computeDtypes?: readonly ComputeDtype[];
+  /**
+   * onnxruntime optimisation level for this architecture's sessions when the caller sets none. Default: 'all', or
+   * 'extended' when the graph casts stored weights. 'extended' skips the CPU provider's NCHWc layout pass, which
+   * writes a reordered copy of every conv weight at session creation (FLUX VAE F32: +280 MiB, three times the CPU).
+   */
+  readonly sessionOptimizationLevel?: 'extended' | 'all';
   /** True when the (prefix-stripped) header holds this architecture's weights. Looks at keys/shapes/metadata only. */
   detect(header: SafetensorsHeader): boolean;
   /** Reads widths from shapes and depths from key counts. Throws naming the file when something is inconsistent. */

@@ -38,6 +38,8 @@ export interface LoadedModelGraph {
   readonly computeDtype: ComputeDtype;
   /** See ModelRef.disableConstantFolding: set when the graph casts stored weights. */
   readonly disableConstantFolding: boolean;
+  /** See ModelRef.graphOptimizationLevel: the architecture's `sessionOptimizationLevel`, when it declares one. */
+  readonly graphOptimizationLevel?: 'extended' | 'all';
   readonly config: unknown;
   /** True when the graph came from the cache without building. */
   readonly cached: boolean;
@@ -211,6 +213,7 @@ export async function loadModelGraph(
     keyLayout,
     computeDtype,
     disableConstantFolding: built.castsWeights,
+    ...(architecture.sessionOptimizationLevel ? { graphOptimizationLevel: architecture.sessionOptimizationLevel } : {}),
     config,
   };
   mkdirSync(cacheDir, { recursive: true });

@@ -43,6 +43,9 @@ function twoStreams(): Uint8Array {
   g.output(g.add(first!, g.constFloat([1]), 'first_out'), 'first', 'float32');
   g.output(g.mul(second!, window, 'second_out'), 'second', 'float32');
   g.output(g.op('Atan', [projected], { name: 'unknown_op' }), 'atan', 'float32');
+  // A scalar picked from an input vector (how a LoRA branch reads its strength) scales a stream.
+  const strength = g.gather(g.input('k', 'float32', ['K']), g.constInt64([1], []), 0, 'strength'); // []
+  g.output(g.mul(projected, strength, 'scaled'), 'scaled_out', 'float32');
   return g.build().bytes;
 }
 
@@ -64,6 +67,8 @@ describe('annotateSymbolicShapes', () => {
     expect(dimsOf(model, 'parts:1')).toEqual(['B', 'M', 6]);
     expect(dimsOf(model, 'second_again')).toEqual(['B', 'M', 6]);
     expect(dimsOf(model, 'second_out')).toEqual(['B', 'M', 6]);
+    expect(dimsOf(model, 'strength')).toEqual([]);
+    expect(dimsOf(model, 'scaled')).toEqual(['B', 'L+M', 6]);
     // An op the pass does not know is left to onnxruntime, not guessed.
     expect(dimsOf(model, 'unknown_op')).toBeUndefined();
   });
@@ -75,13 +80,14 @@ describe('annotateSymbolicShapes', () => {
     const feeds = (batch: number, l: number, m: number) => ({
       a: Tensor.float32([batch, l, 4], Float32Array.from({ length: batch * l * 4 }, (_, i) => Math.cos(i * 0.3))),
       b: Tensor.float32([batch, m, 4], Float32Array.from({ length: batch * m * 4 }, (_, i) => Math.sin(i * 0.7))),
+      k: Tensor.float32([2], Float32Array.of(0.5, -1.5)),
     });
     const plainSession = await pool.acquire({ path: join(dir, 'plain.onnx') });
     const annotatedSession = await pool.acquire({ path: join(dir, 'annotated.onnx') });
     for (const [batch, l, m] of [[1, 3, 5], [2, 7, 2], [1, 4, 4], [2, 0, 3]] as const) {
       const expected = await pool.run(plainSession, feeds(batch, l, m));
       const got = await pool.run(annotatedSession, feeds(batch, l, m));
-      for (const name of ['first', 'second', 'atan']) {
+      for (const name of ['first', 'second', 'atan', 'scaled_out']) {
         expect(got[name]!.shape).toEqual(expected[name]!.shape);
         expect(Array.from(got[name]!.data as Float32Array)).toEqual(Array.from(expected[name]!.data as Float32Array));
       }

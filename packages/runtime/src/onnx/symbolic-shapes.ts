@@ -283,6 +283,20 @@ function inferNode(node: INodeProto, inputs: Array<Known | undefined>, vals: Arr
       }
       return [{ type: x.type, dims }];
     }
+    case 'Gather': {
+      // Data [..., n, ...] at `axis`, indices of any shape (a LoRA strength is a scalar picked from [K]).
+      const indices = inputs[1];
+      if (!x || !indices) return undefined;
+      const rank = x.dims.length;
+      const axis = (intAttr(node, 'axis', 0) + rank) % rank;
+      const dims = [...x.dims.slice(0, axis), ...indices.dims, ...x.dims.slice(axis + 1)];
+      const data = vals[0];
+      const picked = vals[1];
+      const values = data && picked && rank === 1 && picked.every((i) => typeof i === 'number' && i >= 0 && i < data.length)
+        ? (picked as number[]).map((i) => data[i]!)
+        : undefined;
+      return [{ type: x.type, dims, ...(values ? { values } : {}) }];
+    }
     case 'ConstantOfShape': {
       const shape = vals[0];
       if (!shape) return undefined;

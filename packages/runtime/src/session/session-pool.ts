@@ -58,6 +58,8 @@ export interface ModelRef {
    * becoming a float32 copy of the model at creation.
    */
   readonly disableConstantFolding?: boolean;
+  /** Optimisation level when the session options set none (the architecture's `sessionOptimizationLevel`). */
+  readonly graphOptimizationLevel?: 'basic' | 'extended' | 'all';
 }
 
 /** A pooled session. Stays valid after eviction: the next run re-creates the session. */
@@ -371,6 +373,7 @@ async function createSession(
   };
   if (options.intraOpNumThreads !== undefined) ortOptions.intraOpNumThreads = options.intraOpNumThreads;
   if (options.graphOptimizationLevel !== undefined) ortOptions.graphOptimizationLevel = options.graphOptimizationLevel;
+  else if (model.graphOptimizationLevel !== undefined) ortOptions.graphOptimizationLevel = model.graphOptimizationLevel;
   // Without ConstantFolding, the 'all' level's layout optimisations still materialise a float32 copy of every Cast
   // weight (measured, ORT 1.30, two T5-XXL layers in f16: +1.5 GB and 9 s; at 'extended': +26 MB and 0.25 s).
   else if (model.disableConstantFolding) ortOptions.graphOptimizationLevel = 'extended';
@@ -388,7 +391,7 @@ function sessionKey(model: ModelRef, options: SessionOptions): string {
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     isolate: options.isolate ?? false,
   };
-  return JSON.stringify([safeRealpath(model.path), model.externalDataDir ?? null, model.disableConstantFolding ?? false, o]);
+  return JSON.stringify([safeRealpath(model.path), model.externalDataDir ?? null, model.disableConstantFolding ?? false, model.graphOptimizationLevel ?? null, o]);
 }
 
 function safeRealpath(path: string): string {

@@ -191,7 +191,7 @@ export function buildFluxDit(c: FluxDitConfig, weights: GraphBuilder['weights'])
 
 export const fluxDit: Architecture<FluxDitConfig> = {
   id: FLUX_DIT_ID,
-  version: 3,
+  version: 4,
   role: 'dit',
   // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
   computeDtypes: ['float32', 'float16'],

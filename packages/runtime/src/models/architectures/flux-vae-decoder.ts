@@ -16,10 +16,13 @@ export const FLUX_VAE_DECODER_ID = 'flux-vae-decoder';
 
 export const fluxVaeDecoder: Architecture<FluxVaeConfig> = {
   id: FLUX_VAE_DECODER_ID,
-  version: 1,
+  version: 2,
   role: 'vae_decoder',
   // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
   computeDtypes: ['float32', 'float16'],
+  // Level 'all' decodes about 19 % faster on the CPU (NCHWc layout) but copies every conv weight at session creation
+  // (F32: +280 MiB, 0.46 s of CPU against 0.15 s); the DiT dwarfs the decode time, the copy stays in memory.
+  sessionOptimizationLevel: 'extended',
   keyPrefixes: FLUX_VAE_PREFIXES,
   keyLayouts: [FLUX_VAE_DIFFUSERS_LAYOUT],
   detect: (h) => detectFluxVae(h, 'decoder'),

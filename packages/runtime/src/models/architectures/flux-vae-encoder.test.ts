@@ -19,6 +19,7 @@ describe('FLUX VAE encoder', () => {
     it(`matches the independent torch implementation with ${dtype} weights (tiny config, posterior mean)`, async () => {
       const graph = await writeAndLoad(dir, `tiny-${dtype}`, tinyCheckpoint(dtype), {}, 'vae_encoder');
       expect(graph.architecture).toBe(FLUX_VAE_ENCODER_ID);
+      expect(graph.graphOptimizationLevel).toBe('extended');
       expect(graph.config).toMatchObject({ baseChannels: reference.config.ch, channelMultipliers: reference.config.ch_mult, encoderResBlocks: 2, latentChannels: 16 });
       const { latent } = await runGraph(pool, graph, { image: Tensor.float32(reference.imageShape, referenceImage()) });
       const expected = expectedOutput(dtype, 'encoder');
