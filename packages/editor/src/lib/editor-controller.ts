@@ -5,21 +5,21 @@
 import { ApiClient, PromptRejectedError, type HistoryEntry, type ImageRef } from './api-client.ts';
 import { AutoQueue, type RunMode } from './auto-queue.ts';
 import { reduceExecution, type ExecutionState } from './execution-state.ts';
-import { apiToUi, findMissingNodeTypes, MissingNodeTypesError, uiToApi } from './formats.ts';
+import { apiToUi, MissingNodeTypesError, uiToApi } from './formats.ts';
 import type { LibraryDrop } from './library-drops.ts';
 import type { GraphEditor, SearchRequest, UiWorkflow } from './litegraph-adapter.ts';
 import { loaderFor } from './model-loaders.ts';
 import type { ObjectInfo } from './object-info.ts';
 import type { ValidationReport, Toast } from './stores/app-state.svelte.ts';
-import { bundledTemplates, pickDefaultTemplate, type Template } from './templates.ts';
+import { bundledTemplates, type Template } from './templates.ts';
 import { imageRefOfInputName } from './mask-painting.ts';
-import type { UndoHistory } from './undo-history.ts';
 import type { ViewOptions } from './view-options.ts';
-import { Dialogs, type DialogRequest } from './dialogs.ts';
+import type { Dialogs, DialogRequest } from './dialogs.ts';
 import { EditorSettings, type SettingsSink } from './editor-settings.ts';
 import { downloadJson, dropKindOf, fileNameFor, pickFile, readWorkflowFile, type StorageLike } from './workflow-files.ts';
-import { WorkflowLibrary, workflowNameOf, type LibraryEntry } from './workflow-library.ts';
-import { isEmptyGraph, isModified, TabsStorage, WorkflowTabs, type TabSummary, type View, type WorkflowTab } from './workflow-tabs.ts';
+import type { LibraryEntry } from './workflow-library.ts';
+import { WorkflowSession } from './workflow-session.ts';
+import type { TabSummary } from './workflow-tabs.ts';
 import { WsClient, type ConnectionState, type ServerMessage, type SocketFactory } from './ws-client.ts';
 import type { PreviewFrame } from './binary-frames.ts';
 import type { QueueItem } from './api-client.ts';
@@ -84,17 +84,13 @@ export class EditorController {
       this.toast('info', `Run mode is back to Queue: ${reason}.`);
     },
   );
-  readonly dialogs: Dialogs;
+  /** The open workflows: tabs, undo, saving and opening (workflow-session.ts). */
+  readonly workflows: WorkflowSession;
   /** Settings from the server's /settings, applied to the canvas; the keymap. */
   readonly settings: EditorSettings;
-  readonly library: WorkflowLibrary;
   #editor: GraphEditor | null = null;
-  #tabStorage: TabsStorage | null;
-  #tabs = new WorkflowTabs();
   #totals = new Map<string, number>();
-  #autosaveTimer: ReturnType<typeof setTimeout> | null = null;
   #previewUrl: string | null = null;
-  #restoring = false;
   #wasOpen = false;
   #runtimeErrorShown = false;
 
@@ -104,11 +100,22 @@ export class EditorController {
     const clientId = options.clientId ?? randomId();
     const location = options.location ?? globalThis.location;
     this.ws = new WsClient({ url: this.api.wsUrl(location), clientId, ...(options.createSocket ? { createSocket: options.createSocket } : {}) });
-    this.#tabStorage = options.storage ? new TabsStorage(options.storage) : null;
-    this.dialogs = new Dialogs((request) => (state.dialog = request));
-    this.library = new WorkflowLibrary(this.api, this.dialogs);
+    const controller = this;
+    this.workflows = new WorkflowSession({
+      state,
+      get editor() { return controller.editor; },
+      get attached() { return controller.#editor !== null; },
+      get objectInfo() { return controller.objectInfo; },
+      toast: (kind, text) => this.toast(kind, text),
+      edited: () => this.autoQueue.edited(),
+    }, this.api, options.storage);
     this.settings = new EditorSettings(this.api, state);
     state.templates = options.templates ?? bundledTemplates();
+  }
+
+  /** The in-page questions (the Dialog component answers them). */
+  get dialogs(): Dialogs {
+    return this.workflows.dialogs;
   }
 
   get editor(): GraphEditor {
@@ -129,7 +136,7 @@ export class EditorController {
       this.toast('error', `Could not load node types: ${(e as Error).message}`);
     }
     await settings;
-    await this.#loadInitialWorkflow();
+    await this.workflows.openInitial();
     this.state.ready = true;
     // The benchmark reads this: navigation start to an interactive canvas with the first workflow.
     globalThis.performance?.mark?.('uso-editor-ready');
@@ -154,114 +161,71 @@ export class EditorController {
     this.state.nodeTypeCount = Object.keys(info).length;
   }
 
-  // ---- workflows and tabs ---------------------------------------------------------------------------------------
+  // ---- workflows (tabs, undo, saving: workflow-session.ts) ------------------------------------------------------
 
-  /** The active tab's undo history. */
-  get #undo(): UndoHistory {
-    return this.#tabs.active.undo;
-  }
-
-  /**
-   * Opens a workflow in a new tab, as ComfyUI does for a template, a file, a dropped PNG or a history item: nothing is
-   * replaced, so nothing is lost (the previous graph stays in its tab, with its own undo history). An empty tab that was
-   * never saved is reused, having nothing to lose. The view is fitted to the graph. `path` is the server path of a
-   * workflow opened from the Workflows sidebar.
-   */
+  /** Opens a workflow in a new tab (see {@link WorkflowSession.loadWorkflow}). */
   loadWorkflow(workflow: unknown, name = 'workflow', options: { path?: string | null } = {}): void {
-    const reuse = this.#tabs.size > 0 && this.#isBlank(this.#tabs.active) ? this.#tabs.active : null;
-    if (this.#tabs.size) this.#stashActive();
-    const missing = safeMissing(workflow, this.objectInfo);
-    this.editor.load(workflow as UiWorkflow, missing);
-    this.editor.fitView();
-    const state = JSON.stringify(this.editor.serialize());
-    // Unsaved tabs are told apart by name (`uso-style (2)`), as ComfyUI does; a saved one is named by its file.
-    if (!options.path) name = this.#tabs.freeName(name, reuse);
-    if (reuse) {
-      Object.assign(reuse, { name, path: options.path ?? null, state, saved: state, view: null });
-      reuse.undo.reset(state);
-    } else this.#tabs.open({ name, path: options.path ?? null, state, saved: state });
-    this.state.missingNodeTypes = missing;
-    this.state.validation = null;
-    this.#showTabs();
-    this.#scheduleAutosave();
+    this.workflows.loadWorkflow(workflow, name, options);
   }
 
-  /** A tab with nothing to lose: never saved, nothing on it. */
-  #isBlank(tab: WorkflowTab): boolean {
-    if (tab.path !== null) return false;
-    const state = tab === this.#tabs.active && this.#editor ? JSON.stringify(this.#editor.serialize()) : tab.state;
-    return isEmptyGraph(state);
-  }
-
-  /** Keeps the canvas's graph and view in the active tab before the canvas shows another one. */
-  #stashActive(): void {
-    if (!this.#editor || !this.#tabs.size) return;
-    this.checkpoint();
-    const tab = this.#tabs.active;
-    tab.state = JSON.stringify(this.#editor.serialize());
-    tab.view = this.#view();
-  }
-
-  #view(): View {
-    const ds = this.editor.canvas.ds;
-    return { scale: ds.scale, offset: [ds.offset[0], ds.offset[1]] };
-  }
-
-  /** Puts a tab's graph on the canvas, with the view it had (fitted when it has none). */
-  #showTab(tab: WorkflowTab): void {
-    const workflow = JSON.parse(tab.state) as UiWorkflow;
-    if (tab.view) ((workflow.extra ??= {}) as Record<string, unknown>).ds = tab.view;
-    const missing = safeMissing(workflow, this.objectInfo);
-    this.#restoring = true;
-    try {
-      this.editor.load(workflow, missing);
-    } finally {
-      this.#restoring = false;
-    }
-    if (!tab.view) this.editor.fitView();
-    this.state.missingNodeTypes = missing;
-    this.state.validation = null;
-    this.#showTabs();
-  }
-
-  #showTabs(): void {
-    this.state.tabs = this.#tabs.summaries();
-    this.state.activeTab = this.#tabs.active.id;
-    this.state.workflowName = this.#tabs.active.name;
-  }
-
-  /** Shows another open tab; the one left keeps its graph, view and undo history. */
   switchTab(id: string): void {
-    if (!this.#tabs.get(id) || id === this.#tabs.active.id) return;
-    this.#stashActive();
-    this.#showTab(this.#tabs.activate(id));
-    this.#scheduleAutosave();
+    this.workflows.switchTab(id);
   }
 
-  /**
-   * Closes a tab. One with unsaved changes asks first (save, close without saving, or cancel), as ComfyUI does.
-   * Closing the last tab leaves a new empty one. Resolves with whether it closed.
-   */
-  async closeTab(id: string): Promise<boolean> {
-    const tab = this.#tabs.get(id);
-    if (!tab) return false;
-    if (tab === this.#tabs.active) this.#stashActive();
-    if (isModified(tab)) {
-      const answer = await this.dialogs.ask({
-        title: 'Save changes?', message: `${tab.name} has unsaved changes. Save them before closing?`, items: [tab.path ?? tab.name],
-        buttons: [{ label: 'Save', value: 'save', kind: 'primary' }, { label: 'Close without saving', value: 'discard', kind: 'danger' }, { label: 'Cancel', value: 'cancel' }],
-      });
-      if (answer.choice === 'save') {
-        if (!(await this.saveTab(tab))) return false;
-      } else if (answer.choice !== 'discard') return false;
-    }
-    const wasActive = tab === this.#tabs.active;
-    const next = this.#tabs.remove(id);
-    if (!next) this.#openBlank();
-    else if (wasActive) this.#showTab(next);
-    else this.#showTabs();
-    this.#scheduleAutosave();
-    return true;
+  closeTab(id: string): Promise<boolean> {
+    return this.workflows.closeTab(id);
+  }
+
+  /** Ctrl+S: saves the active workflow to the server (asks for a name the first time). */
+  save(): Promise<boolean> {
+    return this.workflows.save();
+  }
+
+  saveAs(): Promise<boolean> {
+    return this.workflows.saveAs();
+  }
+
+  newWorkflow(): void {
+    this.workflows.newWorkflow();
+  }
+
+  refreshLibrary(): Promise<void> {
+    return this.workflows.refreshLibrary();
+  }
+
+  openSaved(path: string): Promise<void> {
+    return this.workflows.openSaved(path);
+  }
+
+  renameSaved(path: string): Promise<void> {
+    return this.workflows.renameSaved(path);
+  }
+
+  deleteSaved(path: string): Promise<void> {
+    return this.workflows.deleteSaved(path);
+  }
+
+  /** Called by the adapter on every graph change. */
+  graphChanged(): void {
+    this.workflows.graphChanged();
+  }
+
+  /** Takes an undo snapshot when an edit settles (pointer up, key up). */
+  checkpoint(): void {
+    this.workflows.checkpoint();
+  }
+
+  undo(): void {
+    this.workflows.undo();
+  }
+
+  redo(): void {
+    this.workflows.redo();
+  }
+
+  /** Writes the open tabs to local storage now (the page calls it on unload). */
+  flushAutosave(): void {
+    this.workflows.flushAutosave();
   }
 
   loadTemplate(template: Template): void {
@@ -305,42 +269,6 @@ export class EditorController {
     if (file) await this.openFile(file);
   }
 
-  /**
-   * Ctrl+S, as in ComfyUI: saves the active workflow to the server (`workflows/<name>.json`); one never saved there
-   * asks for a name first. Resolves with whether it saved.
-   */
-  async save(): Promise<boolean> {
-    this.#stashActive();
-    return this.saveTab(this.#tabs.active);
-  }
-
-  /** Saves the active workflow under a new name (the tab then stands for the new file). */
-  async saveAs(): Promise<boolean> {
-    this.#stashActive();
-    return this.saveTab(this.#tabs.active, { as: true });
-  }
-
-  /** Saves a tab's graph to the server; asks for a name when it has no path (or for Save As). */
-  async saveTab(tab: WorkflowTab, options: { as?: boolean } = {}): Promise<boolean> {
-    const workflow = JSON.parse(tab.state) as UiWorkflow;
-    if (tab.view) ((workflow.extra ??= {}) as Record<string, unknown>).ds = tab.view;
-    try {
-      let path = options.as ? null : tab.path;
-      if (path) await this.library.write(path, workflow);
-      else path = await this.library.saveAs(workflow, tab.path ? workflowNameOf(tab.path) : tab.name);
-      if (!path) return false;
-      Object.assign(tab, { path, name: workflowNameOf(path), saved: tab.state });
-      this.toast('info', `Saved ${path}`);
-    } catch (e) {
-      this.toast('error', `Could not save ${tab.name}: ${(e as Error).message}`);
-      return false;
-    }
-    if (this.#tabs.get(tab.id)) this.#showTabs();
-    this.#scheduleAutosave();
-    void this.refreshLibrary();
-    return true;
-  }
-
   /** Downloads the workflow in ComfyUI's UI format (Export; Ctrl+S saves to the server). */
   exportWorkflow(): void {
     downloadJson(fileNameFor(this.state.workflowName), this.editor.serialize());
@@ -352,151 +280,9 @@ export class EditorController {
     if (prompt) downloadJson(fileNameFor(this.state.workflowName, true), prompt);
   }
 
-  /** New opens an empty workflow in a new tab, as ComfyUI's New does. */
-  newWorkflow(): void {
-    this.#stashActive();
-    this.#openBlank();
-    this.#scheduleAutosave();
-  }
-
-  #openBlank(): void {
-    this.editor.clear();
-    const state = JSON.stringify(this.editor.serialize());
-    this.#tabs.open({ name: this.#tabs.freeName('Unsaved Workflow'), state, saved: state });
-    this.state.missingNodeTypes = [];
-    this.state.validation = null;
-    this.#showTabs();
-  }
-
-  // ---- the Workflows sidebar (saved on the server) ----------------------------------------------------------------
-
-  /** Lists the saved workflows (when the sidebar opens, and after changes: a new user has no folder yet, a 404). */
-  async refreshLibrary(): Promise<void> {
-    try {
-      this.state.library = await this.library.list();
-    } catch (e) {
-      this.toast('error', `Could not list saved workflows: ${(e as Error).message}`);
-    }
-  }
-
-  /** Opens a saved workflow: its tab when it is open already, else a new tab. */
-  async openSaved(path: string): Promise<void> {
-    const open = this.#tabs.byPath(path);
-    if (open) {
-      this.switchTab(open.id);
-      return;
-    }
-    try {
-      const workflow = await this.library.read(path);
-      this.loadWorkflow(workflow, workflowNameOf(path), { path });
-    } catch (e) {
-      this.toast('error', `Could not open ${path}: ${(e as Error).message}`);
-    }
-  }
-
-  async renameSaved(path: string): Promise<void> {
-    try {
-      const dest = await this.library.rename(path);
-      if (!dest) return;
-      const open = this.#tabs.byPath(path);
-      if (open) Object.assign(open, { path: dest, name: workflowNameOf(dest) });
-      this.#showTabs();
-      this.#scheduleAutosave();
-    } catch (e) {
-      this.toast('error', `Could not rename ${path}: ${(e as Error).message}`);
-    }
-    await this.refreshLibrary();
-  }
-
-  /** Deletes a saved workflow; a tab that shows it stays open as an unsaved workflow, so its graph is not lost. */
-  async deleteSaved(path: string): Promise<void> {
-    try {
-      if (!(await this.library.remove(path))) return;
-      const open = this.#tabs.byPath(path);
-      if (open) Object.assign(open, { path: null, saved: null });
-      this.#showTabs();
-      this.#scheduleAutosave();
-    } catch (e) {
-      this.toast('error', `Could not delete ${path}: ${(e as Error).message}`);
-    }
-    await this.refreshLibrary();
-  }
-
-  // ---- edits and undo ---------------------------------------------------------------------------------------------
-
-  /** Called by the adapter on every graph change. */
-  graphChanged(): void {
-    if (this.#restoring) return;
-    this.#scheduleAutosave();
-  }
-
-  /** Takes an undo snapshot when an edit settles (pointer up, key up); a new one is an edit for On Change. */
-  checkpoint(): void {
-    if (!this.#editor || this.#restoring || !this.#tabs.size) return;
-    const state = JSON.stringify(this.#editor.serialize());
-    if (!this.#undo.record(state)) return;
-    this.#tabs.active.state = state;
-    this.#showTabs();
-    this.autoQueue.edited();
-  }
-
   setRunMode(mode: RunMode): void {
     this.autoQueue.mode = mode;
     this.state.runMode = mode;
-  }
-
-  undo(): void {
-    this.checkpoint();
-    const prev = this.#undo.undo();
-    if (prev) this.#restore(prev);
-  }
-
-  redo(): void {
-    const next = this.#undo.redo();
-    if (next) this.#restore(next);
-  }
-
-  #restore(snapshot: string): void {
-    this.#restoring = true;
-    try {
-      const workflow = JSON.parse(snapshot) as UiWorkflow;
-      ((workflow.extra ??= {}) as Record<string, unknown>).ds = this.#view();
-      this.editor.load(workflow, safeMissing(workflow, this.objectInfo));
-    } finally {
-      this.#restoring = false;
-    }
-    this.#tabs.active.state = snapshot;
-    this.#showTabs();
-    this.#scheduleAutosave();
-  }
-
-  /** The tabs of the last visit (with their views), else the default template, else an empty graph. */
-  async #loadInitialWorkflow(): Promise<void> {
-    const stored = this.#tabStorage?.load();
-    if (stored && this.#tabs.restore(stored)) {
-      this.#showTab(this.#tabs.active);
-      return;
-    }
-    const template = pickDefaultTemplate(this.state.templates);
-    if (template) this.loadWorkflow(structuredClone(template.workflow), template.name);
-    else this.#openBlank();
-  }
-
-  #scheduleAutosave(): void {
-    if (!this.#tabStorage) return;
-    if (this.#autosaveTimer) clearTimeout(this.#autosaveTimer);
-    this.#autosaveTimer = setTimeout(() => this.flushAutosave(), 400);
-  }
-
-  /** Writes the open tabs to local storage now (the page calls it on unload). */
-  flushAutosave(): void {
-    if (this.#autosaveTimer) clearTimeout(this.#autosaveTimer);
-    this.#autosaveTimer = null;
-    if (!this.#tabStorage || !this.#editor || !this.#tabs.size) return;
-    const active = this.#tabs.active;
-    active.state = JSON.stringify(this.#editor.serialize());
-    active.view = this.#view();
-    if (!this.#tabStorage.save(this.#tabs.toStored())) this.toast('error', 'Local storage is full: open tabs will not survive a reload');
   }
 
   // ---- queue --------------------------------------------------------------------------------------------------
@@ -537,7 +323,7 @@ export class EditorController {
       this.editor.applyControlAfterGenerate();
     }
     // The seed step is the queue's doing, not an edit: record it here so On Change does not take it for one.
-    if (ids.length) this.#undo.record(JSON.stringify(this.editor.serialize()));
+    if (ids.length) this.workflows.recordQueueStep();
     void this.refreshQueue();
     return ids;
   }
@@ -787,15 +573,6 @@ export class EditorController {
     this.state.search = null;
     if (!req) return;
     this.editor.addNode(type, req.graphPos, req.pending);
-  }
-}
-
-function safeMissing(workflow: unknown, info: ObjectInfo): string[] {
-  if (!Object.keys(info).length) return [];
-  try {
-    return findMissingNodeTypes(workflow, info);
-  } catch {
-    return [];
   }
 }
 

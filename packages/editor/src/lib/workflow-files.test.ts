@@ -1,6 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pngWithText } from './test-support.ts';
-import { classify, downloadJson, dropKindOf, fileNameFor, imageFormatOf, NotAWorkflowError, readWorkflowFile } from './workflow-files.ts';
+import { classify, dropKindOf, fileNameFor, imageFormatOf, NotAWorkflowError, readWorkflowFile } from './workflow-files.ts';
 
 const ui = { last_node_id: 1, last_link_id: 0, nodes: [{ id: 1, type: 'SaveImage' }], links: [], version: 0.4 };
 const api = { '1': { class_type: 'SaveImage', inputs: { filename_prefix: 'x' } } };
@@ -60,30 +60,5 @@ describe('classify and names', () => {
     expect(fileNameFor('USO style')).toBe('USO style.json');
     expect(fileNameFor('a/b:c', true)).toBe('a_b_c_api.json');
     expect(fileNameFor('  ')).toBe('workflow.json');
-  });
-});
-
-describe('downloadJson', () => {
-  it('keeps each download\'s object URL until the next download, never revoking it on a timer', async () => {
-    const { JSDOM } = await import('jsdom');
-    const doc = new JSDOM('<body></body>').window.document as unknown as Document;
-    const created: string[] = [];
-    const revoked: string[] = [];
-    const original = { create: URL.createObjectURL, revoke: URL.revokeObjectURL };
-    URL.createObjectURL = () => { created.push(`blob:${created.length}`); return created.at(-1)!; };
-    URL.revokeObjectURL = (url: string) => void revoked.push(url);
-    vi.useFakeTimers();
-    try {
-      downloadJson('a.json', { a: 1 }, doc);
-      vi.advanceTimersByTime(60_000);
-      expect(revoked).toEqual([]);
-      downloadJson('b.json', { b: 2 }, doc);
-      expect(revoked).toEqual(['blob:0']);
-      expect(doc.querySelectorAll('a').length).toBe(0);
-    } finally {
-      vi.useRealTimers();
-      URL.createObjectURL = original.create;
-      URL.revokeObjectURL = original.revoke;
-    }
   });
 });
