@@ -13,7 +13,6 @@ Run: /usr/bin/python3 packages/runtime/scripts/flux-vae-reference.py  (Debian py
 Writes: packages/runtime/src/models/architectures/fixtures/flux-vae-reference.json
 """
 
-import base64
 import json
 import math
 import os
@@ -22,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from tensor_io import f32_b64
 
 CONFIG = {"ch": 32, "ch_mult": [1, 2, 2, 2], "enc_blocks": 2, "dec_blocks": 3, "z": 16, "in_ch": 3}
 IMAGE_SHAPE = [2, 3, 40, 24]  # odd latent sizes (5 x 3) exercise the asymmetric padding at every level
@@ -245,10 +246,6 @@ class AutoEncoder(nn.Module):
         self.decoder = Decoder(c["ch"], c["ch_mult"], c["dec_blocks"], c["z"], c["in_ch"])
 
 
-def b64(t):
-    return base64.b64encode(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()).decode("ascii")
-
-
 def main():
     torch.set_grad_enabled(False)
     model = AutoEncoder(CONFIG).double()
@@ -261,8 +258,8 @@ def main():
         model.load_state_dict({name: round_to(dtype, v).double() for name, v in seeded.items()})
         mean = model.encoder(image)
         decoded = model.decoder(latent)
-        cases.append({"dtype": dtype, "part": "encoder", "shape": list(mean.shape), "output": b64(mean)})
-        cases.append({"dtype": dtype, "part": "decoder", "shape": list(decoded.shape), "output": b64(decoded)})
+        cases.append({"dtype": dtype, "part": "encoder", "shape": list(mean.shape), "output": f32_b64(mean)})
+        cases.append({"dtype": dtype, "part": "decoder", "shape": list(decoded.shape), "output": f32_b64(decoded)})
         print(dtype, "encoder |mean| max", float(mean.abs().max()), "decoder |x| max", float(decoded.abs().max()))
     fixture = {
         "madeBy": "packages/runtime/scripts/flux-vae-reference.py (torch %s, float64)" % torch.__version__,

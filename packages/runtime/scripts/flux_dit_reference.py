@@ -18,7 +18,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from safetensors_io import read_safetensors, write_f32_safetensors
+from tensor_io import read_safetensors, write_f32_safetensors
 
 EPS = 1e-6
 

@@ -23,10 +23,12 @@ import numpy as np
 import torch
 from scipy import integrate
 
+from tensor_io import f32_b64
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location('reference', os.path.join(HERE, 'make-reference-fixtures.py'))
 ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)  # schedules (ksampler_sigmas), sampler_start, f32_b64, write
+_spec.loader.exec_module(ref)  # schedules (ksampler_sigmas), sampler_start, write
 
 
 # ---------------------------------------------------------------- the synthetic model and CFG
@@ -679,7 +681,7 @@ def main():
                 y, last = y
             y = y / (1 - last)  # inverse_noise_scaling
             out['runs'].append({'sampler': name, 'scheduler': sched, 'steps': steps, 'denoise': denoise, 'cfg': cfg,
-                                'sigmas': sigmas.tolist(), 'calls': m.calls, 'f32': ref.f32_b64(y)})
+                                'sigmas': sigmas.tolist(), 'calls': m.calls, 'f32': f32_b64(y)})
     ref.write('sampling/fixtures/ode-samplers.json', out)
 
 

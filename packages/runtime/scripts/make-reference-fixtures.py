@@ -9,7 +9,6 @@ Needs: torch (any CPU build; Debian's python3-torch 1.13 was used), numpy, mpmat
 Run:   /usr/bin/python3 packages/runtime/scripts/make-reference-fixtures.py
 Writes: src/tensor/fixtures/float16.json, src/noise/fixtures/torch-randn.json, src/schedule/fixtures/schedules.json, src/sampling/fixtures/samplers.json
 """
-import base64
 import json
 import math
 import os
@@ -18,13 +17,10 @@ import mpmath
 import numpy as np
 import torch
 
+from tensor_io import f32_b64
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, '..', 'src')
-
-
-def f32_b64(t):
-    """float32 tensor -> base64 of its little-endian bytes (keeps every bit)."""
-    return base64.b64encode(t.detach().to(torch.float32).contiguous().numpy().astype('<f4').tobytes()).decode()
 
 
 def write(rel, obj):

@@ -19,11 +19,13 @@ import os
 import numpy as np
 import torch
 
+from tensor_io import f32_b64
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 _spec = importlib.util.spec_from_file_location('ref', os.path.join(HERE, 'make-reference-fixtures.py'))
 ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)  # schedules (ksampler_sigmas), the synthetic model, f32_b64, write
+_spec.loader.exec_module(ref)  # schedules (ksampler_sigmas), the synthetic model, write
 
 
 # ---------------------------------------------------------------- Brownian tree (own reference)
@@ -146,13 +148,13 @@ def brownian_fixtures():
         for a, b in queries:
             fa, fb = float(torch.tensor(a, dtype=torch.float32)), float(torch.tensor(b, dtype=torch.float32))
             lo, hi = min(fa, fb), max(fa, fb)
-            out.append({'ta': lo, 'tb': hi, 'f32': ref.f32_b64(tree(lo, hi))})
+            out.append({'ta': lo, 'tb': hi, 'f32': f32_b64(tree(lo, hi))})
         trees.append({'seed': str(seed), 'queries': out})
     # The noise sampler (division by sqrt|dt|, signs) over a small shape that takes randn's double path.
     x = torch.zeros(3)
     ns = RefTreeNoise(x, sig[0], sig[1], 11)
     small = [{'sigma': float(torch.tensor(a)), 'sigmaNext': float(torch.tensor(b)),
-              'f32': ref.f32_b64(ns(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)))}
+              'f32': f32_b64(ns(torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)))}
              for a, b in [(1.0, 0.7), (0.7, 0.0291), (0.2, 0.6)]]
     ref.write('noise/fixtures/brownian-tree.json', {
         'note': 'numpy 1.24 SeedSequence states; own torch reference of torchsde BrownianTree (tol 1e-6, pool 24)',
@@ -487,7 +489,7 @@ def sampler_fixtures():
             y = fn(ref.denoise_fn, x, sigmas, seed)
             y = y / (1 - sigmas[-1])
             out['runs'].append({'sampler': name, 'scheduler': sched, 'steps': steps, 'denoise': denoise,
-                                'sigmas': sigmas.tolist(), 'f32': ref.f32_b64(y)})
+                                'sigmas': sigmas.tolist(), 'f32': f32_b64(y)})
     ref.write('sampling/fixtures/sde-samplers.json', out)
 
 

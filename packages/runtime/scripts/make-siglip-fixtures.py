@@ -23,7 +23,7 @@ import tempfile
 
 import torch
 
-from safetensors_io import read_safetensors, read_safetensors_with_metadata, write_f32_safetensors
+from tensor_io import read_safetensors, read_safetensors_with_metadata, write_f32_safetensors
 from siglip_torch import siglip_vision, uso_projector
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -8,7 +8,6 @@ Called by scripts/make-text-encoder-fixtures.ts with a folder holding `t5-<DTYPE
 (`--bench FOLDER`) to time the same T5 layers in float32 at full width.
 Needs: Debian's python3-torch 1.13 (OpenBLAS: libopenblas0-pthread) and the numpy it depends on.
 """
-import base64
 import json
 import math
 import os
@@ -17,7 +16,7 @@ import time
 
 import torch
 
-from safetensors_io import read_safetensors
+from tensor_io import f32_b64, read_safetensors
 
 
 # ---------------------------------------------------------------- T5 v1.1 encoder
@@ -99,10 +98,6 @@ def clip_text(w, ids, depth, head_dim=64):
         x = x + lin(h * torch.sigmoid(1.702 * h), 'mlp.fc2')
     x = layer_norm(x, w['text_model.final_layer_norm.weight'], w['text_model.final_layer_norm.bias'])
     return x[torch.arange(b), ids.argmax(dim=-1)]  # first end-of-text token
-
-
-def f32_b64(t):
-    return base64.b64encode(t.to(torch.float32).contiguous().numpy().astype('<f4').tobytes()).decode()
 
 
 def fixtures(folder):

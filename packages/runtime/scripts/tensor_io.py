@@ -1,10 +1,12 @@
-"""DEV-ONLY: safetensors read and write for the torch reference scripts, written from the format description
-(8-byte little-endian header length, a JSON header of dtype/shape/data_offsets, then the raw little-endian data).
+"""DEV-ONLY: how the torch reference scripts read and write tensors: safetensors files, written from the format
+description (8-byte little-endian header length, a JSON header of dtype/shape/data_offsets, then the raw
+little-endian data), and float32 base64 strings for the JSON fixtures.
 
 Every stored dtype the runtime reads (F32, F16, BF16, F8_E4M3) is decoded to its exact value in float64 first, so a
 reference computes from exactly the numbers the TypeScript loader sees; scripts that want float32 get that exact
 value rounded once (exact for all four dtypes). Needs: torch, numpy.
 """
+import base64
 import json
 import struct
 
@@ -83,3 +85,8 @@ def write_f32_safetensors(path, tensors, metadata=None):
         f.write(text)
         for blob in blobs:
             f.write(blob)
+
+
+def f32_b64(t):
+    """A tensor as base64 of its float32 little-endian bytes (keeps every bit), as the JSON fixtures store values."""
+    return base64.b64encode(t.detach().to(torch.float32).contiguous().numpy().astype('<f4').tobytes()).decode()
