@@ -153,7 +153,7 @@ export function inspectModelFile(file: string, registry: ArchitectureRegistry): 
   const underPrefix = (f: Found) => [...header.tensors.keys()].filter((n) => n.startsWith(f.keyPrefix));
   const claimedBy = found.map((f) => new Set([...stored(f, f.used), ...stored(f, f.ignored)]));
   const claimed = new Set(claimedBy.flatMap((set) => [...set]));
-  const models = found.map((f, i): InspectedModel => {
+  const models = found.map((f): InspectedModel => {
     // A tensor another model of the file reads or ignores (the VAE decoder's for the encoder) is not unknown here.
     const unknown = underPrefix(f).filter((n) => !claimedBy.some((set) => set.has(n)));
     const dtypes: Partial<Record<SafetensorsDType, number>> = {};
