@@ -62,7 +62,7 @@ export interface Architecture<Config = unknown> {
   /**
    * onnxruntime optimisation level for this architecture's sessions when the caller sets none. Default: 'all', or
    * 'extended' when the graph casts stored weights. 'extended' skips the CPU provider's NCHWc layout pass, which
-   * writes a reordered copy of every conv weight at session creation (FLUX VAE F32: +280 MiB, three times the CPU).
+   * writes a reordered copy of every conv weight at session creation (FLUX VAE F32: +250-310 MiB, two to three times the CPU).
    */
   readonly sessionOptimizationLevel?: 'extended' | 'all';
   /** True when the (prefix-stripped) header holds this architecture's weights. Looks at keys/shapes/metadata only. */
