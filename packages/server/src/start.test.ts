@@ -12,6 +12,8 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs(['--execution-provider', 'cuda'])).toEqual({ executionProvider: 'cuda' });
     expect(parseServeArgs(['--cache-lru', '50'])).toEqual({ cache: { policy: 'lru', maxEntries: 50 } });
     expect(parseServeArgs(['--cache-ram-mb', '2048'])).toEqual({ cache: { policy: 'ram', maxBytes: 2048 * 1024 * 1024 } });
+    // ComfyUI's --preview-method values; without the flag no option is set and previews stay off (ComfyUI's none).
+    for (const method of ['auto', 'latent2rgb', 'taesd', 'none']) expect(parseServeArgs(['--preview-method', method])).toEqual({ previewMethod: method });
   });
 
   it('refuses bad values and unknown flags with a message', () => {
@@ -21,5 +23,6 @@ describe('parseServeArgs', () => {
     expect(() => parseServeArgs(['--cache-lru', '5', '--cache-ram-mb', '5'])).toThrow(/either --cache-lru or --cache-ram-mb/);
     expect(() => parseServeArgs(['--cache-lru', '0'])).toThrow(/--cache-lru must be an integer/);
     expect(() => parseServeArgs(['--execution-provider', 'tpu'])).toThrow(/--execution-provider must be one of cpu, cuda, webgpu, got 'tpu'/);
+    expect(() => parseServeArgs(['--preview-method', 'fast'])).toThrow(/--preview-method must be one of .*got 'fast'/);
   });
 });
