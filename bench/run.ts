@@ -1,12 +1,13 @@
 /**
  * Runs every `*.bench.ts` file under bench/ (or those whose names contain the CLI arguments), prints a table and
  * updates bench/results.json: the entries of the files that ran are replaced, the others are kept, so a partial run
- * (`pnpm bench dit`) refreshes only its own figures. Each entry records its file and, where its target parses as
+ * (`pnpm bench dit`) refreshes only its own figures; the root README's table is then regenerated from all of them. Each entry records its file and, where its target parses as
  * "<op> <number>", whether it was met.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatNumber, updateReadmeTable } from './readme-table.ts';
 import { targetMet } from './target.ts';
 import type { BenchFile, BenchResult } from './types.ts';
 
@@ -49,7 +50,6 @@ const kept = (existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'u
 const merged = [...kept, ...results].sort((a, b) => (a.file ?? '').localeCompare(b.file ?? ''));
 writeFileSync(resultsPath, JSON.stringify(merged, null, 2) + '\n');
 console.log(`\nupdated ${resultsPath} (${results.length} figures from ${files.length} files, ${kept.length} kept)`);
-
-function formatNumber(n: number): string {
-  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
-}
+const readmePath = join(benchDir, '..', 'README.md');
+updateReadmeTable(readmePath, merged);
+console.log(`updated the benchmark table in ${readmePath}`);
