@@ -304,10 +304,17 @@ describe('panels and canvas tools, against a real server with the demo models', 
     await page.mouse.click(bx, by);
     await page.waitForFunction(() => window.usoEditor.app.graphPath.length === 2);
     await shot(page, 'p10-subgraph-opened');
-    await page.evaluate(() => window.usoEditor.editor.exitSubgraph());
+    // litegraph finds the node under a click among the nodes of the last frame it drew: let the root graph be drawn
+    // (a person cannot click within the same frame either).
+    await page.evaluate(() => new Promise<void>((resolve) => {
+      window.usoEditor.editor.exitSubgraph();
+      window.requestAnimationFrame(() => window.requestAnimationFrame(() => resolve()));
+    }));
 
     // The canvas menu's Convert to Subgraph entry: an SVG icon, no emoji; no menu text is an empty box.
-    const [sx, sy] = await toPage(page, node25[0] + 40, node25[1] + 40);
+    // On the title bar, left of its buttons: the node's body carries the prompt's textarea, which takes right-clicks
+    // for the browser's own menu wherever it lies over the point.
+    const [sx, sy] = await toPage(page, node25[0] + 60, node25[1] - 15);
     await page.evaluate(() => window.usoEditor.editor.canvas.selectNode(window.usoEditor.editor.graph.getNodeById(25)));
     await page.mouse.click(sx, sy, { button: 'right' });
     const entry = page.locator('.litecontextmenu .litemenu-entry', { hasText: 'Convert to Subgraph' }).first();
