@@ -16,7 +16,7 @@ import {
   type GuidedDenoiser,
   type SamplerOptions,
 } from './common.ts';
-import { ancestralStep, checkEta, noiseSource, rfAncestralStep, sigmaOfT, tOfSigma } from './steps.ts';
+import { ancestralStep, checkEta, noiseSource, rfAncestralStep, rfRenoise, sigmaOfT, tOfSigma } from './steps.ts';
 import type { SamplerFamily } from './names.ts';
 
 /**
@@ -162,11 +162,7 @@ export async function sampleDpmpp2sAncestral(
     }
     // 3.
     if (sn > 0 && eta > 0) {
-      const scale = f(step.alphaNext / step.alphaDown);
-      const eps = noise(s, sn, n);
-      const renoised = new Float32Array(n);
-      for (let k = 0; k < n; k++) renoised[k] = f(scale * next[k]!) + f(f(eps[k]! * sN) * step.renoise);
-      next = renoised;
+      next = rfRenoise(next, step, noise(s, sn, n), sN);
     }
     x = next;
   }

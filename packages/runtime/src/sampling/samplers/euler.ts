@@ -4,9 +4,7 @@
  */
 
 import {
-  checkLength,
   checkSigmas,
-  defaultNoiseSampler,
   evaluate,
   evaluateGuided,
   f,
@@ -18,7 +16,7 @@ import {
   type GuidedDenoiser,
   type SamplerOptions,
 } from './common.ts';
-import { ancestralStep, checkEta, noiseSource } from './steps.ts';
+import { ancestralStep, checkEta, noiseSource, rfAncestralStep, rfRenoise } from './steps.ts';
 import type { SamplerFamily } from './names.ts';
 
 /**
@@ -61,9 +59,8 @@ export async function sampleEulerAncestral(
 ): Promise<Float32Array> {
   checkSigmas('sampleEulerAncestral', x0, sigmas);
   const eta = options.eta ?? 1;
-  const sNoise = options.sNoise ?? 1;
-  if (!(eta >= 0)) throw new RangeError(`sampleEulerAncestral: eta must be >= 0, got ${eta}`);
-  const noise = options.noiseSampler ?? defaultNoiseSampler(options.seed ?? 0);
+  checkEta('sampleEulerAncestral', eta);
+  const noise = noiseSource(options);
   let x = x0;
   for (let i = 0; i < sigmas.length - 1; i++) {
     const s = f(sigmas[i]!);
@@ -75,25 +72,14 @@ export async function sampleEulerAncestral(
       x = Float32Array.from(den);
       continue;
     }
-    // 2. Down-step and re-noise coefficients, each a float32 0-dim tensor op in ComfyUI.
-    const downRatio = f(1 + f(f(f(sn / s) - 1) * f(eta)));
-    const sd = f(sn * downRatio);
-    const a1 = f(1 - sn);
-    const ad = f(1 - sd);
-    const c = f(Math.sqrt(f(f(sn * sn) - f(f(f(sd * sd) * f(a1 * a1)) / f(ad * ad)))));
-    // 3. Euler to sigma_down, then scale up and add fresh noise.
-    const r = f(sd / s);
+    // 2. Euler to sigma_down (the step's coefficients are each a float32 0-dim tensor op in ComfyUI).
+    const step = rfAncestralStep(s, sn, eta);
+    const r = f(step.down / s);
     const oneMinusR = f(1 - r);
-    const scale = f(a1 / ad);
-    const eps = eta > 0 ? noise(s, sn, x.length) : null;
-    if (eps) checkLength('noise sampler', eps, x.length);
-    const sN = f(sNoise);
-    const next = new Float32Array(x.length);
-    for (let k = 0; k < x.length; k++) {
-      const y = f(f(r * x[k]!) + f(oneMinusR * den[k]!));
-      next[k] = eps ? f(scale * y) + f(f(eps[k]! * sN) * c) : y;
-    }
-    x = next;
+    const moved = new Float32Array(x.length);
+    for (let k = 0; k < x.length; k++) moved[k] = f(f(r * x[k]!) + f(oneMinusR * den[k]!));
+    // 3. Scale up and add fresh noise.
+    x = eta > 0 ? rfRenoise(moved, step, noise(s, sn, x.length), options.sNoise ?? 1) : moved;
   }
   return x;
 }

@@ -4,7 +4,7 @@
  */
 
 import { checkSigmas, evaluate, f, plain, report, type AncestralOptions, type Denoiser, type SamplerOptions } from './common.ts';
-import { checkEta, noiseSource, rfAncestralStep } from './steps.ts';
+import { checkEta, noiseSource, rfAncestralStep, rfRenoise } from './steps.ts';
 import type { SamplerFamily } from './names.ts';
 
 /**
@@ -183,11 +183,7 @@ export async function sampleDpm2Ancestral(
     const x2 = stepped(x, d, f(mid - s));
     const d2 = slope(x2, await evaluate(denoise, x2, mid, options.signal), mid);
     const moved = stepped(x, d2, f(step.down - s));
-    const scale = f(step.alphaNext / step.alphaDown);
-    const eps = noise(s, sn, n);
-    const next = new Float32Array(n);
-    for (let k = 0; k < n; k++) next[k] = f(scale * moved[k]!) + f(f(eps[k]! * sN) * step.renoise);
-    x = next;
+    x = rfRenoise(moved, step, noise(s, sn, n), sN);
   }
   return x;
 }

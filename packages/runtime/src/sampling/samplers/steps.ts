@@ -36,12 +36,28 @@ export function ancestralStep(from: number, to: number, eta: number): { down: nu
  * The rectified-flow ancestral step ComfyUI's *_RF samplers use for CONST models: sigma_down = s'(1 + (s'/s - 1) eta),
  * alpha' = 1 - s', alpha_down = 1 - sigma_down, renoise = sqrt(s'^2 - sigma_down^2 alpha'^2 / alpha_down^2).
  */
-export function rfAncestralStep(s: number, sn: number, eta: number): { down: number; alphaNext: number; alphaDown: number; renoise: number } {
+export interface RfAncestralStep {
+  down: number;
+  alphaNext: number;
+  alphaDown: number;
+  renoise: number;
+}
+
+export function rfAncestralStep(s: number, sn: number, eta: number): RfAncestralStep {
   const down = f(sn * f(1 + f(f(f(sn / s) - 1) * f(eta))));
   const alphaNext = f(1 - sn);
   const alphaDown = f(1 - down);
   const renoise = f(Math.sqrt(f(f(sn * sn) - f(f(f(down * down) * f(alphaNext * alphaNext)) / f(alphaDown * alphaDown)))));
   return { down, alphaNext, alphaDown, renoise };
+}
+
+/** The rectified-flow re-noise after a step to sigma_down: (alpha'/alpha_down) x + eps s_noise renoise, per element. */
+export function rfRenoise(x: Float32Array, step: RfAncestralStep, eps: Float32Array, sNoise: number): Float32Array<ArrayBuffer> {
+  const scale = f(step.alphaNext / step.alphaDown);
+  const sN = f(sNoise);
+  const out = new Float32Array(x.length);
+  for (let k = 0; k < x.length; k++) out[k] = f(scale * x[k]!) + f(f(eps[k]! * sN) * step.renoise);
+  return out;
 }
 
 /** The options' noise sampler, or ComfyUI's default one seeded with the KSampler seed; checks each draw's length. */
