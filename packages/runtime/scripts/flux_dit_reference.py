@@ -7,7 +7,8 @@ shared/reference/uso-model.md), not from any existing implementation. Used two w
     safetensors checkpoint (F32/F16/BF16/F8_E4M3, decoded here to float32) and a safetensors file of cases
     (`<case>/<input>` tensors in the dit contract's names, optional `<case>/lora_strength`), and writes
     `<case>/velocity` for each case;
-  * by bench/flux-dit.bench.ts: `flux_dit_reference.py bench JSON` times one full-width double and single block.
+  * by bench/flux-dit.bench.ts: `flux_dit_reference.py serve JSON` holds one full-width double and single block and
+    times one call of either per request, alternating with ours.
 Needs: torch (Debian's python3-torch 1.13 was used), numpy.
 """
 import json
@@ -205,8 +206,12 @@ def blas_in_use():
     return 'openblas' if 'openblas' in maps else 'reference or other'
 
 
-def bench(spec_json):
-    """Times one double and one single block at full width (CPU ms); prints JSON {double_ms, single_ms, gemm_gflops, blas}."""
+def serve(spec_json):
+    """Holds one full-width double and single block and times one call per request, so that the bench can alternate
+    our runs with these (a shared machine drifts by tens of percent within a minute; back-to-back pairs see the same
+    conditions). Prints a ready line {blas, torch}, then answers each stdin line: 'double', 'single' or 'linear1'
+    (the single block's first Linear alone) with {cpu_ms}, the process's CPU time (all threads) for one call; 'gemm'
+    with {gflops}, the best wall-time rate of ten 1024x768x768 matmuls (a crippled BLAS shows here). Ends at EOF."""
     spec = json.loads(spec_json)
     torch.set_grad_enabled(False)
     torch.set_num_threads(spec.get('threads', 2))
@@ -237,33 +242,38 @@ def bench(spec_json):
     ids = torch.zeros(1, lt + li, 3)
     head_dim = c // hds
     cos, sin = rope_tables(ids, [head_dim // 8, 7 * head_dim // 16, 7 * head_dim // 16], 10000)
-
-    def best(fn, reps):
-        # CPU time of the process (all threads), the least of `reps`: on a shared, loaded machine wall time says
-        # more about the neighbours than about the code.
-        fn()
-        times = []
-        for _ in range(reps):
-            t0 = time.process_time()
-            fn()
-            times.append((time.process_time() - t0) * 1000)
-        return min(times)
-
-    reps = spec.get('reps', 3)
-    double_ms = best(lambda: double_block(W, 'd', txt, img, vec, cos, sin, hds), reps)
     x = torch.cat([txt, img], dim=1)
-    single_ms = best(lambda: single_block(W, 's', x, vec, cos, sin, hds, c), reps)
+    blocks = {
+        'double': lambda: double_block(W, 'd', txt, img, vec, cos, sin, hds),
+        'single': lambda: single_block(W, 's', x, vec, cos, sin, hds, c),
+        'linear1': lambda: W.linear(x, 's.linear1'),
+    }
+
     a, b = torch.randn(1024, 768), torch.randn(768, 768)
-    gemm_ms = best(lambda: a @ b, 10)
-    print(json.dumps({'double_ms': double_ms, 'single_ms': single_ms, 'gemm_gflops': 2 * 1024 * 768 * 768 / gemm_ms / 1e6,
-                      'blas': blas_in_use(),
-                      'torch': torch.__version__}))
+
+    def gemm_gflops():
+        a @ b
+        return 2 * 1024 * 768 * 768 / min(_timed(lambda: a @ b, time.perf_counter) for _ in range(10)) / 1e9
+
+    print(json.dumps({'blas': blas_in_use(), 'torch': torch.__version__}), flush=True)
+    for line in sys.stdin:
+        request = line.strip()
+        if request == 'gemm':
+            print(json.dumps({'gflops': gemm_gflops()}), flush=True)
+        else:
+            print(json.dumps({'cpu_ms': _timed(blocks[request], time.process_time) * 1000}), flush=True)
+
+
+def _timed(fn, clock):
+    t0 = clock()
+    fn()
+    return clock() - t0
 
 
 if __name__ == '__main__':
     if sys.argv[1] == 'run':
         run(*sys.argv[2:])
-    elif sys.argv[1] == 'bench':
-        bench(sys.argv[2])
+    elif sys.argv[1] == 'serve':
+        serve(sys.argv[2])
     else:
         raise SystemExit(__doc__)
