@@ -8,87 +8,15 @@
  */
 
 import { MICROSOFT_DOMAIN, type GraphBuilder, type Value } from './graph-builder.ts';
-import type { WeightPart, WeightPatch } from './weights.ts';
+import { hasWeight, linear, weightShape } from './linear.ts';
+
+export { linear, linearGroups } from './linear.ts';
 
 /**
- * Bump whenever a block below changes the graph it builds: the loader puts it in every graph's cache key, so a graph
- * cached by an older builder is never reused.
+ * Bump whenever a block below or in linear.ts changes the graph it builds: the loader puts it in every graph's cache
+ * key, so a graph cached by an older builder is never reused.
  */
-export const BLOCKS_VERSION = 3;
-
-/** Dimension of a weight from the builder's weight source; throws naming the key when absent. */
-function weightShape(g: GraphBuilder, key: string): readonly number[] {
-  const info = g.weights?.info(key);
-  if (!info) throw new Error(`${g.weights?.description ?? 'graph without weights'}: missing weight '${key}'`);
-  return info.shape;
-}
-
-function hasWeight(g: GraphBuilder, key: string): boolean {
-  return g.weights?.has(key) ?? false;
-}
-
-/**
- * torch.nn.Linear: y = x W^T + b over the last axis, for inputs of any rank.
- * Input [..., in] -> output [..., out]. Weight `<prefix>.weight` [out, in]; bias `<prefix>.bias` [out] if present
- * (or required when `bias: true`). Gemm with transB reads the [out, in] weight as stored, so it is never transposed
- * into a copy. LoRA patches of the weight (WeightSource.patches) run as low-rank branches beside it, see loraBranch.
- */
-export function linear(g: GraphBuilder, x: Value, prefix: string, options: { bias?: boolean } = {}): Value {
-  const key = `${prefix}.weight`;
-  const [out, inFeatures] = weightShape(g, key) as [number, number];
-  const useBias = options.bias ?? hasWeight(g, `${prefix}.bias`);
-  const patches = g.weights?.patches?.(key) ?? [];
-  const flat = g.reshape(x, [-1, inFeatures], `${prefix}.flatten`); // [M, in]
-  const parts = g.weights?.rowParts?.(key);
-  let y: Value;
-  if (parts) {
-    y = composedGemm(g, flat, parts, useBias ? g.weights?.rowParts?.(`${prefix}.bias`) ?? `${prefix}.bias` : undefined, prefix); // [M, out]
-  } else {
-    const w = g.weight(key, { lowRankBranch: true }); // [out, in]
-    const b = useBias ? g.weight(`${prefix}.bias`) : undefined; // [out]
-    y = g.gemm(flat, w, { transB: true, name: `${prefix}.gemm`, ...(b ? { c: b } : {}) }); // [M, out]
-  }
-  patches.forEach((patch, i) => {
-    y = g.add(y, loraBranch(g, flat, patch, out, `${prefix}.lora${i}`), `${prefix}.with_lora${i}`); // [M, out]
-  });
-  const lead = g.shape(x, { end: -1, name: `${prefix}.lead_shape` }); // [rank - 1]
-  const outShape = g.concat([lead, g.constInt64([out])], 0, `${prefix}.out_shape`);
-  return g.reshape(y, outShape, prefix); // [..., out]
-}
-
-/**
- * A Linear whose weight is stored in row ranges (a fused qkv kept as diffusers' separate q, k and v): one Gemm per
- * part, outputs concatenated, so the parts are never copied into one tensor. `bias` is the bias's own parts (each
- * matching a weight part's rows) or the key of a whole bias added after the concat. x [M, in] -> [M, sum of rows].
- */
-function composedGemm(g: GraphBuilder, x: Value, parts: readonly WeightPart[], bias: readonly WeightPart[] | string | undefined, prefix: string): Value {
-  const biasParts = Array.isArray(bias) ? bias : undefined;
-  if (biasParts && biasParts.length !== parts.length) throw new Error(`'${prefix}': ${parts.length} weight parts but ${biasParts.length} bias parts`);
-  const outs = parts.map((part, i) =>
-    g.gemm(x, g.weightPart(part), { transB: true, name: `${prefix}.gemm${i}`, ...(biasParts ? { c: g.weightPart(biasParts[i]!) } : {}) }),
-  ); // each [M, rows_i]
-  const joined = g.concat(outs, -1, `${prefix}.gemm`); // [M, out]
-  return typeof bias === 'string' ? g.add(joined, g.weight(bias), `${prefix}.biased`) : joined;
-}
-
-/**
- * A LoRA as a run-time branch: strength * scale * (x down^T) up^T, placed at the patch's rows of the layer's output
- * (zero elsewhere). Costs two thin Gemms per call instead of a merged copy of W; the strength comes from the graph
- * input `lora_strengths` when the patch names a slot. x [M, in] -> [M, out].
- */
-function loraBranch(g: GraphBuilder, x: Value, patch: WeightPatch, out: number, name: string): Value {
-  const rows = patch.up.info.shape[0]!;
-  const offset = patch.rowOffset ?? 0;
-  if (offset < 0 || offset + rows > out) throw new Error(`LoRA '${patch.name}' rows ${offset}..${offset + rows} exceed the layer's ${out} outputs`);
-  const down = g.lowRankFactor(`${patch.name}.down`, patch.down); // [rank, in]
-  const up = g.lowRankFactor(`${patch.name}.up`, patch.up); // [rows, rank]
-  let factor = g.scalar(patch.scale); // []
-  if (patch.strengthSlot !== undefined) factor = g.mul(g.loraStrength(patch.strengthSlot), factor, `${name}.factor`);
-  const low = g.mul(g.gemm(x, down, { transB: true, name: `${name}.down` }), factor, `${name}.scaled`); // [M, rank]
-  const delta = g.gemm(low, up, { transB: true, name: `${name}.up` }); // [M, rows]
-  if (rows === out) return delta;
-  return g.op('Pad', [delta, g.constInt64([0, offset, 0, out - offset - rows])], { name: `${name}.placed` }); // [M, out]
-}
+export const BLOCKS_VERSION = 4;
 
 /**
  * LayerNorm over the last axis (width `dim`). Affine: weights `<prefix>.weight`, `<prefix>.bias`; without affine

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { GraphBuilder, LORA_STRENGTHS_INPUT } from './graph-builder.ts';
-import { linear } from './blocks.ts';
+import { linear, linearGroups } from './blocks.ts';
 import { inlineWeights, withWeightPatches, type WeightPatch } from './weights.ts';
 import { SessionPool } from '../session/session-pool.ts';
 import { Tensor } from '../tensor/tensor.ts';
@@ -32,14 +32,16 @@ const patch = (extra: Partial<WeightPatch>): WeightPatch => ({
   ...extra,
 });
 
-function graphWith(p: WeightPatch, name: string): string {
+/** linear() over W with the patch; with `groups`, linearGroups() with one output `y<j>` [2, rows_j] per group. */
+function graphWith(p: WeightPatch, name: string, groups?: number[]): string {
   const source = withWeightPatches(
     inlineWeights({ 'w.weight': { dtype: 'F32', shape: [6, 3], data: W }, 'w.bias': { dtype: 'F32', shape: [6], data: B } }),
     new Map([['w.weight', [p]]]),
   );
   const g = new GraphBuilder({ weights: source });
   const x = g.input('x', 'float32', [2, 3]);
-  g.output(linear(g, x, 'w'), 'y', 'float32', [2, 6]);
+  if (groups) linearGroups(g, x, 'w', groups).forEach((y, j) => g.output(y, `y${j}`, 'float32', [2, groups[j]!]));
+  else g.output(linear(g, x, 'w'), 'y', 'float32', [2, 6]);
   const file = join(root, `${name}.onnx`);
   writeFileSync(file, g.build().bytes);
   return file;
@@ -70,6 +72,27 @@ describe('LoRA patches as run-time low-rank branches (blocks.ts linear)', () => 
       const y = (await pool.run(s, feeds)).y!.data as Float32Array;
       merged(X, 0.5 * strength).forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
     }
+  });
+
+  // The patch covers rows 1..2: across two groups, inside one group without filling it, and exactly one group.
+  for (const groups of [[2, 4], [1, 1, 4], [1, 2, 3], [6]]) {
+    it(`split into row groups ${groups.join(' + ')}, equal the merged weight`, async () => {
+      const s = await pool.acquire(graphWith(patch({ strengthSlot: 0 }), `groups-${groups.join('-')}`, groups));
+      const feeds = { x: Tensor.float32([2, 3], X), [LORA_STRENGTHS_INPUT]: Tensor.float32([1], Float32Array.of(-1.5)) };
+      const outs = await pool.run(s, feeds);
+      const expected = merged(X, 0.5 * -1.5);
+      let first = 0;
+      groups.forEach((rows, j) => {
+        const y = outs[`y${j}`]!;
+        expect(y.shape).toEqual([2, rows]);
+        for (let m = 0; m < 2; m++) for (let r = 0; r < rows; r++) expect(y.data[m * rows + r]).toBeCloseTo(expected[m * 6 + first + r]!, 5);
+        first += rows;
+      });
+    });
+  }
+
+  it('refuse row groups that do not add up to the outputs', () => {
+    expect(() => graphWith(patch({}), 'bad-groups', [2, 3])).toThrow(/row groups 2 \+ 3 do not add up to its 6 outputs/);
   });
 
   it('refuse to read a patched weight any other way than through linear()', () => {

@@ -20,6 +20,7 @@ import {
   fusedAttention,
   layerNorm,
   linear,
+  linearGroups,
   mlp,
   modulate,
   modulation,
@@ -106,13 +107,15 @@ export function doubleBlock(g: GraphBuilder, i: number, txt: Value, img: Value, 
   return [out[0]!, out[1]!];
 }
 
-/** A single block: one fused linear1 gives q/k/v and the MLP input, attention and MLP run in parallel, linear2 joins them. */
+/**
+ * A single block: one fused linear1 gives q/k/v and the MLP input (as row groups, so USO's q/k/v LoRA touches only
+ * those rows), attention and MLP run in parallel, linear2 joins them.
+ */
 export function singleBlock(g: GraphBuilder, i: number, x: Value, vec: Value, pe: JointRope, c: FluxDitConfig): Value {
   const p = `single_blocks.${i}`;
   const [mod] = modulation(g, vec, `${p}.modulation`, 1) as [ModulationOut];
   const normed = modulate(g, plainNorm(g, x, `${p}.pre_norm`, c.hidden), mod, `${p}.modulated`); // [B, L, C]
-  const fused = linear(g, normed, `${p}.linear1`); // [B, L, 3C + mlp]
-  const [qkv, hiddenMlp] = g.split(fused, [3 * c.hidden, c.mlpHidden], -1, `${p}.linear1_split`); // [B, L, 3C], [B, L, mlp]
+  const [qkv, hiddenMlp] = linearGroups(g, normed, `${p}.linear1`, [3 * c.hidden, c.mlpHidden]); // [B, L, 3C], [B, L, mlp]
   const [q, k, v] = headsWithRope(g, qkv!, `${p}.attn`, `${p}.norm`, c, pe.all);
   const attn = fusedAttention(g, q, k, v, `${p}.attn`, { heads: c.heads }); // [B, L, C]
   const act = g.gelu(hiddenMlp!, 'tanh', `${p}.mlp_act`); // [B, L, mlp]
@@ -191,7 +194,7 @@ export function buildFluxDit(c: FluxDitConfig, weights: GraphBuilder['weights'])
 
 export const fluxDit: Architecture<FluxDitConfig> = {
   id: FLUX_DIT_ID,
-  version: 4,
+  version: 5,
   role: 'dit',
   // Accelerators get float16 products (onnx/mixed-precision.ts); norms and the rest stay float32.
   computeDtypes: ['float32', 'float16'],
