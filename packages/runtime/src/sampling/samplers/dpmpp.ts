@@ -16,7 +16,7 @@ import {
   type GuidedDenoiser,
   type SamplerOptions,
 } from './common.ts';
-import { ancestralStep, checkEta, noiseSource, rfAncestralStep, rfRenoise, sigmaOfT, tOfSigma } from './steps.ts';
+import { ancestralStep, checkEta, eulerStep, noiseSource, rfAncestralStep, rfRenoise, sigmaOfT, tOfSigma } from './steps.ts';
 import type { SamplerFamily } from './names.ts';
 
 /**
@@ -135,11 +135,10 @@ export async function sampleDpmpp2sAncestral(
     const den = await evaluate(denoise, x, s, options.signal);
     const step = rfAncestralStep(s, sn, eta);
     await report(options, i, sigmas, x, den);
-    let next = new Float32Array(n);
+    let next: Float32Array;
     if (sn === 0) {
       // 1.
-      const dt = f(step.down - s);
-      for (let k = 0; k < n; k++) next[k] = x[k]! + f(f(f(x[k]! - den[k]!) / s) * dt);
+      next = eulerStep(x, den, s, f(step.down - s));
     } else {
       // 2. (A Python float 0.9999 divided by a tensor: torch takes the reciprocal first.)
       let sigmaS: number;
@@ -158,6 +157,7 @@ export async function sampleDpmpp2sAncestral(
       const den2 = await evaluate(denoise, u, sigmaS, options.signal);
       const ratioDown = f(step.down / s);
       const keepDown = f(1 - ratioDown);
+      next = new Float32Array(n);
       for (let k = 0; k < n; k++) next[k] = f(ratioDown * x[k]!) + f(keepDown * den2[k]!);
     }
     // 3.

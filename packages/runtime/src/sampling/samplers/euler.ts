@@ -16,7 +16,7 @@ import {
   type GuidedDenoiser,
   type SamplerOptions,
 } from './common.ts';
-import { ancestralStep, checkEta, noiseSource, rfAncestralStep, rfRenoise } from './steps.ts';
+import { ancestralStep, checkEta, eulerStep, noiseSource, rfAncestralStep, rfRenoise } from './steps.ts';
 import type { SamplerFamily } from './names.ts';
 
 /**
@@ -35,11 +35,7 @@ export async function sampleEuler(
     const sn = f(sigmas[i + 1]!);
     const den = await evaluate(denoise, x, s, options.signal);
     await report(options, i, sigmas, x, den);
-    const dt = f(sn - s);
-    const next = new Float32Array(x.length);
-    // x + ((x - D) / s) * dt
-    for (let k = 0; k < x.length; k++) next[k] = x[k]! + f(f(f(x[k]! - den[k]!) / s) * dt);
-    x = next;
+    x = eulerStep(x, den, s, f(sn - s));
   }
   return x;
 }

@@ -18,7 +18,7 @@ import {
   type GuidedPrediction,
 } from './common.ts';
 import type { SamplerFamily } from './names.ts';
-import { ancestralStep, checkEta, nanToNum, noiseSource, sigmaOfT, tOfSigma } from './steps.ts';
+import { ancestralStep, checkEta, eulerStep, nanToNum, noiseSource, sigmaOfT, tOfSigma } from './steps.ts';
 
 /**
  * One run of ComfyUI's res_multistep. Per step, with (down, up) = ancestral step(s, s', eta):
@@ -49,17 +49,18 @@ async function resMultistep(
     const { denoised: den, uncondDenoised: unc } = await model(x, s);
     const { down, up } = ancestralStep(s, sn, eta);
     await report(options, i, sigmas, x, den);
-    const next = new Float32Array(n);
+    let next: Float32Array;
     if (down === 0 || oldDenoised === null) {
       // 1.
       if (cfgPp) {
+        next = new Float32Array(n);
         for (let k = 0; k < n; k++) next[k] = den[k]! + f(f(f(x[k]! - unc[k]!) / s) * down);
       } else {
-        const dt = f(down - s);
-        for (let k = 0; k < n; k++) next[k] = x[k]! + f(f(f(x[k]! - den[k]!) / s) * dt);
+        next = eulerStep(x, den, s, f(down - s));
       }
     } else {
       // 2.
+      next = new Float32Array(n);
       const t = tOfSigma(s);
       const h = f(tOfSigma(down) - t);
       const c2 = f(f(tOfSigma(f(sigmas[i - 1]!)) - tOfSigma(oldDown)) / h);

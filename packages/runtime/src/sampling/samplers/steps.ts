@@ -1,6 +1,6 @@
 /**
  * Per-step scalar pieces several samplers share, in float32 like ComfyUI's 0-dim sigma tensors: k-diffusion's
- * ancestral step (VE form), its rectified-flow form for CONST models, log-sigma time, and Python's min/max/
+ * Euler step, ancestral step (VE form), its rectified-flow form for CONST models, log-sigma time, and Python's min/max/
  * nan_to_num semantics where NaN or infinity can reach them.
  */
 
@@ -49,6 +49,13 @@ export function rfAncestralStep(s: number, sn: number, eta: number): RfAncestral
   const alphaDown = f(1 - down);
   const renoise = f(Math.sqrt(f(f(sn * sn) - f(f(f(down * down) * f(alphaNext * alphaNext)) / f(alphaDown * alphaDown)))));
   return { down, alphaNext, alphaDown, renoise };
+}
+
+/** One Euler step, x + ((x - D) / sigma) dt per element, rounded in float32 as k-diffusion's tensor ops are. */
+export function eulerStep(x: Float32Array, den: Float32Array, sigma: number, dt: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(x.length);
+  for (let k = 0; k < x.length; k++) out[k] = x[k]! + f(f(f(x[k]! - den[k]!) / sigma) * dt);
+  return out;
 }
 
 /** The rectified-flow re-noise after a step to sigma_down: (alpha'/alpha_down) x + eps s_noise renoise, per element. */
