@@ -83,12 +83,12 @@ async function cpuMs(fn: () => Promise<unknown>): Promise<number> {
 /** What is timed: the two blocks, and the single block's linear1 alone (the largest GEMM of either, with its bias). */
 type Block = 'double' | 'single' | 'linear1';
 const BLOCKS: readonly Block[] = ['double', 'single', 'linear1'];
-/** Runs one call of a block's session and answers its CPU ms. */
-type BlockRunners = Record<Block, () => Promise<number>>;
+/** Runs one call of a block's session and answers its CPU ms; linear1 is timed without the LoRA only. */
+type BlockRunners = Record<'double' | 'single', () => Promise<number>> & { linear1?: () => Promise<number> };
 
 /**
  * Sessions of one double block and one single block of the real builder over the sparse F32 `file`, with or without
- * the USO LoRA as run-time branches.
+ * the USO LoRA as run-time branches, and (without it) of the single block's linear1 alone.
  */
 async function blockRunners(dir: string, file: string, pool: SessionPool, withLora: boolean): Promise<BlockRunners> {
   const c: FluxDitConfig = { ...DEV, doubleBlocks: 1, singleBlocks: 1 };
@@ -132,19 +132,16 @@ async function blockRunners(dir: string, file: string, pool: SessionPool, withLo
   gs.save(singleFile);
   const ss = await pool.acquire({ path: singleFile, externalDataDir: gs.externalDataDir() }, { intraOpNumThreads: THREADS, disablePrepacking: true });
   const singleFeeds = feeds({ x: TXT + IMG });
+  const blocks = { double: () => cpuMs(() => pool.run(ds, doubleFeeds)), single: () => cpuMs(() => pool.run(ss, singleFeeds)) };
+  if (withLora) return blocks;
 
   // linear1 alone: what the blocks' time mostly is.
   const gl = new GraphBuilder({ weights });
   gl.output(linear(gl, gl.input('x', 'float32', [1, TXT + IMG, C]), 'single_blocks.0.linear1'), 'out', 'float32');
-  const linearFile = join(dir, `linear1${suffix}.onnx`);
+  const linearFile = join(dir, 'linear1.onnx');
   gl.save(linearFile);
   const ls = await pool.acquire({ path: linearFile, externalDataDir: gl.externalDataDir() }, { intraOpNumThreads: THREADS, disablePrepacking: true });
-  const linearFeeds = { x: singleFeeds.x!, ...(withLora ? { [LORA_STRENGTHS_INPUT]: singleFeeds[LORA_STRENGTHS_INPUT]! } : {}) };
-  return {
-    double: () => cpuMs(() => pool.run(ds, doubleFeeds)),
-    single: () => cpuMs(() => pool.run(ss, singleFeeds)),
-    linear1: () => cpuMs(() => pool.run(ls, linearFeeds)),
-  };
+  return { ...blocks, linear1: () => cpuMs(() => pool.run(ls, { x: singleFeeds.x! })) };
 }
 
 function median(values: readonly number[]): number {
@@ -153,7 +150,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Per block, the CPU ms of each round: ours, ours with the LoRA, torch (absent without a torch baseline). */
+/** Per block, the CPU ms of each round: ours, ours with the LoRA (not for linear1), torch (absent without a torch baseline). */
 type Rounds = Record<Block, { ours: number[]; lora: number[]; torch: number[] }>;
 
 /**
@@ -165,14 +162,17 @@ async function alternate(plain: BlockRunners, withLora: BlockRunners, torch: Tor
   const rounds = Object.fromEntries(BLOCKS.map((b) => [b, { ours: [], lora: [], torch: [] }])) as unknown as Rounds;
   for (let r = -1; r < ROUNDS; r++) {
     for (const block of BLOCKS) {
-      const ours = await plain[block]();
-      const lora = await withLora[block]();
+      const ours = await plain[block]!();
+      const lora = await withLora[block]?.();
       const reference = torch ? await torch.cpuMs(block) : undefined;
       if (r < 0) continue;
       rounds[block].ours.push(ours);
-      rounds[block].lora.push(lora);
+      if (lora !== undefined) rounds[block].lora.push(lora);
       if (reference !== undefined) rounds[block].torch.push(reference);
-      process.stderr.write(`flux-dit: round ${r + 1} ${block}: ours ${ours.toFixed(0)} ms, with LoRA ${lora.toFixed(0)} ms${reference === undefined ? '' : `, torch ${reference.toFixed(0)} ms`}\n`);
+      process.stderr.write(
+        `flux-dit: round ${r + 1} ${block}: ours ${ours.toFixed(0)} ms` +
+          (lora === undefined ? '' : `, with LoRA ${lora.toFixed(0)} ms`) + (reference === undefined ? '' : `, torch ${reference.toFixed(0)} ms`) + '\n',
+      );
     }
   }
   return rounds;

@@ -57,7 +57,7 @@ function linearRows(g: GraphBuilder, x: Value, prefix: string, groups: readonly 
   }
   const pieces = sizes.length === 1 ? [y] : g.split(y, sizes, -1, `${prefix}.groups`); // [M, rows_j] each
   patches.forEach((patch, i) => {
-    for (const { group, delta } of loraDeltas(g, flat, patch, sizes, `${prefix}.lora${i}`)) {
+    for (const { group, delta } of loraDeltas(g, flat, patch, out, sizes, `${prefix}.lora${i}`)) {
       pieces[group] = g.add(pieces[group]!, delta, `${prefix}.with_lora${i}${sizes.length === 1 ? '' : `.group${group}`}`); // [M, rows_j]
     }
   });
@@ -90,9 +90,8 @@ function composedGemm(g: GraphBuilder, x: Value, parts: readonly WeightPart[], b
  * W; the strength comes from the graph input `lora_strengths` when the patch names a slot. x [M, in] -> for each
  * group touched, its delta [M, rows_j].
  */
-function loraDeltas(g: GraphBuilder, x: Value, patch: WeightPatch, sizes: readonly number[], name: string): { group: number; delta: Value }[] {
+function loraDeltas(g: GraphBuilder, x: Value, patch: WeightPatch, out: number, sizes: readonly number[], name: string): { group: number; delta: Value }[] {
   const rows = patch.up.info.shape[0]!;
-  const out = sizes.reduce((a, b) => a + b, 0);
   const offset = patch.rowOffset ?? 0;
   if (offset < 0 || offset + rows > out) throw new Error(`LoRA '${patch.name}' rows ${offset}..${offset + rows} exceed the layer's ${out} outputs`);
   const down = g.lowRankFactor(`${patch.name}.down`, patch.down); // [rank, in]
@@ -100,21 +99,22 @@ function loraDeltas(g: GraphBuilder, x: Value, patch: WeightPatch, sizes: readon
   if (patch.strengthSlot !== undefined) factor = g.mul(g.loraStrength(patch.strengthSlot), factor, `${name}.factor`);
   const low = g.mul(g.gemm(x, down, { transB: true, name: `${name}.down` }), factor, `${name}.scaled`); // [M, rank]
   const deltas: { group: number; delta: Value }[] = [];
-  let start = 0;
+  let groupStart = 0;
   sizes.forEach((size, group) => {
-    const from = Math.max(start, offset);
-    const to = Math.min(start + size, offset + rows);
-    start += size;
-    if (from >= to) return;
-    const whole = from === offset && to === offset + rows;
-    const up = whole ? g.lowRankFactor(`${patch.name}.up`, patch.up) : g.lowRankFactor(`${patch.name}.up[${from - offset}:${to - offset}]`, factorRows(patch.up, from - offset, to - offset)); // [to - from, rank]
-    const suffix = sizes.length === 1 ? '' : `.group${group}`;
-    let delta = g.gemm(low, up, { transB: true, name: `${name}.up${suffix}` }); // [M, to - from]
-    const groupStart = start - size;
-    if (to - from !== size) {
-      delta = g.op('Pad', [delta, g.constInt64([0, from - groupStart, 0, groupStart + size - to])], { name: `${name}.placed${suffix}` }); // [M, size]
+    const groupEnd = groupStart + size;
+    const from = Math.max(groupStart, offset);
+    const to = Math.min(groupEnd, offset + rows);
+    if (from < to) {
+      const whole = from === offset && to === offset + rows;
+      const up = whole ? g.lowRankFactor(`${patch.name}.up`, patch.up) : g.lowRankFactor(`${patch.name}.up[${from - offset}:${to - offset}]`, factorRows(patch.up, from - offset, to - offset)); // [to - from, rank]
+      const suffix = sizes.length === 1 ? '' : `.group${group}`;
+      let delta = g.gemm(low, up, { transB: true, name: `${name}.up${suffix}` }); // [M, to - from]
+      if (to - from !== size) {
+        delta = g.op('Pad', [delta, g.constInt64([0, from - groupStart, 0, groupEnd - to])], { name: `${name}.placed${suffix}` }); // [M, size]
+      }
+      deltas.push({ group, delta });
     }
-    deltas.push({ group, delta });
+    groupStart = groupEnd;
   });
   return deltas;
 }
