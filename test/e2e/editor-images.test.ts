@@ -4,14 +4,13 @@
  * Image from a node's menu, and the live preview drawn on the sampler node itself while it runs. Screenshots go to
  * test/e2e/screenshots (names starting `i`).
  */
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor,
+  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor, writeDemoModels,
   type Browser, type Page, type ServerProcess,
 } from '../../packages/editor/test-support/browser.ts';
 
@@ -79,7 +78,7 @@ describe('pictures on nodes, against a real server with the demo models', () => 
   beforeAll(async () => {
     buildEditor();
     dataDir = mkdtempSync(join(tmpdir(), 'uso-e2e-images-'));
-    execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/cli/src/main.ts'), 'models', 'demo', '--data', dataDir], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
+    writeDemoModels(dataDir);
     server = await startServerProcess({ dataDir, extraPacks: [TEST_PACK] });
     // An opaque picture with a left-to-right red ramp, to see that the mask keeps its colours.
     const rgb = Buffer.alloc(WIDTH * HEIGHT * 3);

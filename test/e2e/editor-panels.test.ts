@@ -4,13 +4,12 @@
  * node library, model library and template browser, the canvas's drawn icons, the Properties Panel, runtime errors and
  * Markdown notes. Screenshots go to test/e2e/screenshots (names starting `p`).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor,
+  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor, writeDemoModels,
   type Browser, type Page, type ServerProcess,
 } from '../../packages/editor/test-support/browser.ts';
 
@@ -105,7 +104,7 @@ describe('panels and canvas tools, against a real server with the demo models', 
   beforeAll(async () => {
     buildEditor();
     dataDir = mkdtempSync(join(tmpdir(), 'uso-e2e-panels-'));
-    execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/cli/src/main.ts'), 'models', 'demo', '--data', dataDir], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
+    writeDemoModels(dataDir);
     // The server's test pack beside the demo models: SrvError fails on purpose.
     server = await startServerProcess({ dataDir, extraPacks: [join(REPO_ROOT, 'packages/server/src/test-support/test-pack.ts')] });
     browser = await launchChromium();

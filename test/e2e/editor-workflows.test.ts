@@ -3,13 +3,12 @@
  * work, in Debian's Chromium against a real USO Studio server process with the demo models. Two browser contexts
  * stand for two browsers sharing the server. Screenshots go to test/e2e/screenshots (names starting `w`).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor,
+  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor, writeDemoModels,
   type Browser, type Page, type ServerProcess,
 } from '../../packages/editor/test-support/browser.ts';
 
@@ -80,8 +79,7 @@ describe('workflow tabs and the Workflows sidebar, against a real server with th
   beforeAll(async () => {
     buildEditor();
     dataDir = mkdtempSync(join(tmpdir(), 'uso-e2e-workflows-'));
-    const cli = join(REPO_ROOT, 'packages/cli/src/main.ts');
-    execFileSync(process.execPath, ['--import', 'tsx', cli, 'models', 'demo', '--data', dataDir], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
+    writeDemoModels(dataDir);
     server = await startServerProcess({ dataDir });
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: VIEWPORT })).newPage();

@@ -4,14 +4,13 @@
  * progress, previews and images); the second opens and runs the default USO workflow with the demo models.
  * Screenshots go to the folder printed at the start (test/e2e/screenshots).
  */
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor,
+  REPO_ROOT, buildEditor, launchChromium, startServerProcess, waitForEditor, writeDemoModels,
   type Browser, type Page, type ServerProcess,
 } from '../../packages/editor/test-support/browser.ts';
 
@@ -487,10 +486,7 @@ describe('the default USO workflow with the demo models', () => {
   beforeAll(async () => {
     buildEditor();
     dataDir = mkdtempSync(join(tmpdir(), 'uso-e2e-demo-'));
-    // The CLI writes the demo models (tiny USO-shaped weights) into the data directory.
-    const cli = join(REPO_ROOT, 'packages/cli/src/main.ts');
-    if (!existsSync(cli)) throw new Error('packages/cli/src/main.ts is missing: the demo models come from `uso-studio models demo`');
-    execFileSync(process.execPath, ['--import', 'tsx', cli, 'models', 'demo', '--data', dataDir], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
+    writeDemoModels(dataDir);
     server = await startServerProcess({ dataDir });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

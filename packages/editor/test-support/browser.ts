@@ -2,7 +2,7 @@
  * Browser and server helpers for the editor's end-to-end tests and benchmark (test/e2e, bench/editor.bench.ts).
  * Chromium is Debian's (/usr/bin/chromium) driven by playwright-core: nothing downloads a browser.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,13 @@ export function buildEditor(): void {
   const vite = join(EDITOR_DIR, 'node_modules/vite/bin/vite.js');
   const res = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'error'], { cwd: EDITOR_DIR, encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`vite build failed:\n${res.stdout}\n${res.stderr}`);
+}
+
+/** Writes the demo models (tiny USO-shaped weights) into `dataDir` through the CLI's `uso-studio models demo`. */
+export function writeDemoModels(dataDir: string): void {
+  const cli = join(REPO_ROOT, 'packages/cli/src/main.ts');
+  if (!existsSync(cli)) throw new Error('packages/cli/src/main.ts is missing: the demo models come from `uso-studio models demo`');
+  execFileSync(process.execPath, ['--import', 'tsx', cli, 'models', 'demo', '--data', dataDir], { cwd: REPO_ROOT, stdio: 'pipe', timeout: 600_000 });
 }
 
 export interface ServerProcess {
