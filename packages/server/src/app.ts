@@ -185,8 +185,10 @@ function apiRouter(ctx: AppContext): Router {
       res.setHeader('Retry-After', '1');
       throw new HttpError(429, storageFull);
     }
+    // The prompt starts once this answer is out (or the connection is gone), as in ComfyUI: see PromptQueue.submit.
+    const answered = new Promise<void>((resolve) => res.once('close', () => resolve()));
     try {
-      await queue.submit([number, promptId, result.prompt, extraData, result.outputs], body.client_id ?? null);
+      await queue.submit([number, promptId, result.prompt, extraData, result.outputs], body.client_id ?? null, answered);
     } catch (error) {
       // Two requests raced with the same client-chosen prompt_id: the second one's insert hit the unique key.
       if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HttpError(400, `prompt_id '${promptId}' is already in the queue or history`);

@@ -112,6 +112,30 @@ describe('PromptQueue', () => {
     expect(queue.remaining).toBe(2);
     store.close();
   });
+
+  it('starts a prompt, and nothing queued after it, only once its submitter has been answered', async () => {
+    const dir = tempDataDir();
+    dirs.push(dir);
+    const store = new Store(join(dir, 'q.sqlite'));
+    const { engine, ran } = fakeEngine(() => ({ events: [], result: { status: 'success', outputs: {}, messages: [] } }));
+    const queue = new PromptQueue({ store, engine, hub: fakeHub().hub, maxQueue: 10 });
+    let answer!: () => void;
+    await queue.submit(item(0, 'held'), null, new Promise<void>((r) => (answer = r)));
+    await queue.submit(item(1, 'after'), null);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ran).toEqual([]);
+    expect(queue.snapshot().pending.map((p) => p[1])).toEqual(['held', 'after']);
+    answer();
+    await new Promise((r) => setTimeout(r, 0));
+    await queue.idle();
+    expect(ran).toEqual(['held', 'after']);
+    // A submitter that went away (a rejected promise) releases the prompt too.
+    await queue.submit(item(2, 'gone'), null, Promise.reject(new Error('connection closed')));
+    await new Promise((r) => setTimeout(r, 0));
+    await queue.idle();
+    expect(ran).toEqual(['held', 'after', 'gone']);
+    store.close();
+  });
 });
 
 describe('PromptQueue with an engine that runs several prompts at once', () => {

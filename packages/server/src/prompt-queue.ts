@@ -51,6 +51,8 @@ export class PromptQueue {
   #idleWaiters: (() => void)[] = [];
   #statusTimer: NodeJS.Immediate | undefined;
   #committing = 0;
+  /** Prompts submitted with an `answered` promise that has not settled yet: the queue does not start past them. */
+  readonly #unanswered = new Set<string>();
 
   constructor(options: PromptQueueOptions) {
     this.#o = options;
@@ -88,11 +90,27 @@ export class PromptQueue {
   /**
    * Persists and queues a prompt. Resolves once the row is committed (group commit with the other prompts of this
    * event-loop turn), so the caller may then answer 200; a failed write rejects and the prompt is not queued.
+   * With `answered`, the prompt does not start (nor anything queued after it) before that settles: ComfyUI writes
+   * POST /prompt's answer before any of the prompt's events, and clients (@stable-canvas/comfyui-client's enqueue)
+   * only listen for a prompt's events once they hold its id, so a fast prompt's `executed` could otherwise be missed.
    */
-  async submit(item: QueueItem, clientId: string | null): Promise<void> {
+  async submit(item: QueueItem, clientId: string | null, answered?: Promise<unknown>): Promise<void> {
+    // Observed at once: a submitter that went away (a rejected promise) releases the prompt, unreported.
+    const settled = answered?.then(
+      () => undefined,
+      () => undefined,
+    );
     this.#committing++;
     try {
       const seq = await this.#o.store.enqueueBatched(item, clientId);
+      if (settled) {
+        const promptId = item[1];
+        this.#unanswered.add(promptId);
+        void settled.then(() => {
+          this.#unanswered.delete(promptId);
+          this.#pump();
+        });
+      }
       this.#insert({ seq, promptId: item[1], number: item[0], clientId, item, state: 'pending' });
     } finally {
       this.#committing--;
@@ -203,7 +221,7 @@ export class PromptQueue {
   }
 
   #pump(): void {
-    while (!this.#paused && this.#pending.length > 0 && this.#running.size < this.#o.engine.capacity()) {
+    while (!this.#paused && this.#pending.length > 0 && !this.#unanswered.has(this.#pending[0]!.promptId) && this.#running.size < this.#o.engine.capacity()) {
       const stored = this.#pending.shift()!;
       this.#o.store.markRunning(stored.promptId);
       this.#start(stored, (job, onEvent) => this.#o.engine.run(job, onEvent));
